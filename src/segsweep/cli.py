@@ -1,0 +1,193 @@
+"""The ``segsweep`` command line: one verb per pipeline step.
+
+Each verb reads its settings either from ``--params FILE`` (the whole params.yaml,
+validated) or, when Snakemake calls it, from ``--cfg JSON`` (the rule's ``params:``
+section, validated by the same model). A user error prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from segsweep.errors import ConfigError, SegsweepError, did_you_mean
+
+log = logging.getLogger("segsweep")
+
+
+def _section(args, model, key: str):
+    """The validated settings at dotted ``key``: from ``--cfg`` when given, else from
+    ``--params``. ``datasets.<name>`` checks that the dataset exists."""
+    from segsweep.config import load_params, load_section
+
+    if args.cfg is not None:
+        return load_section(model, args.cfg, key)
+    obj = load_params(args.params)
+    parts = key.split(".")
+    if parts[0] == "datasets" and parts[1] not in obj.datasets:
+        raise ConfigError(f"--dataset {parts[1]}: no such dataset in {args.params}"
+                          f"{did_you_mean(parts[1], obj.datasets)}; valid: {', '.join(obj.datasets)}")
+    for part in parts:
+        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return obj
+
+
+def cmd_validate(args) -> None:
+    from segsweep.config import load_params, section_json
+
+    params = load_params(args.params)
+    print(section_json(params) if args.json else f"{args.params}: ok ({len(params.datasets)} datasets)")
+
+
+def cmd_synth(args) -> None:
+    from segsweep.config import Dataset
+    from segsweep.data.synth import write_synth
+
+    ds = _section(args, Dataset, f"datasets.{args.dataset}")
+    if not ds.kind.startswith("synth"):
+        raise ConfigError(f"datasets.{args.dataset}.kind = {ds.kind!r}: synth needs synth2d or synth3d")
+    manifest = write_synth(ds, Path(args.out), args.dataset)
+    log.info("synth %s: %d cases, %d background-only -> %s", args.dataset, len(manifest),
+             int((~manifest["has_fg"]).sum()), args.out)
+
+
+def cmd_ingest(args) -> None:
+    from segsweep.config import Dataset
+    from segsweep.data.ingest import ingest, reader_for
+
+    ds = _section(args, Dataset, f"datasets.{args.dataset}")
+    root = Path(args.root) if args.root else getattr(ds, "root", None)
+    if root is None:
+        raise ConfigError(f"datasets.{args.dataset}: a synthetic dataset is ingested from its synth folder: pass --root")
+    reader = reader_for(ds, root)
+    manifest = ingest(reader, root, Path(args.out), f"datasets.{args.dataset}")
+    log.info("ingest %s: %d cases (%d background-only) -> %s", args.dataset, len(manifest),
+             int((~manifest["has_fg"]).sum()), args.out)
+
+
+def cmd_prepare(args) -> None:
+    from segsweep.config import Prepare
+    from segsweep.preprocess.prepare import prepare
+
+    manifest = prepare(_section(args, Prepare, "preprocess.prepare"), Path(args.src), Path(args.out))
+    log.info("prepare: %d cases -> %s", len(manifest), args.out)
+
+
+def cmd_augment(args) -> None:
+    from segsweep.config import Augment
+    from segsweep.preprocess.augment import augment
+
+    manifest = augment(_section(args, Augment, "preprocess.augment"), Path(args.src), Path(args.out))
+    log.info("augment: %d samples -> %s", len(manifest), args.out)
+
+
+def cmd_patches(args) -> None:
+    from segsweep.config import Patches
+    from segsweep.preprocess.patches import extract_patches
+
+    if args.sigma < 0:
+        raise ConfigError(f"--sigma = {args.sigma}: a noise level must be >= 0")
+    table = extract_patches(_section(args, Patches, "preprocess.patches"), args.sigma,
+                            Path(args.src), Path(args.out))
+    counts = table["kind"].value_counts().to_dict()
+    log.info("patches (sigma=%g): %d patches %s -> %s", args.sigma, len(table), counts, args.out)
+
+
+def cmd_split(args) -> None:
+    from segsweep.io import read_manifest, write_json
+    from segsweep.splits import split_cases
+
+    if not 0 < args.fraction < 1:
+        raise ConfigError(f"--fraction = {args.fraction}: a train fraction must be in (0, 1)")
+    manifest = read_manifest(Path(args.manifest).parent)
+    split = split_cases(manifest, args.fraction, args.seed)
+    write_json(args.out, {"train_fraction": args.fraction, "seed": args.seed,
+                          "n_train": len(split["train"]), "n_val": len(split["val"]), **split})
+    log.info("split f=%g seed=%d: %d train / %d val cases -> %s", args.fraction, args.seed,
+             len(split["train"]), len(split["val"]), args.out)
+
+
+def cmd_collect(args) -> None:
+    """Concatenate per-dataset manifests into one table with a ``dataset`` column."""
+    import pandas as pd
+
+    from segsweep.io import atomic_path
+
+    frames = [pd.DataFrame({"dataset": []})]
+    for path in args.manifests:
+        df = pd.read_csv(path, dtype={"case": str})
+        df.insert(0, "dataset", Path(path).parent.name)
+        frames.append(df)
+    with atomic_path(args.out) as tmp:
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    log.info("collect: %d manifests -> %s", len(args.manifests), args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
+    p.add_argument("--log", help="also append log lines to this file")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name, func, help_, cfg=True):
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=func)
+        sp.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+        if cfg:
+            sp.add_argument("--cfg", help="the section as JSON (how Snakemake passes params:)")
+        return sp
+
+    sp = verb("validate", cmd_validate, "validate params.yaml; --json prints the resolved params", cfg=False)
+    sp.add_argument("--json", action="store_true")
+    sp = verb("synth", cmd_synth, "generate a synthetic dataset (PNG or NIfTI + manifest.csv)")
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--out", required=True)
+    sp = verb("ingest", cmd_ingest, "check image/mask pairs and write the case store")
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--root", help="folder the globs are relative to (default: the dataset's root)")
+    sp.add_argument("--out", required=True)
+    for name, func, help_ in (("prepare", cmd_prepare, "CLAHE, resize/pad (2D); intensity window (3D)"),
+                              ("augment", cmd_augment, "seeded random rotations and crops"),
+                              ("patches", cmd_patches, "noise level + patch extraction")):
+        sp = verb(name, func, help_)
+        sp.add_argument("--src", required=True)
+        sp.add_argument("--out", required=True)
+        if name == "patches":
+            sp.add_argument("--sigma", type=float, default=0.0)
+    sp = verb("split", cmd_split, "train/validation split by source case", cfg=False)
+    sp.add_argument("--manifest", required=True, help="the ingested dataset's manifest.csv")
+    sp.add_argument("--fraction", type=float, required=True)
+    sp.add_argument("--seed", type=int, required=True)
+    sp.add_argument("--out", required=True)
+    sp = verb("collect", cmd_collect, "concatenate manifests into one table", cfg=False)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("manifests", nargs="*")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if args.log:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(args.log))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+    start = time.perf_counter()
+    try:
+        args.func(args)
+    except SegsweepError as exc:
+        # One line for a person; the log file gets it too.
+        log.debug("failed", exc_info=True)
+        print(f"error: {exc}", file=sys.stderr)
+        if args.log:
+            with open(args.log, "a") as fh:
+                fh.write(f"error: {exc}\n")
+        return 2
+    log.info("%s done in %.1fs", args.verb, time.perf_counter() - start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

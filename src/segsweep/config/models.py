@@ -1,0 +1,262 @@
+"""Typed models of params.yaml, one per section; the only reader is ``load_params``.
+
+Every model forbids unknown keys, so a misspelled key fails before any work. Sizes
+are (H, W) in 2D and (D, H, W) in 3D; fractions are in (0, 1).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+
+from segsweep.errors import did_you_mean
+
+Size2D = tuple[PositiveInt, PositiveInt]
+Size3D = tuple[PositiveInt, PositiveInt, PositiveInt]
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Section(BaseModel):
+    """Base of every params model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Fields used only for 2D or only for 3D data (besides the *_2d / *_3d ones).
+    ONLY_2D: ClassVar[tuple[str, ...]] = ()
+    ONLY_3D: ClassVar[tuple[str, ...]] = ()
+
+    def for_ndim(self, ndim: int) -> dict:
+        """The fields that matter for ``ndim``-D data, as JSON-ready values: what a rule
+        passes as ``params:`` so that a 3D-only change never reruns 2D jobs."""
+        other = 3 if ndim == 2 else 2
+        drop = {f for f in type(self).model_fields if f.endswith(f"_{other}d")}
+        drop |= set(self.ONLY_3D if ndim == 2 else self.ONLY_2D)
+        return self.model_dump(mode="json", exclude=drop)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keys(cls, data: object) -> object:
+        # pydantic's own extra_forbidden message cannot suggest the intended key.
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    allowed = ", ".join(cls.model_fields)
+                    raise ValueError(
+                        f"unknown key '{key}'{did_you_mean(key, cls.model_fields)}; allowed: {allowed}"
+                    )
+        return data
+
+
+# --- datasets -------------------------------------------------------------------------
+
+
+class Synth2D(Section):
+    """Synthetic RGB "skin lesion" photographs with binary masks (PNG)."""
+
+    kind: Literal["synth2d"]
+    n_cases: PositiveInt = 32
+    size: Annotated[int, Field(ge=32, le=4096)] = 128
+    empty_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    fg_range: tuple[Fraction, Fraction] = (0.005, 0.4)
+    noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03
+    seed: int = 0
+
+    @field_validator("fg_range")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] > v[1]:
+            raise ValueError(f"must be [low, high] with low <= high, got {list(v)}")
+        return v
+
+
+class Synth3D(Section):
+    """Synthetic CT-like volumes (Hounsfield units) with an organ label (NIfTI)."""
+
+    kind: Literal["synth3d"]
+    n_cases: PositiveInt = 6
+    shape: tuple[
+        Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)]
+    ] = (48, 64, 64)
+    spacing: tuple[
+        Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]
+    ] = (2.5, 1.5, 1.5)
+    empty_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    noise_hu: Annotated[float, Field(ge=0.0)] = 20.0
+    seed: int = 0
+
+
+class Folder2D(Section):
+    """A folder of 2D image/mask pairs (PNG/JPG/TIFF) matched by file stem.
+
+    A mask matches the image whose stem equals the mask's stem once ``mask_strip`` is
+    removed from its end (e.g. ``ISIC_001_segmentation.png`` -> ``ISIC_001``).
+    """
+
+    kind: Literal["folder2d"]
+    root: Path
+    image_glob: str = "images/*.png"
+    mask_glob: str = "masks/*.png"
+    image_strip: str = ""
+    mask_strip: str = ""
+    foreground_label: int | None = None
+
+
+class Nifti(Section):
+    """NIfTI image/label pairs (3D, any spacing) matched by file stem."""
+
+    kind: Literal["nifti"]
+    root: Path
+    image_glob: str = "imagesTr/*.nii.gz"
+    mask_glob: str = "labelsTr/*.nii.gz"
+    image_strip: str = ""
+    mask_strip: str = ""
+    foreground_label: int | None = None
+
+
+Dataset = Annotated[Union[Synth2D, Synth3D, Folder2D, Nifti], Field(discriminator="kind")]
+DATASET_KINDS = ("synth2d", "synth3d", "folder2d", "nifti")
+
+
+def dataset_ndim(ds: Synth2D | Synth3D | Folder2D | Nifti) -> int:
+    """2 for image datasets, 3 for volume datasets."""
+    return 2 if ds.kind in ("synth2d", "folder2d") else 3
+
+
+# --- preprocessing --------------------------------------------------------------------
+
+
+class Clahe(Section):
+    """Contrast-limited adaptive histogram equalisation on uint8 (2D only)."""
+
+    enabled: bool = True
+    clip_limit: Annotated[float, Field(gt=0)] = 2.0
+    tile_grid: PositiveInt = 8
+
+
+class Resize(Section):
+    """Bring every 2D image to ``size``: ``resize`` scales, ``pad`` pads then centre-crops."""
+
+    mode: Literal["none", "resize", "pad"] = "none"
+    size: Size2D = (128, 128)
+
+
+class Window(Section):
+    """Intensity window for 3D volumes: clip to [low, high], then scale to [0, 1]."""
+
+    low: float = -200.0
+    high: float = 300.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class Prepare(Section):
+    ONLY_2D: ClassVar[tuple[str, ...]] = ("clahe", "resize")
+    ONLY_3D: ClassVar[tuple[str, ...]] = ("window",)
+
+    clahe: Clahe = Clahe()
+    resize: Resize = Resize()
+    window: Window = Window()
+
+
+class Augment(Section):
+    """``copies`` seeded random rotations (probability ``rotate_p``, angle within
+    ±``rotate_limit``°) and random crops per case; ``crop_*: null`` keeps the full size."""
+
+    copies: PositiveInt = 2
+    rotate_limit: Annotated[float, Field(ge=0, le=180)] = 180.0
+    rotate_p: Annotated[float, Field(ge=0, le=1)] = 0.5
+    crop_2d: Size2D | None = (96, 96)
+    crop_3d: Size3D | None = (32, 48, 48)
+    seed: int = 0
+
+
+class Patches(Section):
+    """Sliding-window patches (size, stride) plus foreground-centred extra patches.
+
+    ``fg_oversample`` is the fraction of a case's patches centred on a random
+    foreground pixel (0 disables it).
+    """
+
+    size_2d: Size2D = (64, 64)
+    stride_2d: Size2D = (32, 32)
+    size_3d: Size3D = (32, 32, 32)
+    stride_3d: Size3D = (16, 16, 16)
+    fg_oversample: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.25
+    seed: int = 0
+
+
+class Preprocess(Section):
+    prepare: Prepare = Prepare()
+    augment: Augment = Augment()
+    noise_sigmas: list[Annotated[float, Field(ge=0.0)]] = Field(default=[0.0], min_length=1)
+    patches: Patches = Patches()
+
+    @field_validator("noise_sigmas")
+    @classmethod
+    def _unique(cls, v: list[float]) -> list[float]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"values must be distinct, got {v}")
+        return v
+
+
+class Splits(Section):
+    """Train/validation splits by source case, one per train fraction and seed."""
+
+    train_fractions: list[Fraction] = Field(default=[0.8, 0.6, 0.4, 0.2], min_length=1)
+    seeds: list[int] = Field(default=[0], min_length=1)
+
+    @field_validator("train_fractions", "seeds")
+    @classmethod
+    def _unique(cls, v: list) -> list:
+        if len(set(v)) != len(v):
+            raise ValueError(f"values must be distinct, got {v}")
+        return v
+
+
+# --- the whole file -------------------------------------------------------------------
+
+
+class Params(Section):
+    """params.yaml."""
+
+    datasets: dict[str, Dataset] = Field(min_length=1)
+    preprocess: Preprocess = Preprocess()
+    splits: Splits = Splits()
+
+    @field_validator("datasets")
+    @classmethod
+    def _names(cls, v: dict) -> dict:
+        for name in v:
+            if not NAME_RE.match(name):
+                raise ValueError(
+                    f"dataset name '{name}' must match {NAME_RE.pattern} (it becomes a folder and a wildcard)"
+                )
+        return v
+
+    def synth_names(self) -> list[str]:
+        return [n for n, d in self.datasets.items() if d.kind.startswith("synth")]
+
+
+def known_image_size(name: str, ds, pre: Preprocess) -> tuple[tuple[int, ...] | None, str]:
+    """The spatial size every sample of dataset ``name`` has after augmentation, and the
+    params key that fixes it; ``(None, "")`` when it depends on the data."""
+    if dataset_ndim(ds) == 2:
+        if pre.augment.crop_2d is not None:
+            return tuple(pre.augment.crop_2d), "preprocess.augment.crop_2d"
+        if pre.prepare.resize.mode != "none":
+            return tuple(pre.prepare.resize.size), "preprocess.prepare.resize.size"
+        if ds.kind == "synth2d":
+            return (ds.size, ds.size), f"datasets.{name}.size"
+        return None, ""
+    if pre.augment.crop_3d is not None:
+        return tuple(pre.augment.crop_3d), "preprocess.augment.crop_3d"
+    if ds.kind == "synth3d":
+        return tuple(ds.shape), f"datasets.{name}.shape"
+    return None, ""

@@ -1,0 +1,1 @@
+"""Datasets: the embedded synthetic data and the ingest of real data."""

@@ -1,0 +1,189 @@
+"""Ingest image/mask pairs into the case store, with one clear error per bad input.
+
+Both readers match an image and its mask by file stem (after removing the configured
+``image_strip``/``mask_strip`` suffixes) and check, naming the file each time:
+unreadable or corrupt file, image without mask, mask without image, shape mismatch,
+a mask with more than two values and no ``foreground_label``, NaN/inf values, and
+an empty dataset. Background-only masks are allowed and counted in the manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from segsweep.config import Folder2D, Nifti
+from segsweep.errors import DataError
+from segsweep.io import MANIFEST, atomic_path, fg_stats, save_case
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+
+
+def _stem(path: Path, strip: str) -> str:
+    name = path.name
+    for ext in (".nii.gz", ".nii", *IMAGE_SUFFIXES):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    if strip and name.endswith(strip):
+        name = name[: -len(strip)]
+    return name
+
+
+def match_pairs(cfg: Folder2D | Nifti, root: Path, key: str) -> list[tuple[str, Path, Path]]:
+    """Return ``(case, image_path, mask_path)`` sorted by case.
+
+    Raises:
+        DataError: no image found, or an image or mask has no partner.
+    """
+    images = {_stem(p, cfg.image_strip): p for p in sorted(root.glob(cfg.image_glob)) if p.is_file()}
+    masks = {_stem(p, cfg.mask_strip): p for p in sorted(root.glob(cfg.mask_glob)) if p.is_file()}
+    if not images:
+        raise DataError(
+            f"{root}: empty dataset: no file matches {key}.image_glob = '{cfg.image_glob}'"
+        )
+    for case, path in images.items():
+        if case not in masks:
+            raise DataError(
+                f"{path}: image without mask: no file matching {key}.mask_glob = '{cfg.mask_glob}' "
+                f"has stem '{case}{cfg.mask_strip}'"
+            )
+    for case, path in masks.items():
+        if case not in images:
+            raise DataError(
+                f"{path}: mask without image: no file matching {key}.image_glob = '{cfg.image_glob}' "
+                f"has stem '{case}{cfg.image_strip}'"
+            )
+    return [(c, images[c], masks[c]) for c in sorted(images)]
+
+
+def _read_2d(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("P", "PA"):
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            arr = np.asarray(im)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: unreadable or corrupt image ({exc})") from None
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., :3]  # drop alpha
+    return arr
+
+
+def _read_nifti(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Return the volume as (D, H, W) = (z, y, x) and its spacing in that order."""
+    try:
+        img = nib.load(path)
+        arr = np.asarray(img.dataobj)
+    except Exception as exc:  # nibabel raises many types (ImageFileError, EOFError, zlib...)
+        raise DataError(f"{path}: unreadable or corrupt NIfTI ({type(exc).__name__}: {exc})") from None
+    arr = np.squeeze(arr)
+    if arr.ndim != 3:
+        raise DataError(f"{path}: expected a 3D volume, got shape {list(arr.shape)}")
+    spacing = tuple(float(s) for s in img.header.get_zooms()[:3])
+    return arr.transpose(2, 1, 0), spacing[::-1]
+
+
+def _binarize(mask: np.ndarray, path: Path, fg_label: int | None, key: str) -> np.ndarray:
+    """A two-valued mask (0/1, 0/255, any 0/v) becomes {0, 1}; a label map needs ``fg_label``."""
+    if not np.isfinite(mask).all():
+        raise DataError(f"{path}: mask contains NaN or inf values")
+    if fg_label is not None:
+        return (mask == fg_label).astype(np.uint8)
+    values = np.unique(mask)
+    if values.size > 2 or (values.size == 2 and values[0] != 0):
+        shown = ", ".join(f"{v:g}" for v in values[:8]) + (", ..." if values.size > 8 else "")
+        raise DataError(
+            f"{path}: mask has {values.size} distinct values [{shown}]; expected 0 and one "
+            f"foreground value, or set {key}.foreground_label to the label to segment"
+        )
+    return (mask > 0).astype(np.uint8)
+
+
+def load_pair_2d(img_path: Path, mask_path: Path, cfg: Folder2D, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read one 2D pair: image (H, W, C) uint8 with C in {1, 3}, mask (H, W) uint8 {0, 1}."""
+    image, mask = _read_2d(img_path), _read_2d(mask_path)
+    if mask.ndim == 3:
+        if not (mask == mask[..., :1]).all():
+            raise DataError(f"{mask_path}: RGB mask whose channels differ; expected a gray or 0/255 RGB mask")
+        mask = mask[..., 0]
+    if image.shape[:2] != mask.shape:
+        raise DataError(
+            f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} "
+            f"{list(image.shape[:2])}"
+        )
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise DataError(f"{img_path}: image contains NaN or inf values")
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.dtype != np.uint8:
+        # 16-bit or float images: rescale to uint8 per image (CLAHE works on uint8).
+        lo, hi = float(image.min()), float(image.max())
+        image = ((image.astype(np.float64) - lo) / max(hi - lo, 1e-12) * 255).round().astype(np.uint8)
+    return np.ascontiguousarray(image), _binarize(mask, mask_path, cfg.foreground_label, key)
+
+
+def load_pair_3d(img_path: Path, mask_path: Path, cfg: Nifti, key: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Read one 3D pair: volume (D, H, W) float32, label (D, H, W) uint8 {0, 1}, spacing."""
+    image, spacing = _read_nifti(img_path)
+    mask, _ = _read_nifti(mask_path)
+    if image.shape != mask.shape:
+        raise DataError(
+            f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} "
+            f"{list(image.shape)}"
+        )
+    image = image.astype(np.float32)
+    if not np.isfinite(image).all():
+        raise DataError(f"{img_path}: image contains NaN or inf voxels")
+    return np.ascontiguousarray(image), _binarize(mask, mask_path, cfg.foreground_label, key), spacing
+
+
+def ingest(cfg: Folder2D | Nifti, root: Path, out: Path, key: str) -> pd.DataFrame:
+    """Validate every pair under ``root`` and write the case store ``out`` atomically.
+
+    Args:
+        cfg: the dataset's reader settings.
+        root: the folder the globs are relative to.
+        out: the case-store folder to create (replaced whole on success).
+        key: the dotted params key of the dataset, used in error messages.
+
+    Returns:
+        The manifest: case, ndim, shape, channels, spacing, fg_fraction, has_fg, image, mask.
+
+    Raises:
+        DataError: on the first bad file (nothing is written).
+    """
+    pairs = match_pairs(cfg, root, key)
+    rows = []
+    with atomic_path(out) as tmp:
+        for case, img_path, mask_path in pairs:
+            if cfg.kind == "folder2d":
+                image, mask = load_pair_2d(img_path, mask_path, cfg, key)
+                spacing, channels = (1.0, 1.0), image.shape[2]
+            else:
+                image, mask, spacing = load_pair_3d(img_path, mask_path, cfg, key)
+                channels = 1
+            save_case(tmp, case, image, mask)
+            rows.append({
+                "case": case, "ndim": mask.ndim, "shape": "x".join(map(str, mask.shape)),
+                "channels": channels, "spacing": "x".join(f"{s:g}" for s in spacing),
+                **fg_stats(mask), "image": str(img_path), "mask": str(mask_path),
+            })
+        manifest = pd.DataFrame(rows)
+        manifest.to_csv(tmp / MANIFEST, index=False)
+    return manifest
+
+
+def reader_for(ds, root: Path) -> Folder2D | Nifti:
+    """The reader settings of any dataset; synthetic ones are read back like real data
+    from the layout ``write_synth`` gives them under ``root``."""
+    if ds.kind == "synth2d":
+        return Folder2D(kind="folder2d", root=root, image_glob="images/*.png", mask_glob="masks/*.png")
+    if ds.kind == "synth3d":
+        return Nifti(kind="nifti", root=root, image_glob="imagesTr/*.nii.gz", mask_glob="labelsTr/*.nii.gz")
+    return ds

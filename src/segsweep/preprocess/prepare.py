@@ -1,0 +1,65 @@
+"""Stage ``prepare``: per-case intensity and size normalisation, no randomness.
+
+2D (uint8 RGB or gray): CLAHE first (albumentations works on uint8; RGB through the L
+channel of LAB), then resize or pad+centre-crop to a fixed size. Images stay uint8
+here; scaling to [0, 1] happens when patches are written.
+3D (float HU or any scanner unit): clip to the intensity window and scale to [0, 1].
+CLAHE and resizing apply to 2D only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import pandas as pd
+
+from segsweep.config import Prepare
+from segsweep.io import MANIFEST, atomic_path, fg_stats, load_case, read_manifest, save_case
+
+
+def build_2d_transform(cfg: Prepare) -> A.Compose | None:
+    """The deterministic 2D pipeline for ``cfg``, or None when it does nothing."""
+    steps: list[A.BasicTransform] = []
+    if cfg.clahe.enabled:
+        grid = (cfg.clahe.tile_grid, cfg.clahe.tile_grid)
+        steps.append(A.CLAHE(clip_limit=(cfg.clahe.clip_limit, cfg.clahe.clip_limit), tile_grid_size=grid, p=1.0))
+    h, w = cfg.resize.size
+    if cfg.resize.mode == "resize":
+        steps.append(A.Resize(h, w, interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_NEAREST))
+    elif cfg.resize.mode == "pad":
+        steps += [
+            A.PadIfNeeded(h, w, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0),
+            A.CenterCrop(h, w),
+        ]
+    return A.Compose(steps) if steps else None
+
+
+def window_3d(volume: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Clip ``volume`` to [low, high] and scale to [0, 1] (float32)."""
+    return ((np.clip(volume, low, high) - low) / (high - low)).astype(np.float32)
+
+
+def prepare(cfg: Prepare, src: Path, out: Path) -> pd.DataFrame:
+    """Normalise every case of the store ``src`` into the store ``out`` (atomic)."""
+    manifest = read_manifest(src)
+    transform = build_2d_transform(cfg)
+    rows = []
+    with atomic_path(out) as tmp:
+        for row in manifest.itertuples(index=False):
+            image, mask = load_case(src, row.case)
+            if row.ndim == 2:
+                if transform is not None:
+                    res = transform(image=image, mask=mask)
+                    image, mask = res["image"], res["mask"]
+                    if image.ndim == 2:  # cv2 drops a single channel axis
+                        image = image[..., None]
+            else:
+                image = window_3d(image, cfg.window.low, cfg.window.high)
+            save_case(tmp, row.case, image, mask)
+            rows.append({**row._asdict(), "shape": "x".join(map(str, mask.shape)), **fg_stats(mask)})
+        result = pd.DataFrame(rows)
+        result.to_csv(tmp / MANIFEST, index=False)
+    return result

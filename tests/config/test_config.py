@@ -1,0 +1,84 @@
+"""params.yaml validation: each bad value fails with one line naming key, value, rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from segsweep.config import ConfigError, Prepare, load_params, load_section, section_json, validate_params
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_params_are_valid():
+    params = load_params(REPO / "params.yaml")
+    assert {"lesion2d", "organ3d"} <= set(params.datasets)
+    assert params.splits.train_fractions == [0.8, 0.6, 0.4, 0.2]
+
+
+def _merge(base: dict, patch: dict) -> dict:
+    for key, value in patch.items():
+        if isinstance(value, dict) and value and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+@pytest.mark.parametrize(
+    ("patch", "pattern"),
+    [
+        ({"splits": {"train_fractions": [1.5]}}, r"splits\.train_fractions\[0\] = 1\.5: must be less than 1$"),
+        ({"splits": {"train_fractions": [0.0]}}, r"splits\.train_fractions\[0\] = 0\.0: must be greater than 0"),
+        ({"preprocess": {"augment": {"crop_2d": [-5, 48]}}}, r"preprocess\.augment\.crop_2d\[0\] = -5: must be greater than 0"),
+        ({"preprocess": {"patches": {"size_2d": [64, 64]}}},
+         r"preprocess\.patches\.size_2d = \[64, 64\]: larger than the 2D image size \[48, 48\] set by preprocess\.augment\.crop_2d"),
+        ({"preprocess": {"patches": {"size_3d": [16, 40, 16]}}},
+         r"preprocess\.patches\.size_3d = \[16, 40, 16\]: larger than the 3D image size \[24, 32, 32\] set by datasets\.organ3d\.shape"),
+        ({"preprocess": {"prepare": {"clahe": {"clip_limt": 2}}}},
+         r"preprocess\.prepare\.clahe\.clip_limt: unknown key \(did you mean 'clip_limit'\?\); allowed: enabled, clip_limit, tile_grid"),
+        ({"prepro": {}}, r"prepro: unknown key \(did you mean 'preprocess'\?\)"),
+        ({"preprocess": {"prepare": {"resize": {"mode": "resise"}}}},
+         r"preprocess\.prepare\.resize\.mode = \"resise\": must be one of none, resize, pad \(did you mean 'resize'\?\)"),
+        ({"datasets": {"x": {"kind": "synth2"}}},
+         r"datasets\.x\.kind = \"synth2\": must be one of synth2d, synth3d, folder2d, nifti \(did you mean 'synth2d'\?\)"),
+        ({"datasets": {"x": {"kind": "synth2d", "n_cases": "many"}}}, r"datasets\.x\.n_cases = \"many\": must be a valid integer"),
+        ({"datasets": {"x": {"kind": "synth2d", "n_cases": 2.5}}}, r"datasets\.x\.n_cases = 2\.5: must be a valid integer"),
+        ({"datasets": {"x": {"kind": "folder2d"}}}, r"datasets\.x\.root: required key is missing"),
+        ({"datasets": {"x": {"kind": "synth2d", "fg_range": [0.3, 0.1]}}}, r"datasets\.x\.fg_range = \[0\.3, 0\.1\]: must be \[low, high\]"),
+        ({"preprocess": {"prepare": {"window": {"low": 5, "high": 1}}}}, r"preprocess\.prepare\.window = .*low \(5\.0\) must be below high"),
+        ({"preprocess": {"noise_sigmas": [-0.1]}}, r"preprocess\.noise_sigmas\[0\] = -0\.1: must be greater than or equal to 0"),
+        ({"preprocess": {"patches": {"fg_oversample": 1.0}}}, r"preprocess\.patches\.fg_oversample = 1\.0: must be less than 1"),
+        ({"splits": {"seeds": [0, 0]}}, r"splits\.seeds = \[0, 0\]: values must be distinct"),
+        ({"datasets": {}}, r"datasets = \{\}: .*at least 1 item"),
+    ],
+)
+def test_bad_values_fail_with_one_line(tiny_params, patch, pattern):
+    with pytest.raises(ConfigError, match=r"^params\.yaml: " + pattern) as info:
+        validate_params(_merge(tiny_params, patch))
+    assert "\n" not in str(info.value)
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("datasets: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"p\.yaml: line \d+ not valid YAML"):
+        load_params(bad)
+    with pytest.raises(ConfigError, match="file not found"):
+        load_params(tmp_path / "missing.yaml")
+
+
+def test_for_ndim_keeps_only_what_the_dimension_uses(tiny_params):
+    params = validate_params(tiny_params)
+    prep2, prep3 = params.preprocess.prepare.for_ndim(2), params.preprocess.prepare.for_ndim(3)
+    assert set(prep2) == {"clahe", "resize"} and set(prep3) == {"window"}
+    patches3 = params.preprocess.patches.for_ndim(3)
+    assert "size_3d" in patches3 and "size_2d" not in patches3 and "fg_oversample" in patches3
+
+
+def test_section_roundtrip_through_json(tiny_params):
+    prep = validate_params(tiny_params).preprocess.prepare
+    assert load_section(Prepare, section_json(prep), "preprocess.prepare") == prep
+    with pytest.raises(ConfigError, match=r"preprocess\.prepare\.clahe\.clip_limit = -1: must be greater than 0"):
+        load_section(Prepare, '{"clahe": {"clip_limit": -1}}', "preprocess.prepare")

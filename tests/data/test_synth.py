@@ -1,0 +1,69 @@
+"""Synthetic data: deterministic to the byte, realistic foreground range."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from segsweep.config import Synth2D, Synth3D
+from segsweep.data.synth import write_synth
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    for cfg in (Synth2D(kind="synth2d", n_cases=4, size=64), Synth3D(kind="synth3d", n_cases=2, shape=(16, 24, 24))):
+        write_synth(cfg, tmp_path / "a", "d")
+        write_synth(cfg, tmp_path / "b", "d")
+        a, b = _digests(tmp_path / "a"), _digests(tmp_path / "b")
+        assert a == b and len(a) == 2 * cfg.n_cases + 1
+        write_synth(cfg.model_copy(update={"seed": 1}), tmp_path / "c", "d")
+        assert _digests(tmp_path / "c") != a
+
+
+def test_adding_cases_keeps_earlier_cases(tmp_path):
+    write_synth(Synth2D(kind="synth2d", n_cases=2, size=64), tmp_path / "a", "d")
+    write_synth(Synth2D(kind="synth2d", n_cases=3, size=64), tmp_path / "b", "d")
+    assert (tmp_path / "a/images/d_0001.png").read_bytes() == (tmp_path / "b/images/d_0001.png").read_bytes()
+
+
+def test_2d_lesions_span_the_foreground_range(tmp_path):
+    manifest = write_synth(Synth2D(kind="synth2d", n_cases=64, size=96, empty_fraction=0.1), tmp_path, "d")
+    fg = manifest.loc[manifest.has_fg, "fg_fraction"]
+    assert fg.min() < 0.01 and 0.25 < fg.max() <= 0.45
+    assert (~manifest.has_fg).sum() >= 2  # background-only images exist and are counted
+    on_disk = pd.read_csv(tmp_path / "manifest.csv")
+    assert on_disk["fg_fraction"].tolist() == manifest["fg_fraction"].tolist()
+    img = np.asarray(Image.open(tmp_path / "images/d_0000.png"))
+    mask = np.asarray(Image.open(tmp_path / "masks/d_0000.png"))
+    assert img.shape == (96, 96, 3) and img.dtype == np.uint8
+    assert set(np.unique(mask)) <= {0, 255}
+
+
+def test_2d_lesion_is_darker_than_skin(tmp_path):
+    write_synth(Synth2D(kind="synth2d", n_cases=8, size=96, empty_fraction=0.0), tmp_path, "d")
+    for i in range(8):
+        img = np.asarray(Image.open(tmp_path / f"images/d_{i:04d}.png")).astype(float).mean(-1)
+        mask = np.asarray(Image.open(tmp_path / f"masks/d_{i:04d}.png")) > 0
+        assert img[mask].mean() < img[~mask].mean() - 20
+
+
+def test_3d_volumes_are_ct_like_nifti(tmp_path):
+    cfg = Synth3D(kind="synth3d", n_cases=2, shape=(16, 24, 32), spacing=(3.0, 1.0, 0.5))
+    manifest = write_synth(cfg, tmp_path, "v")
+    img = nib.load(tmp_path / "imagesTr/v_0000.nii.gz")
+    lab = nib.load(tmp_path / "labelsTr/v_0000.nii.gz")
+    vol, label = np.asarray(img.dataobj), np.asarray(lab.dataobj)
+    assert vol.shape == (32, 24, 16)  # NIfTI (x, y, z)
+    assert img.header.get_zooms() == (0.5, 1.0, 3.0)
+    assert vol.min() <= -900 and vol.max() >= 500  # air and bone
+    assert set(np.unique(label)) == {0, 1} and manifest.has_fg.all()
+    assert 60 < vol[label == 1].mean() < 120  # the organ is brighter than soft tissue

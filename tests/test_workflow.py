@@ -1,0 +1,130 @@
+"""End to end: the Snakemake workflow and `dvc repro` on tiny params, in a temporary
+copy of the repository (git + DVC initialised there)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import REPO, write_png
+
+pytestmark = pytest.mark.e2e
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=_env())
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+@pytest.fixture
+def repo(tmp_path, tiny_params) -> Path:
+    dst = tmp_path / "repo"
+    dst.mkdir()
+    for name in ("Snakefile", "dvc.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(REPO / name, dst / name)
+    for name in ("workflow", "src", ".dvc"):
+        shutil.copytree(REPO / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "cache", "tmp"))
+    (dst / "data/raw").mkdir(parents=True)
+    shutil.copy(REPO / "data/raw/README.md", dst / "data/raw/README.md")
+    (dst / "params.yaml").write_text(yaml.safe_dump(tiny_params, sort_keys=False))
+    run(["git", "init", "-q"], dst)
+    return dst
+
+
+def snakemake(repo: Path, *args: str, check: bool = True):
+    return run([sys.executable, "-m", "snakemake", "--cores", "2", *args], repo, check)
+
+
+def planned_rules(repo: Path) -> dict[str, int]:
+    """Jobs a dry run would execute, from its job-stats table."""
+    out = snakemake(repo, "-n", "--quiet", "rules").stdout
+    rows = [line.split() for line in out.splitlines()]
+    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("total", "all")}
+
+
+def set_clip_limit(repo: Path, value: float) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["preprocess"].setdefault("prepare", {}).setdefault("clahe", {})["clip_limit"] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(repo):
+    snakemake(repo)
+    for ds in ("lesion2d", "organ3d"):
+        out = repo / "data/processed" / ds / "noise_0"
+        assert np.load(out / "images.npy", mmap_mode="r").shape[0] > 0
+        assert (repo / f"data/splits/{ds}/train0.5_seed0.json").exists()
+    assert (repo / "data/interim/datasets.csv").read_text().count("\n") == 6 + 3 + 1
+    assert planned_rules(repo) == {}
+
+    synth_png = repo / "data/synth/lesion2d/images/lesion2d_0000.png"
+    before = synth_png.stat().st_mtime_ns
+    set_clip_limit(repo, 3.5)
+    # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
+    assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1}
+    snakemake(repo)
+    assert synth_png.stat().st_mtime_ns == before
+    assert planned_rules(repo) == {}
+
+
+def test_dvc_repro_reruns_preprocessing_but_not_data_generation(repo):
+    run(["dvc", "init", "-q", "-f"], repo)
+    run(["dvc", "repro"], repo)
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+    synth_png = repo / "data/synth/lesion2d/images/lesion2d_0000.png"
+    prepared = repo / "data/processed/lesion2d/prepared/manifest.csv"
+    before, prepared_before = synth_png.stat().st_mtime_ns, prepared.stat().st_mtime_ns
+
+    set_clip_limit(repo, 3.5)
+    status = run(["dvc", "status"], repo).stdout
+    assert "preprocess:" in status and "data:" not in status and "splits:" not in status
+    out = run(["dvc", "repro"], repo).stdout
+    assert "Stage 'data' didn't change" in out and "Running stage 'preprocess'" in out
+    assert synth_png.stat().st_mtime_ns == before
+    assert prepared.stat().st_mtime_ns != prepared_before
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
+
+def test_bad_params_fail_before_any_work_with_one_line(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["preprocess"]["patches"]["size_2d"] = [64, 64]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    res = snakemake(repo, check=False)
+    assert res.returncode != 0
+    errors = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("error:")]
+    assert errors == ["error: params.yaml: preprocess.patches.size_2d = [64, 64]: larger than the 2D image "
+                      "size [48, 48] set by preprocess.augment.crop_2d; each side must be at most that"]
+    assert not (repo / "data").joinpath("synth").exists()
+
+
+def test_a_bad_dataset_fails_alone_and_other_datasets_complete(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    root = repo / "data/raw/mine"
+    for i in range(3):
+        write_png(root / f"images/p{i}.png", np.full((48, 48, 3), 90, np.uint8))
+        if i != 1:
+            write_png(root / f"masks/p{i}.png", np.zeros((48, 48), np.uint8))
+    params["datasets"]["mine"] = {"kind": "folder2d", "root": "data/raw/mine"}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    res = snakemake(repo, "--keep-going", check=False)
+    assert res.returncode != 0
+    assert "error: data/raw/mine/images/p1.png: image without mask" in res.stderr
+    assert (repo / "data/processed/lesion2d/noise_0/images.npy").exists()
+    assert not (repo / "data/interim/mine").exists()

@@ -1,0 +1,48 @@
+# Shared by every rule file: the validated params (P), output paths, and helpers.
+import re
+import shlex
+import sys
+from pathlib import Path
+
+# Rules run the checkout's own package (also inside --use-conda envs, which hold only
+# the dependencies), so src/ goes first on the path for the Snakefile and every job.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+# (the prefix is formatted by Snakemake as well, hence the doubled braces)
+shell.prefix(f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+SEGSWEEP = "python -m segsweep"
+
+from segsweep.config import ConfigError, dataset_ndim, section_json, validate_params  # noqa: E402
+
+try:
+    P = validate_params(config, source=(workflow.configfiles or ["params.yaml"])[-1])
+except ConfigError as exc:
+    # One line, no traceback, non-zero exit, before any job runs.
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(1)
+
+
+def cfg_arg(section):
+    """A section as a shell-quoted canonical JSON string: the rule's params: value.
+
+    Snakemake reruns a job when its params change, so each rule passes exactly the
+    settings it uses, and the CLI validates them with the same model."""
+    return shlex.quote(section_json(section))
+
+
+def tag(x):
+    """Compact number for paths and ids: 0.8 -> '0.8', 0.0 -> '0'."""
+    return f"{x:g}"
+
+
+DATASETS = list(P.datasets)
+SYNTH = P.synth_names()
+NDIM = {name: dataset_ndim(ds) for name, ds in P.datasets.items()}
+NOISE = {tag(s): s for s in P.preprocess.noise_sigmas}
+FRACTIONS = {tag(f): f for f in P.splits.train_fractions}
+
+wildcard_constraints:
+    ds="|".join(DATASETS),
+    sigma="|".join(map(re.escape, NOISE)) if NOISE else "$^",
+    frac="|".join(map(re.escape, FRACTIONS)),
+    seed=r"\d+",
