@@ -88,32 +88,34 @@ class Synth3D(Section):
     seed: int = 0
 
 
-class Folder2D(Section):
-    """A folder of 2D image/mask pairs (PNG/JPG/TIFF) matched by file stem.
+class _Pairs(Section):
+    """Image/mask files under ``root`` matched by file stem: a mask matches the image
+    whose stem equals the mask's stem once ``mask_strip`` is removed from its end
+    (e.g. ``ISIC_001_segmentation.png`` -> ``ISIC_001``; ``image_strip`` likewise).
+    ``foreground_label`` picks one class of a multi-class label map."""
 
-    A mask matches the image whose stem equals the mask's stem once ``mask_strip`` is
-    removed from its end (e.g. ``ISIC_001_segmentation.png`` -> ``ISIC_001``).
-    """
+    root: Path
+    image_glob: str
+    mask_glob: str
+    image_strip: str = ""
+    mask_strip: str = ""
+    foreground_label: int | None = None
+
+
+class Folder2D(_Pairs):
+    """A folder of 2D image/mask pairs (PNG/JPG/TIFF)."""
 
     kind: Literal["folder2d"]
-    root: Path
     image_glob: str = "images/*.png"
     mask_glob: str = "masks/*.png"
-    image_strip: str = ""
-    mask_strip: str = ""
-    foreground_label: int | None = None
 
 
-class Nifti(Section):
-    """NIfTI image/label pairs (3D, any spacing) matched by file stem."""
+class Nifti(_Pairs):
+    """NIfTI image/label pairs (3D, any spacing)."""
 
     kind: Literal["nifti"]
-    root: Path
     image_glob: str = "imagesTr/*.nii.gz"
     mask_glob: str = "labelsTr/*.nii.gz"
-    image_strip: str = ""
-    mask_strip: str = ""
-    foreground_label: int | None = None
 
 
 Dataset = Annotated[Union[Synth2D, Synth3D, Folder2D, Nifti], Field(discriminator="kind")]
