@@ -1,4 +1,5 @@
-# segsweep: params.yaml -> validated config -> data -> processed patches + splits.
+# segsweep: params.yaml -> validated config -> data -> processed patches + splits
+# -> one training job per grid cell -> summary.
 # Thin on purpose: rules live in workflow/rules/, logic in src/segsweep/.
 
 configfile: "params.yaml"
@@ -7,6 +8,7 @@ configfile: "params.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:
@@ -15,3 +17,4 @@ rule all:
         rules.data.input,
         rules.preprocess.input,
         rules.splits.input,
+        rules.summary.output,

@@ -22,6 +22,8 @@ TINY = {
                     "stride_3d": [8, 16, 16]},
     },
     "splits": {"train_fractions": [0.5], "seeds": [0]},
+    "train": {"epochs": 2, "model": {"depth": 2, "base_filters": 4}},
+    "grid": {"axes": {}, "studies": {}},  # DVC stages track every section: keep them all
 }
 
 

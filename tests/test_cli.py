@@ -35,6 +35,7 @@ def test_unknown_dataset_and_bad_cfg(tmp_path, tiny_params, capsys):
 
 def test_missing_input_folder_is_named(tmp_path, tiny_params):
     tiny_params["datasets"] = {"mine": {"kind": "folder2d", "root": str(tmp_path / "nowhere")}}
+    tiny_params["train"] = {"dataset": "mine"}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
     res = _segsweep("ingest", "--dataset", "mine", "--out", "o", cwd=tmp_path)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1

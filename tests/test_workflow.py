@@ -3,6 +3,7 @@ copy of the repository (git + DVC initialised there)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -72,13 +73,15 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
         assert np.load(out / "images.npy", mmap_mode="r").shape[0] > 0
         assert (repo / f"data/splits/{ds}/train0.5_seed0.json").exists()
     assert (repo / "data/interim/datasets.csv").read_text().count("\n") == 6 + 3 + 1
+    metrics = json.loads((repo / "results/cells/baseline/metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["params"]["epochs"] == 2
     assert planned_rules(repo) == {}
 
     synth_png = repo / "data/synth/lesion2d/images/lesion2d_0000.png"
     before = synth_png.stat().st_mtime_ns
     set_clip_limit(repo, 3.5)
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
-    assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1}
+    assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1}
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}
@@ -128,3 +131,29 @@ def test_a_bad_dataset_fails_alone_and_other_datasets_complete(repo):
     assert "error: data/raw/mine/images/p1.png: image without mask" in res.stderr
     assert (repo / "data/processed/lesion2d/noise_0/images.npy").exists()
     assert not (repo / "data/interim/mine").exists()
+
+
+def set_grid(repo: Path, studies: dict) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["grid"] = {"studies": studies}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def test_adding_a_grid_value_trains_only_the_new_cell(repo):
+    set_grid(repo, {"opt": {"optimizer": ["adam", "sgd"]}})
+    run(["dvc", "init", "-q", "-f"], repo)
+    run(["dvc", "repro"], repo)
+    assert set(json.loads((repo / "results/summary/metrics.json").read_text())) == {"baseline", "opt-sgd"}
+    trained = {c: (repo / f"results/cells/{c}/metrics.json").stat().st_mtime_ns for c in ("baseline", "opt-sgd")}
+
+    set_grid(repo, {"opt": {"optimizer": ["adam", "sgd", "rmsprop"]}})
+    assert planned_rules(repo) == {"train": 1, "summary": 1}  # Snakemake alone: one new cell
+    out = run(["dvc", "repro"], repo).stdout
+    assert "Running stage 'train'" in out and "Running stage 'preprocess'" not in out
+    for cell, mtime in trained.items():
+        assert (repo / f"results/cells/{cell}/metrics.json").stat().st_mtime_ns == mtime
+    assert json.loads((repo / "results/cells/opt-rmsprop/metrics.json").read_text())["status"] == "ok"
+    shown = run(["dvc", "metrics", "show", "--json"], repo).stdout
+    assert "opt-rmsprop" in shown and "dice" in shown
+    plots = run(["dvc", "plots", "show", "-o", "plots"], repo)
+    assert (repo / "plots/index.html").exists() and "failed" not in plots.stderr.lower()

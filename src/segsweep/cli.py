@@ -126,6 +126,61 @@ def cmd_collect(args) -> None:
     log.info("collect: %d manifests -> %s", len(args.manifests), args.out)
 
 
+def cmd_grid(args) -> None:
+    """Print the cell ids (one per line), or those of one study."""
+    from segsweep.config import load_params
+    from segsweep.grid import expand
+
+    params = load_params(args.params)
+    cells, studies = expand(params.train, params.grid, args.params)
+    if args.study is not None:
+        if args.study not in studies:
+            raise ConfigError(f"--study {args.study}: no such study{did_you_mean(args.study, studies)}; "
+                              f"valid: {', '.join(studies) or '(none)'}")
+        ids = studies[args.study]
+    else:
+        ids = list(cells)
+    print("\n".join(ids))
+
+
+def cmd_train(args) -> None:
+    from segsweep import paths
+    from segsweep.config import Train, dataset_ndim, load_params, load_section
+    from segsweep.grid import expand
+    from segsweep.train.loop import train_cell
+
+    if args.cfg is not None:
+        cfg, ndim = load_section(Train, args.cfg, "train"), args.ndim
+        if ndim is None:
+            raise ConfigError("--ndim is required with --cfg (2 or 3)")
+    else:
+        params = load_params(args.params)
+        cells, _ = expand(params.train, params.grid, args.params)
+        if args.cell not in cells:
+            raise ConfigError(f"--cell {args.cell}: no such cell{did_you_mean(args.cell, cells)}; "
+                              f"`segsweep grid` lists them ({len(cells)} cells)")
+        cfg = cells[args.cell]
+        ndim = dataset_ndim(params.datasets[cfg.dataset])
+    metrics = train_cell(
+        cfg, args.cell,
+        patches_dir=Path(args.patches or paths.processed(cfg.dataset, cfg.noise)),
+        split_path=Path(args.split or paths.split(cfg.dataset, cfg.train_fraction, cfg.split_seed)),
+        prepared_dir=Path(args.prepared or paths.prepared(cfg.dataset)),
+        out_dir=Path(args.out or paths.cell_dir(args.cell)), ndim=ndim)
+    log.info("train %s: status %s, dice %s (best epoch %s), %.1f img/s", args.cell, metrics["status"],
+             metrics["dice"], metrics["best_epoch"], metrics["images_per_second"] or 0)
+
+
+def cmd_summarize(args) -> None:
+    import json
+
+    from segsweep.summary import summarize
+
+    table = summarize([Path(p) for p in args.metrics], json.loads(args.studies), Path(args.out))
+    log.info("summarize: %d cells (%d diverged) -> %s", len(table), int((table["status"] == "diverged").sum()),
+             args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
     p.add_argument("--log", help="also append log lines to this file")
@@ -164,6 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("collect", cmd_collect, "concatenate manifests into one table", cfg=False)
     sp.add_argument("--out", required=True)
     sp.add_argument("manifests", nargs="*")
+    sp = verb("grid", cmd_grid, "print the grid's cell ids, one per line", cfg=False)
+    sp.add_argument("--study", help="only the cells of this study")
+    sp = verb("train", cmd_train, "train one grid cell")
+    sp.add_argument("--cell", required=True, help="cell id (see `segsweep grid`)")
+    sp.add_argument("--ndim", type=int, choices=(2, 3), help="with --cfg: 2D or 3D data")
+    for name in ("patches", "split", "prepared", "out"):
+        sp.add_argument(f"--{name}", help="default: the pipeline's layout (segsweep.paths)")
+    sp = verb("summarize", cmd_summarize, "collect cells' metrics for DVC metrics/plots", cfg=False)
+    sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("metrics", nargs="+", help="cells' metrics.json files")
     return p
 
 

@@ -12,7 +12,9 @@ sys.path.insert(0, SRC)
 shell.prefix(f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 SEGSWEEP = "python -m segsweep"
 
+from segsweep import paths  # noqa: E402
 from segsweep.config import ConfigError, dataset_ndim, section_json, validate_params  # noqa: E402
+from segsweep.grid import expand as expand_grid  # noqa: E402  (Snakemake has its own expand)
 
 try:
     P = validate_params(config, source=(workflow.configfiles or ["params.yaml"])[-1])
@@ -30,19 +32,19 @@ def cfg_arg(section):
     return shlex.quote(section_json(section))
 
 
-def tag(x):
-    """Compact number for paths and ids: 0.8 -> '0.8', 0.0 -> '0'."""
-    return f"{x:g}"
-
+tag = paths.tag
 
 DATASETS = list(P.datasets)
 SYNTH = P.synth_names()
 NDIM = {name: dataset_ndim(ds) for name, ds in P.datasets.items()}
-NOISE = {tag(s): s for s in P.preprocess.noise_sigmas}
-FRACTIONS = {tag(f): f for f in P.splits.train_fractions}
+CELLS, STUDIES = expand_grid(P.train, P.grid)
+# Every noise level and train fraction a cell uses is produced, listed in params or not.
+NOISE = {tag(s): s for s in [*P.preprocess.noise_sigmas, *(c.noise for c in CELLS.values())]}
+FRACTIONS = {tag(f): f for f in [*P.splits.train_fractions, *(c.train_fraction for c in CELLS.values())]}
 
 wildcard_constraints:
     ds="|".join(DATASETS),
     sigma="|".join(map(re.escape, NOISE)) if NOISE else "$^",
     frac="|".join(map(re.escape, FRACTIONS)),
     seed=r"\d+",
+    cell="|".join(map(re.escape, CELLS)),

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
 from segsweep.config.models import (
     DATASET_KINDS,
     Augment,
@@ -36,7 +37,7 @@ from segsweep.config.models import (
 from segsweep.errors import ConfigError, did_you_mean
 
 __all__ = [
-    "Augment", "Clahe", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
+    "Augment", "Clahe", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
     "Prepare", "Preprocess", "Resize", "Splits", "Synth2D", "Synth3D", "Window",
     "dataset_ndim", "format_error", "load_params", "load_section", "section_json", "validate_params",
 ]
@@ -68,6 +69,7 @@ def validate_params(raw: object, source: str = "params.yaml") -> Params:
     except ValidationError as exc:
         raise ConfigError(f"{source}: {format_error(exc)}") from None
     _check_patch_fits(params, source)
+    _check_train(params, source)
     return params
 
 
@@ -163,3 +165,22 @@ def _check_patch_fits(params: Params, source: str) -> None:
                 f"{source}: preprocess.patches.{key} = {list(patch)}: larger than the {ndim}D "
                 f"image size {list(image)} set by {fixed_by}; each side must be at most that"
             )
+
+
+def _check_train(params: Params, source: str) -> None:
+    """The baseline dataset exists, and every cell's U-Net fits the dataset's patches."""
+    from segsweep.grid import expand
+
+    name = params.train.dataset
+    if name not in params.datasets:
+        raise ConfigError(f"{source}: train.dataset = {json.dumps(name)}: not a dataset"
+                          f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}")
+    ndim = dataset_ndim(params.datasets[name])
+    patch = getattr(params.preprocess.patches, f"size_{ndim}d")
+    cells, _ = expand(params.train, params.grid, source)
+    for cid, cell in cells.items():
+        factor = 2 ** cell.model.depth
+        if any(s % factor for s in patch):
+            raise ConfigError(
+                f"{source}: preprocess.patches.size_{ndim}d = {list(patch)}: cell '{cid}' has a U-Net of "
+                f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}")

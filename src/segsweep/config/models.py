@@ -6,49 +6,13 @@ are (H, W) in 2D and (D, H, W) in 3D; fractions are in (0, 1).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from segsweep.errors import did_you_mean
-
-Size2D = tuple[PositiveInt, PositiveInt]
-Size3D = tuple[PositiveInt, PositiveInt, PositiveInt]
-Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class Section(BaseModel):
-    """Base of every params model: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    # Fields used only for 2D or only for 3D data (besides the *_2d / *_3d ones).
-    ONLY_2D: ClassVar[tuple[str, ...]] = ()
-    ONLY_3D: ClassVar[tuple[str, ...]] = ()
-
-    def for_ndim(self, ndim: int) -> dict:
-        """The fields that matter for ``ndim``-D data, as JSON-ready values: what a rule
-        passes as ``params:`` so that a 3D-only change never reruns 2D jobs."""
-        other = 3 if ndim == 2 else 2
-        drop = {f for f in type(self).model_fields if f.endswith(f"_{other}d")}
-        drop |= set(self.ONLY_3D if ndim == 2 else self.ONLY_2D)
-        return self.model_dump(mode="json", exclude=drop)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unknown_keys(cls, data: object) -> object:
-        # pydantic's own extra_forbidden message cannot suggest the intended key.
-        if isinstance(data, dict):
-            for key in data:
-                if key not in cls.model_fields:
-                    allowed = ", ".join(cls.model_fields)
-                    raise ValueError(
-                        f"unknown key '{key}'{did_you_mean(key, cls.model_fields)}; allowed: {allowed}"
-                    )
-        return data
-
+from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D
+from segsweep.config.train import Grid, Train
 
 # --- datasets -------------------------------------------------------------------------
 
@@ -231,6 +195,8 @@ class Params(Section):
     datasets: dict[str, Dataset] = Field(min_length=1)
     preprocess: Preprocess = Preprocess()
     splits: Splits = Splits()
+    train: Train = Train()
+    grid: Grid = Grid()
 
     @field_validator("datasets")
     @classmethod
@@ -262,3 +228,4 @@ def known_image_size(name: str, ds, pre: Preprocess) -> tuple[tuple[int, ...] | 
     if ds.kind == "synth3d":
         return tuple(ds.shape), f"datasets.{name}.shape"
     return None, ""
+

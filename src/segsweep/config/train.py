@@ -1,0 +1,118 @@
+"""Typed models of the ``train`` (baseline cell) and ``grid`` sections of params.yaml.
+
+A grid cell is the baseline ``train`` section with a few values replaced. Component
+names (loss, optimizer, scheduler, model) are checked against their registries, so an
+unknown name fails at validation with the list of valid names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, PositiveInt
+
+from segsweep.config.base import Fraction, Section
+
+NonNeg = Annotated[float, Field(ge=0.0)]
+AxisValue = str | int | float | bool | dict[str, Any]
+
+
+def _registered(family: str):
+    """A ``str`` type that must be a name in registry ``family`` (e.g. ``LOSSES``)."""
+
+    def check(name: str) -> str:
+        # Imported here: the registries import torch-free modules only, but load late.
+        from segsweep import registries
+
+        return getattr(registries, family).check(name)
+
+    return Annotated[str, AfterValidator(check)]
+
+
+class ModelCfg(Section):
+    """A U-Net (2D or 3D, from the dataset). Inputs (B, C, *spatial); outputs logits
+    (B, 2, ...) for ``softmax`` or (B, 1, ...) for ``sigmoid``."""
+
+    name: _registered("MODELS") = "unet"
+    depth: Annotated[int, Field(ge=1, le=6)] = 4
+    base_filters: PositiveInt = 8
+    norm: Literal["batch", "none"] = "batch"
+    norm_after_activation: bool = False
+    activation: Literal["relu", "leaky_relu", "elu", "gelu"] = "relu"
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    upsampling: Literal["transpose", "interpolate"] = "transpose"
+    init: Literal["xavier", "kaiming"] = "kaiming"
+    output: Literal["softmax", "sigmoid"] = "softmax"
+
+
+class LossCfg(Section):
+    """Loss by name plus the settings some losses use (others ignore them)."""
+
+    name: _registered("LOSSES") = "dice"
+    lam: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5       # dice_inverse_mix: λ·dice + (1-λ)·inverse
+    smooth_nr: NonNeg = 1e-5
+    smooth_dr: Annotated[float, Field(gt=0.0)] = 1e-5
+    batch_dice: bool = False                                  # dice over the whole batch, not per sample
+    topk: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25      # topk_ce: fraction of hardest pixels
+    focal_gamma: NonNeg = 2.0
+    tversky_alpha: NonNeg = 0.3
+    tversky_beta: NonNeg = 0.7
+
+
+class OptimCfg(Section):
+    name: _registered("OPTIMIZERS") = "adam"
+    lr: Annotated[float, Field(gt=0.0)] = 1e-3
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9   # sgd, rmsprop
+    nesterov: bool = False                                    # sgd
+    weight_decay: NonNeg = 0.0
+    betas: tuple[Fraction, Fraction] = (0.9, 0.999)           # adam, adamw
+    alpha: Fraction = 0.99                                    # rmsprop smoothing
+
+
+class SchedCfg(Section):
+    """Learning-rate factor as a function of the epoch (see ``segsweep.optim``)."""
+
+    name: _registered("SCHEDULERS") = "none"
+    step_size: PositiveInt = 100          # step: epochs between decays
+    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1   # step, exponential
+    power: Annotated[float, Field(gt=0.0)] = 0.9            # poly
+    min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # cosine, poly floor
+
+
+class RegCfg(Section):
+    """Explicit penalties added to the loss on conv weights: l1·Σ|w| + l2·Σw²."""
+
+    l1: NonNeg = 0.0
+    l2: NonNeg = 0.0
+
+
+class Train(Section):
+    """One training run: the baseline cell of the grid."""
+
+    dataset: str = "lesion2d"
+    noise: NonNeg = 0.0
+    train_fraction: Fraction = 0.8
+    split_seed: int = 0
+    seed: int = 0
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 16
+    model: ModelCfg = ModelCfg()
+    loss: LossCfg = LossCfg()
+    optimizer: OptimCfg = OptimCfg()
+    scheduler: SchedCfg = SchedCfg()
+    regularization: RegCfg = RegCfg()
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = False                      # mixed precision (CUDA only)
+    threads: PositiveInt = 1               # torch CPU threads; fixed for reproducible numerics
+    log_norms: bool = True                 # per-step per-layer gradient and update norms
+
+
+class Grid(Section):
+    """Cells = baseline + the full product of ``axes`` + each study's own product.
+
+    Axis values are scalars (the axis's field) or, for loss/optimizer/scheduler, a
+    mapping of that section's fields, e.g. ``{name: exponential, gamma: 0.97}``.
+    """
+
+    axes: dict[str, list[AxisValue]] = {}
+    studies: dict[str, dict[str, list[AxisValue]]] = {}

@@ -1,0 +1,157 @@
+"""Grid cells: the baseline ``train`` section with axis values applied.
+
+Cells come from the full product of ``grid.axes`` and, for each named study, the
+product of its axes (every other setting at the baseline). A cell's id is built
+from the values where it differs from the baseline, so it is stable, readable and
+shared: a cell that two studies both produce is one cell, trained once. The
+baseline itself is ``baseline``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from segsweep.config.train import Grid, Train
+from segsweep.errors import ConfigError, did_you_mean
+
+# Axis name -> the dotted train fields it sets. Axes ending in a section name
+# (loss, optimizer, scheduler) also take a mapping of that section's fields.
+AXES: dict[str, tuple[str, ...]] = {
+    "loss": ("loss.name",),
+    "lam": ("loss.lam",),
+    "optimizer": ("optimizer.name",),
+    "lr": ("optimizer.lr",),
+    "momentum": ("optimizer.momentum",),
+    "weight_decay": ("optimizer.weight_decay",),
+    "scheduler": ("scheduler.name",),
+    "train_fraction": ("train_fraction",),
+    "seed": ("seed",),
+    "split_seed": ("split_seed",),
+    "noise": ("noise",),
+    "epochs": ("epochs",),
+    "batch_size": ("batch_size",),
+    "dropout": ("model.dropout",),
+    "upsampling": ("model.upsampling",),
+    "norm": ("model.norm",),
+    "depth": ("model.depth",),
+    "base_filters": ("model.base_filters",),
+    "activation": ("model.activation",),
+    "init": ("model.init",),
+    "output": ("model.output",),
+    "l1": ("regularization.l1",),
+    "l2": ("regularization.l2",),
+    "l1l2": ("regularization.l1", "regularization.l2"),
+}
+
+# Short names in ids; fields not listed use their own name.
+SHORT = {"optimizer": "opt", "scheduler": "sched", "train_fraction": "tf", "regularization": "reg",
+         "weight_decay": "wd", "momentum": "mom", "base_filters": "width", "upsampling": "up",
+         "dropout": "drop", "batch_size": "bs", "step_size": "step", "split_seed": "split",
+         "activation": "act", "norm_after_activation": "norm_after_act"}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "-".join(_fmt(x) for x in v)
+    return str(v)
+
+
+def apply_axis(base: dict, axis: str, value: Any) -> dict:
+    """Return a copy of the train mapping ``base`` with ``axis`` set to ``value``."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for path in AXES[axis]:
+        section, _, field = path.rpartition(".")
+        if isinstance(value, dict):
+            if field != "name":
+                raise ValueError(f"axis '{axis}' takes a single value, not a mapping")
+            out[section] = {**out[section], **value}
+        elif section:
+            out[section] = {**out[section], field: value}
+        else:
+            out[field] = value
+    return out
+
+
+def cell_id(cell: Train, baseline: Train) -> str:
+    """Tokens for each field that differs from the baseline, in params order, e.g.
+    ``opt-sgd-mom0.95__tf-0.4``; ``baseline`` when nothing differs."""
+    tokens = []
+    c, b = cell.model_dump(), baseline.model_dump()
+    for key in Train.model_fields:
+        if c[key] == b[key]:
+            continue
+        if isinstance(c[key], dict):
+            diff = [f for f in c[key] if c[key][f] != b[key][f]]
+            if key == "model" or key == "regularization":
+                tokens += [f"{SHORT.get(f, f)}-{_fmt(c[key][f])}" for f in diff]
+            else:  # loss / optimizer / scheduler: name first, then its changed settings
+                extra = "".join(f"-{SHORT.get(f, f)}{_fmt(c[key][f])}" for f in diff if f != "name")
+                tokens.append(f"{SHORT.get(key, key)}-{c[key]['name']}{extra}")
+        else:
+            tokens.append(f"{SHORT.get(key, key)}-{_fmt(c[key])}")
+    return "__".join(tokens) or "baseline"
+
+
+def _product(baseline: dict, axes: dict[str, list], where: str) -> list[dict]:
+    for axis, values in axes.items():
+        if axis not in AXES:
+            raise ConfigError(f"{where}.{axis}: unknown axis{did_you_mean(axis, AXES)}; valid: {', '.join(AXES)}")
+        if not values:
+            raise ConfigError(f"{where}.{axis} = []: an axis needs at least one value")
+    cells = []
+    for combo in itertools.product(*([(a, v) for v in vals] for a, vals in axes.items())):
+        cell = baseline
+        for axis, value in combo:
+            try:
+                cell = apply_axis(cell, axis, value)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.{axis} = {value!r}: {exc}") from None
+        cells.append((cell, combo))
+    return cells
+
+
+def expand(train: Train, grid: Grid, source: str = "params.yaml") -> tuple[dict[str, Train], dict[str, list[str]]]:
+    """All cells and the cells of each study.
+
+    Returns:
+        ``(cells, studies)``: ``cells`` maps id -> resolved ``Train`` (baseline first,
+        then in the order axes and studies list them); ``studies`` maps a study name
+        (``grid`` for the full product) -> its cell ids.
+
+    Raises:
+        ConfigError: unknown axis, or a value the ``train`` models reject (the message
+            names ``grid.<...>.<axis>`` and the value).
+    """
+    from segsweep.config import format_error
+
+    base = train.model_dump()
+    cells: dict[str, Train] = {"baseline": train}
+    studies: dict[str, list[str]] = {}
+    groups = ([("grid", grid.axes, "grid.axes")] if grid.axes else []) + [
+        (name, axes, f"grid.studies.{name}") for name, axes in grid.studies.items()]
+    for name, axes, where in groups:
+        ids = []
+        for mapping, combo in _product(base, axes, where):
+            try:
+                cell = Train.model_validate(mapping)
+            except ValidationError as exc:
+                shown = ", ".join(f"{a}={v!r}" for a, v in combo)
+                raise ConfigError(f"{source}: {where} ({shown}): {format_error(exc, prefix='train')}") from None
+            cid = cell_id(cell, train)
+            if cid in cells and cells[cid] != cell:  # cannot happen unless ids lose information
+                raise AssertionError(f"cell id collision: {cid}")
+            cells.setdefault(cid, cell)
+            if cid not in ids:
+                ids.append(cid)
+        studies[name] = ids
+    for cid in cells:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+", cid), cid
+    return cells, studies

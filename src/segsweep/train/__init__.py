@@ -1,0 +1,1 @@
+"""Training one grid cell: data, metrics, gradient/update norm logging, the loop."""

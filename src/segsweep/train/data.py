@@ -1,0 +1,73 @@
+"""Training and validation data of one cell.
+
+Training: the patches (``images.npy``/``masks.npy``, memory-mapped) whose source case
+is in the split's training set. Validation: the whole prepared (un-augmented, noise-
+free) images of the validation cases, zero-padded so every side is divisible by the
+U-Net's 2**depth; metrics are computed on the original extent only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from segsweep.errors import DataError
+from segsweep.io import load_case
+from segsweep.preprocess.patches import to_channels_first
+
+
+@dataclass
+class TrainPatches:
+    images: np.ndarray  # (N, C, *patch) float32, memory-mapped
+    masks: np.ndarray  # (N, *patch) uint8
+    index: np.ndarray  # rows of the training patches
+
+    def batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, *patch) float32 and (B, 1, *patch) uint8 for the given patch rows."""
+        order = np.sort(self.index[rows])  # sorted reads are sequential on a memmap
+        x = torch.from_numpy(np.ascontiguousarray(self.images[order]))
+        y = torch.from_numpy(np.ascontiguousarray(self.masks[order]))[:, None]
+        return x, y
+
+
+@dataclass
+class ValImage:
+    case: str
+    image: torch.Tensor  # (1, C, *padded)
+    mask: torch.Tensor  # (1, 1, *padded) uint8
+    extent: tuple[int, ...]  # original spatial shape
+
+
+def read_split(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def load_train_patches(patches_dir: Path, train_cases: list[str]) -> TrainPatches:
+    table = pd.read_parquet(Path(patches_dir) / "patches.parquet")
+    rows = np.flatnonzero(table["case"].astype(str).isin(set(train_cases)).to_numpy())
+    if rows.size == 0:
+        raise DataError(f"{patches_dir}: no patch belongs to the training cases of this split")
+    images = np.load(Path(patches_dir) / "images.npy", mmap_mode="r")
+    masks = np.load(Path(patches_dir) / "masks.npy", mmap_mode="r")
+    return TrainPatches(images, masks, rows)
+
+
+def pad_to_multiple(arr: np.ndarray, factor: int, spatial: int) -> np.ndarray:
+    """Zero-pad the last ``spatial`` axes of ``arr`` at the end up to multiples of ``factor``."""
+    pad = [(0, 0)] * (arr.ndim - spatial) + [(0, (-s) % factor) for s in arr.shape[-spatial:]]
+    return np.pad(arr, pad)
+
+
+def load_val_images(prepared_dir: Path, cases: list[str], ndim: int, factor: int) -> list[ValImage]:
+    out = []
+    for case in cases:
+        image, mask = load_case(Path(prepared_dir), case)
+        x = pad_to_multiple(to_channels_first(image, ndim), factor, ndim)
+        y = pad_to_multiple(mask, factor, ndim)
+        out.append(ValImage(case, torch.from_numpy(x)[None], torch.from_numpy(y)[None, None], mask.shape))
+    return out

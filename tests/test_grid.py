@@ -1,0 +1,74 @@
+"""Grid cells: readable stable ids, shared cells trained once, errors name the axis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from segsweep.config import ConfigError, Grid, Train, validate_params
+from segsweep.grid import expand
+
+
+def _grid(**studies) -> Grid:
+    return Grid.model_validate({"studies": studies})
+
+
+def test_ids_from_non_baseline_values_and_shared_cells():
+    cells, studies = expand(Train(), _grid(
+        optimizer={"optimizer": ["adam", {"name": "sgd", "momentum": 0.95}, "rmsprop"]},
+        split_x_opt={"train_fraction": [0.8, 0.4], "optimizer": ["adam", "rmsprop"]},
+        sched={"scheduler": ["none", {"name": "exponential", "gamma": 0.97}]},
+        reg={"l1l2": [0.01], "weight_decay": [0.0, 1e-4]},
+    ))
+    assert studies["optimizer"] == ["baseline", "opt-sgd-mom0.95", "opt-rmsprop"]
+    assert studies["split_x_opt"] == ["baseline", "opt-rmsprop", "tf-0.4", "tf-0.4__opt-rmsprop"]
+    assert studies["sched"] == ["baseline", "sched-exponential-gamma0.97"]
+    assert studies["reg"] == ["l1-0.01__l2-0.01", "opt-adam-wd0.0001__l1-0.01__l2-0.01"]
+    # baseline and opt-rmsprop appear in two studies but are one cell each
+    assert len(cells) == 1 + 2 + 2 + 1 + 2
+    assert cells["tf-0.4__opt-rmsprop"].optimizer.name == "rmsprop"
+    assert cells["sched-exponential-gamma0.97"].scheduler.gamma == 0.97
+    assert cells["sched-exponential-gamma0.97"].scheduler.step_size == Train().scheduler.step_size
+
+
+def test_full_product_axes_and_stable_order():
+    grid = Grid.model_validate({"axes": {"loss": ["dice", "ce"], "seed": [0, 1]}})
+    cells, studies = expand(Train(), grid)
+    assert studies["grid"] == ["baseline", "seed-1", "loss-ce", "seed-1__loss-ce"]  # ids in params order
+    assert list(expand(Train(), grid)[0]) == list(cells)
+
+
+@pytest.mark.parametrize(("studies", "pattern"), [
+    ({"s": {"optimiser": ["sgd"]}}, r"grid\.studies\.s\.optimiser: unknown axis \(did you mean 'optimizer'\?\)"),
+    ({"s": {"loss": ["dic"]}}, r"grid\.studies\.s \(loss='dic'\): train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice"),
+    ({"s": {"train_fraction": [1.2]}}, r"grid\.studies\.s \(train_fraction=1\.2\): train\.train_fraction = 1\.2: must be less than 1"),
+    ({"s": {"dropout": [{"p": 1}]}}, r"grid\.studies\.s\.dropout = \{'p': 1\}: axis 'dropout' takes a single value"),
+])
+def test_bad_axes_are_named(studies, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        expand(Train(), _grid(**studies))
+
+
+def test_unknown_loss_in_train_section_fails_at_validation(tiny_params):
+    tiny_params["train"]["loss"] = {"name": "dic"}
+    with pytest.raises(ConfigError, match=r"^params\.yaml: train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice, dice_all"):
+        validate_params(tiny_params)
+
+
+def test_depth_must_fit_the_patches(tiny_params):
+    tiny_params["grid"] = {"studies": {"deep": {"depth": [2, 6]}}}
+    with pytest.raises(ConfigError, match=r"preprocess\.patches\.size_2d = \[32, 32\]: cell 'depth-6' has a U-Net of depth 6"):
+        validate_params(tiny_params)
+
+
+def test_cli_prints_ids(tmp_path, tiny_params):
+    tiny_params["grid"] = {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
+    res = subprocess.run([sys.executable, "-m", "segsweep", "grid"], cwd=tmp_path, capture_output=True, text=True)
+    assert res.stdout.split() == ["baseline", "opt-sgd"]
+    res = subprocess.run([sys.executable, "-m", "segsweep", "grid", "--study", "op"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "no such study (did you mean 'opt'?)" in res.stderr
