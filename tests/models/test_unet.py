@@ -48,7 +48,7 @@ def test_init_schemes_differ_and_zero_biases():
     kai = UNet(2, 3, depth=2, base_filters=8, init="kaiming", norm="none")
     w_x, w_k = xav.down[1][0].weight.detach(), kai.down[1][0].weight.detach()  # 8 -> 16 channels, 3x3
     assert float(w_k.std() / w_x.std()) == pytest.approx((2 / (8 * 9)) ** 0.5 / (2 / ((8 + 16) * 9)) ** 0.5, rel=0.15)
-    assert float(xav.down[0][0].bias.abs().sum()) == 0.0
+    assert float(xav.down[0][0].bias.detach().abs().sum()) == 0.0
 
 
 def test_indivisible_input_is_named():
