@@ -1,5 +1,5 @@
 # segsweep: params.yaml -> validated config -> data -> processed patches + splits
-# -> one training job per grid cell -> summary.
+# -> one training job per grid cell -> summary, gradient probes.
 # Thin on purpose: rules live in workflow/rules/, logic in src/segsweep/.
 
 configfile: "params.yaml"
@@ -9,6 +9,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/probe.smk"
 
 
 rule all:
@@ -18,3 +19,4 @@ rule all:
         rules.preprocess.input,
         rules.splits.input,
         rules.summary.output,
+        rules.probe_all.input,

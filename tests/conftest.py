@@ -24,6 +24,7 @@ TINY = {
     "splits": {"train_fractions": [0.5], "seeds": [0]},
     "train": {"epochs": 2, "model": {"depth": 2, "base_filters": 4}},
     "grid": {"axes": {}, "studies": {}},  # DVC stages track every section: keep them all
+    "probe": {"losses": ["dice", "ce"]},
 }
 
 

@@ -67,7 +67,17 @@ def set_clip_limit(repo: Path, value: float) -> None:
 
 
 def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["snapshot_every"] = 1
+    params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2,
+                       "init": {"dataset": "organ3d", "model": {"depth": 2, "base_filters": 4}},
+                       "cells": ["baseline"], "pixels": {"cell": "baseline", "n_images": 1}}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     snakemake(repo)
+    probes = repo / "results/probes"
+    for name in ("patches/init_summary.csv", "patches/init.png", "patches/cell_baseline.parquet",
+                 "pixels/synthetic_maps.png", "pixels/cell_baseline.pdf"):
+        assert (probes / name).exists(), name
     for ds in ("lesion2d", "organ3d"):
         out = repo / "data/processed" / ds / "noise_0"
         assert np.load(out / "images.npy", mmap_mode="r").shape[0] > 0
@@ -81,7 +91,8 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     before = synth_png.stat().st_mtime_ns
     set_clip_limit(repo, 3.5)
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
-    assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1}
+    assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1,
+                                   "probe_cell": 1, "probe_pixels_cell": 1}
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}

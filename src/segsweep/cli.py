@@ -181,6 +181,55 @@ def cmd_summarize(args) -> None:
              args.out)
 
 
+def cmd_probe(args) -> None:
+    """Gradient probes; settings come as JSON sections (how the Snakemake rules call it)."""
+    import json
+
+    from segsweep.config import LossCfg, Probe, Train, load_section
+
+    probe = load_section(Probe, args.cfg, "probe")
+    cell = load_section(Train, args.cell_cfg, "train") if args.cell_cfg else None
+    loss = load_section(LossCfg, args.loss, "train.loss") if args.loss else (cell.loss if cell else LossCfg())
+    out = Path(args.out)
+    if args.what == "patches":
+        from segsweep.probe.run import probe_cell, probe_init
+
+        if args.snapshots:
+            if cell is None:
+                raise ConfigError("probe patches --snapshots needs --cell-cfg (the cell's train section)")
+            summary = probe_cell(probe, cell, Path(args.snapshots), Path(args.patches), args.ndim, out)
+        else:
+            summary = probe_init(probe, loss, Path(args.patches), args.ndim, out)
+        for row in summary.itertuples():
+            log.info("probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e", out.name, row.epoch, row.loss,
+                     row.fg_bg_mean, row.bg_only_mean, row.ratio_mean)
+    elif args.what == "pixels":
+        from segsweep.losses import build_loss
+        from segsweep.probe import pixels
+
+        if args.snapshots:
+            from segsweep.models import build_model
+            from segsweep.train.data import load_val_images, read_split
+
+            losses = {n: build_loss(cell.loss.model_copy(update={"name": n}), cell.model.output) for n in probe.losses}
+            cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
+            val = load_val_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
+            model = build_model(cell.model, args.ndim, val[0].image.shape[1])
+            snaps = sorted(Path(args.snapshots).glob("epoch_*.pt"))
+            pixels.checkpoints(losses, model, snaps, val, out)
+        else:
+            losses = {n: build_loss(loss.model_copy(update={"name": n}), "sigmoid") for n in probe.losses}
+            summary = pixels.synthetic(losses, probe.pixels.size, out)
+            for row in summary[summary["wrt"] == "logit"].itertuples():
+                log.info("pixels %-10s %-15s mean|dL/dz| fg %.3g bg %.3g (fg/bg %.2f)", row.loss, row.state,
+                         row.mean_abs_fg, row.mean_abs_bg, row.fg_over_bg)
+    else:
+        from segsweep.probe.dynamics import dynamics
+
+        cells = dict(item.split("=", 1) for item in args.norms)
+        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
     p.add_argument("--log", help="also append log lines to this file")
@@ -230,6 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
     sp.add_argument("--out", required=True)
     sp.add_argument("metrics", nargs="+", help="cells' metrics.json files")
+    sp = verb("probe", cmd_probe, "gradient probes: patches, pixels, dynamics")
+    sp.add_argument("what", choices=("patches", "pixels", "dynamics"))
+    sp.add_argument("--cell-cfg", help="the probed cell's train section as JSON")
+    sp.add_argument("--loss", help="train.loss as JSON (settings shared by the probed losses)")
+    sp.add_argument("--patches", help="processed dataset folder")
+    sp.add_argument("--snapshots", help="a cell's snapshots folder (probe along training)")
+    sp.add_argument("--prepared", help="prepared case store (validation images)")
+    sp.add_argument("--split", help="split JSON (validation cases)")
+    sp.add_argument("--ndim", type=int, choices=(2, 3), default=2)
+    sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
+    sp.add_argument("--out", required=True, help="output stem (patches, pixels) or folder (dynamics)")
+    sp.add_argument("--norms", nargs="+", default=[], help="dynamics: CELL=path/to/norms.parquet ...")
     return p
 
 

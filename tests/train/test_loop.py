@@ -28,11 +28,12 @@ def _comparable(m: dict) -> dict:
 
 
 def test_outputs_and_same_cell_twice_is_identical(tiny_data, tmp_path):
-    cfg = tiny_cfg(model={"dropout": 0.2})  # dropout: the RNG stream must be reproduced too
+    cfg = tiny_cfg(model={"dropout": 0.2}, snapshot_every=2)  # dropout: the RNG stream must be reproduced too
     a, b = _train(cfg, tiny_data, tmp_path / "a"), _train(cfg, tiny_data, tmp_path / "b")
     assert a["status"] == "ok" and 0.0 <= a["dice"] <= 1.0 and a["best_epoch"] >= 0
     assert _comparable(a) == _comparable(b)
-    assert all((tmp_path / "a" / f).exists() for f in OUTPUTS) and not (tmp_path / "a" / RESUME).exists()
+    assert all((tmp_path / "a" / f).exists() for f in OUTPUTS) and not (tmp_path / "a/.work").exists()
+    assert sorted(p.name for p in (tmp_path / "a/snapshots").iterdir()) == ["epoch_000.pt", "epoch_002.pt"]
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a/history.csv"), pd.read_csv(tmp_path / "b/history.csv"))
     norms = pd.read_parquet(tmp_path / "a/norms.parquet")
     pd.testing.assert_frame_equal(norms, pd.read_parquet(tmp_path / "b/norms.parquet"))
@@ -59,7 +60,7 @@ def test_divergence_is_recorded_not_raised(tiny_data, tmp_path):
 
 
 def test_killed_and_resumed_ends_with_the_same_metrics(tiny_data, tmp_path):
-    cfg = tiny_cfg(epochs=6, model={"dropout": 0.1})
+    cfg = tiny_cfg(epochs=6, model={"dropout": 0.1}, snapshot_every=1)
     reference = _train(cfg, tiny_data, tmp_path / "ref")
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "segsweep", "train", "--cell", "c", "--ndim", "2", "--cfg", section_json(cfg),
@@ -77,6 +78,11 @@ def test_killed_and_resumed_ends_with_the_same_metrics(tiny_data, tmp_path):
     assert resumed["resumed_from_epoch"] >= 1
     assert _comparable({**resumed, "resumed_from_epoch": 0}) == json.loads(json.dumps(_comparable(reference)))
     pd.testing.assert_frame_equal(pd.read_parquet(out / "norms.parquet"), pd.read_parquet(tmp_path / "ref/norms.parquet"))
+    snaps = sorted(p.name for p in (out / "snapshots").iterdir())
+    assert snaps == [f"epoch_{k:03d}.pt" for k in range(7)]  # those from before the kill are kept
+    for name in snaps:
+        a, b = (torch.load(d / "snapshots" / name)["model"] for d in (out, tmp_path / "ref"))
+        assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_changed_settings_do_not_resume(tiny_data, tmp_path):
@@ -84,6 +90,7 @@ def test_changed_settings_do_not_resume(tiny_data, tmp_path):
     _train(tiny_cfg(epochs=1), tiny_data, out)
     # A stale resume file from other settings is ignored.
     ckpt = {"fingerprint": "something else"}
+    (out / RESUME).parent.mkdir()
     torch.save(ckpt, out / RESUME)
     m = _train(tiny_cfg(epochs=2), tiny_data, out)
     assert m["resumed_from_epoch"] == 0 and m["epochs_run"] == 2

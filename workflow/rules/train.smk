@@ -19,6 +19,7 @@ rule train:
         norms="results/cells/{cell}/norms.parquet",
         best="results/cells/{cell}/checkpoint_best.pt",
         last="results/cells/{cell}/checkpoint_last.pt",
+        snapshots=directory("results/cells/{cell}/snapshots"),
     params:
         cfg=lambda w: cfg_arg(CELLS[w.cell]),
         ndim=lambda w: NDIM[CELLS[w.cell].dataset],

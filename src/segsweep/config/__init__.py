@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
 from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
 from segsweep.config.models import (
     DATASET_KINDS,
@@ -37,7 +38,7 @@ from segsweep.config.models import (
 from segsweep.errors import ConfigError, did_you_mean
 
 __all__ = [
-    "Augment", "Clahe", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
+    "Augment", "Clahe", "Probe", "ProbeDynamics", "ProbeInit", "ProbePixels", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
     "Prepare", "Preprocess", "Resize", "Splits", "Synth2D", "Synth3D", "Window",
     "dataset_ndim", "format_error", "load_params", "load_section", "section_json", "validate_params",
 ]
@@ -177,10 +178,44 @@ def _check_train(params: Params, source: str) -> None:
                           f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}")
     ndim = dataset_ndim(params.datasets[name])
     patch = getattr(params.preprocess.patches, f"size_{ndim}d")
-    cells, _ = expand(params.train, params.grid, source)
+    cells, studies = expand(params.train, params.grid, source)
+    _check_probe(params, cells, studies, source)
     for cid, cell in cells.items():
         factor = 2 ** cell.model.depth
         if any(s % factor for s in patch):
             raise ConfigError(
                 f"{source}: preprocess.patches.size_{ndim}d = {list(patch)}: cell '{cid}' has a U-Net of "
                 f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}")
+
+
+def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> None:
+    """Probed cells and studies exist; cells probed along training keep snapshots."""
+    probe = params.probe
+    for i, cell in enumerate(probe.cells):
+        key = f"probe.cells[{i}]"
+        if cell not in cells:
+            raise ConfigError(f"{source}: {key} = {json.dumps(cell)}: not a grid cell{did_you_mean(cell, cells)}; "
+                              "`segsweep grid` lists them")
+        if not cells[cell].snapshot_every:
+            raise ConfigError(f"{source}: {key} = {json.dumps(cell)}: the cell saves no snapshots; "
+                              "set train.snapshot_every > 0")
+    pix = probe.pixels.cell
+    if pix is not None and (pix not in cells or not cells[pix].snapshot_every):
+        raise ConfigError(f"{source}: probe.pixels.cell = {json.dumps(pix)}: must be a grid cell with "
+                          f"train.snapshot_every > 0{did_you_mean(pix, cells)}")
+    for i, study in enumerate(probe.dynamics.studies):
+        if study not in studies:
+            raise ConfigError(f"{source}: probe.dynamics.studies[{i}] = {json.dumps(study)}: not a study"
+                              f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}")
+    name = probe.init.dataset
+    if name is None:
+        return
+    if name not in params.datasets:
+        raise ConfigError(f"{source}: probe.init.dataset = {json.dumps(name)}: not a dataset"
+                          f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}")
+    ndim = dataset_ndim(params.datasets[name])
+    patch = getattr(params.preprocess.patches, f"size_{ndim}d")
+    factor = 2 ** probe.init.model.depth
+    if any(s % factor for s in patch):
+        raise ConfigError(f"{source}: probe.init.model.depth = {probe.init.model.depth}: needs every side of "
+                          f"preprocess.patches.size_{ndim}d = {list(patch)} divisible by {factor}")

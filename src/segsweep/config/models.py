@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D
+from segsweep.config.probe import Probe
 from segsweep.config.train import Grid, Train
 
 # --- datasets -------------------------------------------------------------------------
@@ -197,6 +198,7 @@ class Params(Section):
     splits: Splits = Splits()
     train: Train = Train()
     grid: Grid = Grid()
+    probe: Probe = Probe()
 
     @field_validator("datasets")
     @classmethod

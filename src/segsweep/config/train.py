@@ -105,6 +105,7 @@ class Train(Section):
     amp: bool = False                      # mixed precision (CUDA only)
     threads: PositiveInt = 1               # torch CPU threads; fixed for reproducible numerics
     log_norms: bool = True                 # per-step per-layer gradient and update norms
+    snapshot_every: Annotated[int, Field(ge=0)] = 0  # save weights every N epochs (and at init); 0: never
 
 
 class Grid(Section):

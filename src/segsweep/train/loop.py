@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -32,8 +33,18 @@ from segsweep.train.norms import NormLogger
 
 log = logging.getLogger("segsweep.train")
 
-RESUME = ".resume.pt"
-OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_best.pt", "checkpoint_last.pt")
+# Work in progress lives in .work/ (not a declared output, so a restarted job finds
+# it); snapshots move to snapshots/ when the cell is done.
+WORK = ".work"
+RESUME = f"{WORK}/resume.pt"
+OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_best.pt", "checkpoint_last.pt", "snapshots")
+
+
+def _snapshot(model: torch.nn.Module, folder: Path, epoch: int) -> None:
+    """Weights after ``epoch`` completed epochs (0 = initialisation), for the probes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / f"epoch_{epoch:03d}.pt") as tmp:
+        torch.save({"epoch": epoch, "model": model.state_dict()}, tmp)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -139,6 +150,7 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
     best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     resumed_from = 0
     resume_path = out_dir / RESUME
+    snapshots = out_dir / WORK / "snapshots"
     if resume_path.exists():
         ckpt = torch.load(resume_path, map_location="cpu", weights_only=False)
         if ckpt["fingerprint"] == fingerprint:
@@ -157,6 +169,10 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
             log.info("%s: resuming after epoch %d", cell, start_epoch)
         else:
             log.info("%s: settings changed since the checkpoint; starting over", cell)
+    if start_epoch == 0:
+        shutil.rmtree(snapshots, ignore_errors=True)
+        if cfg.snapshot_every:
+            _snapshot(model, snapshots, 0)
 
     status, diverged_at = "ok", None
     n, bs = len(data.index), cfg.batch_size
@@ -202,6 +218,8 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         log.info("%s: epoch %d/%d train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g", cell, epoch + 1,
                  cfg.epochs, history[-1]["train_loss"], ev["val_loss"], ev["dice"], lr)
+        if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
+            _snapshot(model, snapshots, epoch + 1)
         ckpt = {"fingerprint": fingerprint, "cell": cell, "epoch": epoch + 1, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
@@ -242,8 +260,11 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
     with atomic_path(out_dir / "checkpoint_last.pt") as tmp:
         torch.save({**meta, "epoch": len(history), "model": model.state_dict(),
                     "optimizer": optimizer.state_dict()}, tmp)
+    snapshots.mkdir(parents=True, exist_ok=True)
+    if (out_dir / "snapshots").exists():
+        shutil.rmtree(out_dir / "snapshots")
+    os.replace(snapshots, out_dir / "snapshots")
     metrics = _clean(metrics)
     write_json(out_dir / "metrics.json", metrics)  # last: its presence means "done"
-    if resume_path.exists():
-        os.remove(resume_path)
+    shutil.rmtree(out_dir / WORK, ignore_errors=True)
     return metrics

@@ -1,0 +1,1 @@
+"""Gradient probing: patch gradient norms per loss, per-pixel gradients, norm dynamics."""

@@ -1,0 +1,100 @@
+"""Drivers of ``segsweep probe patches``: an initialisation probe and a probe along a
+cell's training (its snapshots), each writing a table, a ratio summary and a figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from segsweep.figures import PALETTE, plt, save
+from segsweep.io import atomic_path
+from segsweep.losses import build_loss
+from segsweep.models import build_model
+from segsweep.probe.patches import load_patches, pick_patches, probe_state, ratios
+
+
+def _losses(names: list[str], loss_cfg, output: str) -> dict:
+    """Probed losses share the run's loss settings (smoothing, top-k fraction...)."""
+    return {n: build_loss(loss_cfg.model_copy(update={"name": n}), output) for n in names}
+
+
+def _write_tables(table: pd.DataFrame, summary: pd.DataFrame, stem: Path) -> None:
+    for df, path in ((table, Path(f"{stem}.parquet")), (table, Path(f"{stem}.csv")),
+                     (summary, Path(f"{stem}_summary.csv"))):
+        with atomic_path(path) as tmp:
+            df.to_parquet(tmp, index=False) if path.suffix == ".parquet" else df.to_csv(tmp, index=False)
+
+
+def probe_init(probe, loss_cfg, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
+    """Probe freshly initialised models (``probe.init.model``, one per seed)."""
+    table, images, masks = load_patches(patches_dir)
+    picks = pick_patches(table, probe.n_patches, probe.seed)
+    losses = _losses(probe.losses, loss_cfg, probe.init.model.output)
+    frames = []
+    for seed in probe.init.seeds:
+        torch.manual_seed(seed)
+        model = build_model(probe.init.model, ndim, images.shape[1])
+        df = probe_state(model, losses, images, masks, picks, probe.batch_size, probe.bn_mode)
+        frames.append(df.assign(state=f"init_seed{seed}", seed=seed, epoch=0))
+    result = pd.concat(frames, ignore_index=True)
+    summary = ratios(result, ["epoch"])
+    _write_tables(result, summary, stem)
+    plot_kinds(result, summary, f"Gradient norm at initialisation ({ndim}D U-Net, seeds "
+                                f"{', '.join(map(str, probe.init.seeds))})", stem)
+    return summary
+
+
+def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
+    """Probe every snapshot of a trained cell: the ratio against training epoch."""
+    table, images, masks = load_patches(patches_dir)
+    picks = pick_patches(table, probe.n_patches, probe.seed)
+    losses = _losses(probe.losses, cell_cfg.loss, cell_cfg.model.output)
+    model = build_model(cell_cfg.model, ndim, images.shape[1])
+    frames = []
+    for path in sorted(Path(snapshots).glob("epoch_*.pt")):
+        snap = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(snap["model"])
+        df = probe_state(model, losses, images, masks, picks, probe.batch_size, probe.bn_mode)
+        frames.append(df.assign(state=path.stem, seed=cell_cfg.seed, epoch=snap["epoch"]))
+    result = pd.concat(frames, ignore_index=True)
+    summary = ratios(result, ["epoch"])
+    _write_tables(result, summary, stem)
+    plot_along_training(summary, f"{Path(stem).name}: bg_only / fg_bg gradient norm along training", stem)
+    return summary
+
+
+def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Path) -> None:
+    """Per loss: every patch's gradient norm (log scale), both kinds, ratio annotated."""
+    losses = list(dict.fromkeys(table["loss"]))
+    fig, axes = plt.subplots(1, len(losses), figsize=(2.4 * len(losses), 3), sharey=True, squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, loss in zip(axes[0], losses):
+        sub = table[table["loss"] == loss]
+        for i, kind in enumerate(("fg_bg", "bg_only")):
+            vals = sub.loc[sub["patch_kind"] == kind, "grad_norm"].clip(lower=1e-30)
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(vals)), vals, s=8, alpha=0.6, color=PALETTE[i])
+            ax.hlines(vals.mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
+        r = summary.loc[summary["loss"] == loss, "ratio_mean"].mean()
+        ax.set_yscale("log")
+        ax.set_xticks([0, 1], ["fg+bg", "bg only"])
+        ax.set_title(f"{loss}\nratio {r:.1e}")
+    axes[0][0].set_ylabel("gradient 2-norm (line: mean)")
+    fig.suptitle(title)
+    save(fig, stem)
+
+
+def plot_along_training(summary: pd.DataFrame, title: str, stem: Path) -> None:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for i, (loss, sub) in enumerate(summary.groupby("loss", sort=False)):
+        sub = sub.sort_values("epoch")
+        a.plot(sub["epoch"], sub["ratio_mean"], marker="o", color=PALETTE[i % len(PALETTE)], label=loss)
+        b.plot(sub["epoch"], sub["fg_bg_mean"], marker="o", color=PALETTE[i % len(PALETTE)], label=f"{loss} fg+bg")
+        b.plot(sub["epoch"], sub["bg_only_mean"], marker="x", ls="--", color=PALETTE[i % len(PALETTE)])
+    a.set(yscale="log", xlabel="epoch", ylabel="mean bg-only / mean fg+bg", title="ratio")
+    b.set(yscale="log", xlabel="epoch", ylabel="mean gradient 2-norm", title="solid: fg+bg, dashed: bg only")
+    a.legend()
+    fig.suptitle(title)
+    save(fig, stem)

@@ -1,0 +1,116 @@
+# Stage "probe": gradient norms on fg+bg vs bg-only patches per loss (at initialisation
+# and along training), per-pixel gradient maps, and norm dynamics per cell and study.
+
+
+def probe_cfg(w=None):
+    return cfg_arg(P.probe)
+
+
+rule probe_init:
+    input:
+        lambda w: paths.processed(P.probe.init.dataset, 0.0),
+    output:
+        multiext("results/probes/patches/init", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
+    params:
+        cfg=probe_cfg,
+        loss=lambda w: cfg_arg(P.train.loss),
+        ndim=lambda w: NDIM[P.probe.init.dataset],
+    log:
+        "logs/probe/init.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} probe patches --cfg {params.cfg} --loss {params.loss} --patches {input}"
+        " --ndim {params.ndim} --out results/probes/patches/init"
+
+
+rule probe_cell:
+    input:
+        snapshots="results/cells/{cell}/snapshots",
+        patches=lambda w: paths.processed(CELLS[w.cell].dataset, CELLS[w.cell].noise),
+    output:
+        multiext("results/probes/patches/cell_{cell}", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
+    params:
+        cfg=probe_cfg,
+        cell=lambda w: cfg_arg(CELLS[w.cell]),
+        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
+    log:
+        "logs/probe/cell_{cell}.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} probe patches --cfg {params.cfg} --cell-cfg {params.cell}"
+        " --snapshots {input.snapshots} --patches {input.patches} --ndim {params.ndim}"
+        " --out results/probes/patches/cell_{wildcards.cell}"
+
+
+rule probe_pixels_synthetic:
+    output:
+        multiext("results/probes/pixels/synthetic", "_curves.png", "_curves.pdf", "_maps.png", "_maps.pdf",
+                 "_summary.csv"),
+    params:
+        cfg=probe_cfg,
+        loss=lambda w: cfg_arg(P.train.loss),
+    log:
+        "logs/probe/pixels_synthetic.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} probe pixels --cfg {params.cfg} --loss {params.loss}"
+        " --out results/probes/pixels/synthetic"
+
+
+def pixels_cell_inputs(w):
+    c = CELLS[w.cell]
+    return {"snapshots": f"results/cells/{w.cell}/snapshots", "prepared": paths.prepared(c.dataset),
+            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
+
+
+rule probe_pixels_cell:
+    input:
+        unpack(pixels_cell_inputs),
+    output:
+        multiext("results/probes/pixels/cell_{cell}", ".png", ".pdf", "_summary.csv"),
+    params:
+        cfg=probe_cfg,
+        cell=lambda w: cfg_arg(CELLS[w.cell]),
+        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
+    log:
+        "logs/probe/pixels_{cell}.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} probe pixels --cfg {params.cfg} --cell-cfg {params.cell}"
+        " --snapshots {input.snapshots} --prepared {input.prepared} --split {input.split}"
+        " --ndim {params.ndim} --out results/probes/pixels/cell_{wildcards.cell}"
+
+
+DYNAMICS_CELLS = list(dict.fromkeys(c for s in P.probe.dynamics.studies for c in STUDIES[s]))
+
+
+rule probe_dynamics:
+    input:
+        expand("results/cells/{cell}/norms.parquet", cell=DYNAMICS_CELLS),
+    output:
+        directory("results/probes/dynamics"),
+    params:
+        cfg=probe_cfg,
+        studies=lambda w: shlex.quote(section_json({s: STUDIES[s] for s in P.probe.dynamics.studies})),
+        norms=lambda w, input: " ".join(f"{c}={p}" for c, p in zip(DYNAMICS_CELLS, input)),
+    log:
+        "logs/probe/dynamics.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} probe dynamics --cfg {params.cfg} --studies {params.studies}"
+        " --out {output} --norms {params.norms}"
+
+
+rule probe_all:
+    """Target of the DVC stage "probe"."""
+    input:
+        rules.probe_init.output if P.probe.init.dataset else [],
+        expand(rules.probe_cell.output, cell=P.probe.cells),
+        rules.probe_pixels_synthetic.output,
+        expand(rules.probe_pixels_cell.output, cell=[P.probe.pixels.cell] if P.probe.pixels.cell else []),
+        rules.probe_dynamics.output if DYNAMICS_CELLS else [],
