@@ -1,5 +1,6 @@
 # segsweep: params.yaml -> validated config -> data -> processed patches + splits
-# -> one training job per grid cell -> summary, gradient probes.
+# -> one training job per grid cell -> summary, gradient probes,
+# loss landscapes.
 # Thin on purpose: rules live in workflow/rules/, logic in src/segsweep/.
 
 configfile: "params.yaml"
@@ -10,6 +11,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/probe.smk"
+include: "workflow/rules/landscape.smk"
 
 
 rule all:
@@ -20,3 +22,4 @@ rule all:
         rules.splits.input,
         rules.summary.output,
         rules.probe_all.input,
+        rules.landscape_all.input,

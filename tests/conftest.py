@@ -25,6 +25,7 @@ TINY = {
     "train": {"epochs": 2, "model": {"depth": 2, "base_filters": 4}},
     "grid": {"axes": {}, "studies": {}},  # DVC stages track every section: keep them all
     "probe": {"losses": ["dice", "ce"]},
+    "landscape": {"resolution": 3},
 }
 
 

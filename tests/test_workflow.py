@@ -72,12 +72,16 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2,
                        "init": {"dataset": "organ3d", "model": {"depth": 2, "base_filters": 4}},
                        "cells": ["baseline"], "pixels": {"cell": "baseline", "n_images": 1}}
+    params["landscape"] = {"cells": ["baseline"], "resolution": 3, "n_batches": 1, "batch_size": 2}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     snakemake(repo)
     probes = repo / "results/probes"
     for name in ("patches/init_summary.csv", "patches/init.png", "patches/cell_baseline.parquet",
                  "pixels/synthetic_maps.png", "pixels/cell_baseline.pdf"):
         assert (probes / name).exists(), name
+    with np.load(repo / "results/landscapes/cells/baseline.npz") as z:
+        assert z["plane_loss"].shape == (3, 3) and z["interp_loss"].shape == (3,)
+    assert (repo / "results/landscapes/compare/plane_contours.png").exists()
     for ds in ("lesion2d", "organ3d"):
         out = repo / "data/processed" / ds / "noise_0"
         assert np.load(out / "images.npy", mmap_mode="r").shape[0] > 0
@@ -92,7 +96,8 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     set_clip_limit(repo, 3.5)
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
     assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1,
-                                   "probe_cell": 1, "probe_pixels_cell": 1}
+                                   "probe_cell": 1, "probe_pixels_cell": 1, "landscape_cell": 1,
+                                   "landscape_compare": 1}
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
 from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
 from segsweep.config.models import (
@@ -38,7 +39,7 @@ from segsweep.config.models import (
 from segsweep.errors import ConfigError, did_you_mean
 
 __all__ = [
-    "Augment", "Clahe", "Probe", "ProbeDynamics", "ProbeInit", "ProbePixels", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
+    "Augment", "Clahe", "Landscape", "Probe", "ProbeDynamics", "ProbeInit", "ProbePixels", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
     "Prepare", "Preprocess", "Resize", "Splits", "Synth2D", "Synth3D", "Window",
     "dataset_ndim", "format_error", "load_params", "load_section", "section_json", "validate_params",
 ]
@@ -180,6 +181,10 @@ def _check_train(params: Params, source: str) -> None:
     patch = getattr(params.preprocess.patches, f"size_{ndim}d")
     cells, studies = expand(params.train, params.grid, source)
     _check_probe(params, cells, studies, source)
+    for i, cell in enumerate(params.landscape.cells):
+        if cell not in cells:
+            raise ConfigError(f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"
+                              f"{did_you_mean(cell, cells)}; `segsweep grid` lists them")
     for cid, cell in cells.items():
         factor = 2 ** cell.model.depth
         if any(s % factor for s in patch):

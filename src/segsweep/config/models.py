@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D
+from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe
 from segsweep.config.train import Grid, Train
 
@@ -199,6 +200,7 @@ class Params(Section):
     train: Train = Train()
     grid: Grid = Grid()
     probe: Probe = Probe()
+    landscape: Landscape = Landscape()
 
     @field_validator("datasets")
     @classmethod

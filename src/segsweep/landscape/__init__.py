@@ -1,0 +1,1 @@
+"""Loss landscapes: directions, batched evaluation, surfaces, roughness numbers."""

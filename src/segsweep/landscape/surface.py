@@ -1,0 +1,112 @@
+"""Landscapes of one trained cell: arrays (.npz), figures, roughness numbers.
+
+- ``line``: loss along one filter-normalised direction d1, θ* + α·d1, α ∈ [-span, span];
+- ``plane``: θ* + α·d1 + β·d2 on a resolution × resolution grid;
+- ``interpolation``: (1 − t)·θ_init + t·θ*, t ∈ [-0.25, 1.25]; batch-norm running
+  statistics blended the same way when ``interpolate_buffers``.
+θ* is the cell's best checkpoint; the evaluation batches are training patches of the
+cell's split, drawn with the landscape seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from segsweep.io import atomic_path
+from segsweep.landscape.directions import random_direction
+from segsweep.landscape.evaluate import evaluate_batched, split_state
+
+
+def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Sharpness and roughness of a 1D or 2D surface on a uniform grid.
+
+    ``curvature_*``: second difference at the centre along each axis (divided by h²);
+    ``nonconvex_fraction``: fraction of interior points where the discrete Hessian
+    has a negative eigenvalue (2D) or the second difference is negative (1D);
+    ``range``: max − min.
+    """
+    h = float(alphas[1] - alphas[0])
+    c = len(alphas) // 2
+    out = {"range": float(np.nanmax(values) - np.nanmin(values))}
+    if values.ndim == 1:
+        d2 = (values[2:] - 2 * values[1:-1] + values[:-2]) / h**2
+        out |= {"curvature_1": float(d2[c - 1]), "nonconvex_fraction": float((d2 < 0).mean())}
+        return out
+    v = values
+    dxx = (v[2:, 1:-1] - 2 * v[1:-1, 1:-1] + v[:-2, 1:-1]) / h**2
+    dyy = (v[1:-1, 2:] - 2 * v[1:-1, 1:-1] + v[1:-1, :-2]) / h**2
+    dxy = (v[2:, 2:] - v[2:, :-2] - v[:-2, 2:] + v[:-2, :-2]) / (4 * h**2)
+    min_eig = (dxx + dyy) / 2 - np.sqrt(((dxx - dyy) / 2) ** 2 + dxy**2)
+    out |= {"curvature_1": float(dxx[c - 1, c - 1]), "curvature_2": float(dyy[c - 1, c - 1]),
+            "nonconvex_fraction": float((min_eig < 0).mean())}
+    return out
+
+
+def eval_batches(images, masks, rows: np.ndarray, n_batches: int, batch_size: int, seed: int):
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(rows, size=min(len(rows), n_batches * batch_size), replace=False)
+    out = []
+    for b in range(0, len(pick), batch_size):
+        sel = np.sort(pick[b:b + batch_size])
+        out.append((torch.from_numpy(np.ascontiguousarray(images[sel])),
+                    torch.from_numpy(np.ascontiguousarray(masks[sel]))[:, None]))
+    return out[:n_batches]
+
+
+def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | None, batches, stem: Path,
+                   ) -> dict[str, dict]:
+    """Compute the configured kinds for one cell; write ``stem``.npz; return roughness.
+
+    ``model`` is left with ``best_state`` loaded; ``split_state`` copies, so loading
+    another state does not move the base point."""
+    best_state = {k: v.detach().clone() for k, v in best_state.items()}  # may alias the model's tensors
+    model.load_state_dict(best_state)
+    params, buffers = split_state(model)
+    d1 = random_direction(params, cfg.seed, cfg.normalization, cfg.ignore_bias_bn)
+    d2 = random_direction(params, cfg.seed + 1, cfg.normalization, cfg.ignore_bias_bn)
+    axis = np.linspace(-cfg.span, cfg.span, cfg.resolution)
+    arrays: dict[str, np.ndarray] = {"axis": axis}
+    stats: dict[str, dict] = {}
+    run = lambda base, dirs, coords, **kw: evaluate_batched(  # noqa: E731
+        model, loss_fn, batches, base, dirs, torch.as_tensor(coords, dtype=torch.float32), buffers,
+        chunk=cfg.chunk, **kw)
+    if "line" in cfg.kinds:
+        loss, dice = run(params, [d1], axis[:, None])
+        arrays |= {"line_loss": loss, "line_dice": dice}
+        stats["line"] = roughness(axis, loss)
+    if "plane" in cfg.kinds:
+        grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+        loss, dice = run(params, [d1, d2], grid)
+        n = cfg.resolution
+        arrays |= {"plane_loss": loss.reshape(n, n), "plane_dice": dice.reshape(n, n)}
+        stats["plane"] = roughness(axis, loss.reshape(n, n))
+    if "interpolation" in cfg.kinds and init_state is not None:
+        model.load_state_dict(init_state)
+        p0, b0 = split_state(model)
+        model.load_state_dict(best_state)
+        ts = np.linspace(-0.25, 1.25, cfg.resolution)
+        delta = {k: params[k] - p0[k] for k in params}
+        kw = {}
+        if cfg.interpolate_buffers:
+            floats = {k: v for k, v in buffers.items() if v.is_floating_point()}
+            kw = {"buffer_base": {**buffers, **{k: b0[k] for k in floats}},
+                  "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}]}
+        loss, dice = run(p0, [delta], ts[:, None], **kw)
+        arrays |= {"interp_t": ts, "interp_loss": loss, "interp_dice": dice}
+        stats["interpolation"] = roughness(ts, loss)
+    with atomic_path(Path(f"{stem}.npz")) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return stats
+
+
+def roughness_table(stats: dict[str, dict[str, dict]]) -> pd.DataFrame:
+    """One row per cell and kind; columns cell, kind, then the roughness numbers."""
+    if not stats:
+        return pd.DataFrame(columns=["cell", "kind", "range", "curvature_1", "curvature_2", "nonconvex_fraction"])
+    return pd.DataFrame([{"cell": cell, "kind": kind, **numbers}
+                         for cell, kinds in stats.items() for kind, numbers in kinds.items()])

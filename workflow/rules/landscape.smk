@@ -1,0 +1,51 @@
+# Stage "landscape": loss surfaces around trained cells, then side-by-side figures.
+
+
+def landscape_inputs(w):
+    c = CELLS[w.cell]
+    return {"best": f"results/cells/{w.cell}/checkpoint_best.pt",
+            "snapshots": f"results/cells/{w.cell}/snapshots",
+            "patches": paths.processed(c.dataset, c.noise),
+            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
+
+
+rule landscape_cell:
+    input:
+        unpack(landscape_inputs),
+    output:
+        npz="results/landscapes/cells/{cell}.npz",
+        roughness="results/landscapes/cells/{cell}_roughness.json",
+    params:
+        cfg=lambda w: cfg_arg(P.landscape),
+        cell=lambda w: cfg_arg(CELLS[w.cell]),
+        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
+    threads: lambda w: CELLS[w.cell].threads
+    log:
+        "logs/landscape/{cell}.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} landscape cell --cfg {params.cfg} --cell {wildcards.cell}"
+        " --cell-cfg {params.cell} --cell-dir results/cells/{wildcards.cell} --patches {input.patches}"
+        " --split {input.split} --ndim {params.ndim} --out results/landscapes/cells/{wildcards.cell}"
+
+
+rule landscape_compare:
+    input:
+        expand("results/landscapes/cells/{cell}.npz", cell=P.landscape.cells),
+    output:
+        directory("results/landscapes/compare"),
+    params:
+        cells=lambda w: " ".join(f"{c}=results/landscapes/cells/{c}" for c in P.landscape.cells),
+    log:
+        "logs/landscape/compare.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} landscape compare --cells {params.cells} --out {output}"
+
+
+rule landscape_all:
+    """Target of the DVC stage "landscape"."""
+    input:
+        rules.landscape_compare.output,  # always: with no cells, an empty roughness table
