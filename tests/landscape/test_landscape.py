@@ -67,11 +67,12 @@ def test_centre_is_the_models_loss_and_batched_equals_loop(norm, loss):
     assert batched[0][centre] == pytest.approx(own, rel=1e-4)
 
 
-def test_interpolation_ends_are_the_two_models():
+@pytest.mark.parametrize("evaluation", ["loop", "batched"])
+def test_interpolation_ends_are_the_two_models(evaluation):
     init, trained = _model("batch", 0), _model("batch", 1)
     batches = _batches(1)
     loss_fn = build_loss(LossCfg(name="ce"), "softmax")
-    cfg = Landscape(kinds=["interpolation"], resolution=7)  # t = -0.25, 0, ..., 1, 1.25
+    cfg = Landscape(kinds=["interpolation"], resolution=7, evaluation=evaluation)  # t = -0.25, 0, ..., 1.25
     import tempfile
     from pathlib import Path
 

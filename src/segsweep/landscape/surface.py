@@ -18,7 +18,7 @@ import torch
 
 from segsweep.io import atomic_path
 from segsweep.landscape.directions import random_direction
-from segsweep.landscape.evaluate import evaluate_batched, split_state
+from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
 
 
 def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
@@ -71,9 +71,15 @@ def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | Non
     axis = np.linspace(-cfg.span, cfg.span, cfg.resolution)
     arrays: dict[str, np.ndarray] = {"axis": axis}
     stats: dict[str, dict] = {}
-    run = lambda base, dirs, coords, **kw: evaluate_batched(  # noqa: E731
-        model, loss_fn, batches, base, dirs, torch.as_tensor(coords, dtype=torch.float32), buffers,
-        chunk=cfg.chunk, **kw)
+    device = next(model.parameters()).device
+    batched = cfg.evaluation == "batched" or (cfg.evaluation == "auto" and device.type == "cuda")
+
+    def run(base, dirs, coords, **kw):
+        coords = torch.as_tensor(coords, dtype=torch.float32)
+        if batched:
+            return evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw)
+        return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+
     if "line" in cfg.kinds:
         loss, dice = run(params, [d1], axis[:, None])
         arrays |= {"line_loss": loss, "line_dice": dice}
