@@ -1,6 +1,6 @@
 # segsweep: params.yaml -> validated config -> data -> processed patches + splits
 # -> one training job per grid cell -> summary, gradient probes,
-# loss landscapes.
+# loss landscapes -> report.
 # Thin on purpose: rules live in workflow/rules/, logic in src/segsweep/.
 
 configfile: "params.yaml"
@@ -12,6 +12,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/landscape.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -23,3 +24,4 @@ rule all:
         rules.summary.output,
         rules.probe_all.input,
         rules.landscape_all.input,
+        "results/report",

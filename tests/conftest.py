@@ -26,6 +26,7 @@ TINY = {
     "grid": {"axes": {}, "studies": {}},  # DVC stages track every section: keep them all
     "probe": {"losses": ["dice", "ce"]},
     "landscape": {"resolution": 3},
+    "report": {"title": "tiny"},
 }
 
 

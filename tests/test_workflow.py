@@ -82,6 +82,7 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     with np.load(repo / "results/landscapes/cells/baseline.npz") as z:
         assert z["plane_loss"].shape == (3, 3) and z["interp_loss"].shape == (3,)
     assert (repo / "results/landscapes/compare/plane_contours.png").exists()
+    assert "patches_init" in (repo / "results/report/index.html").read_text()
     for ds in ("lesion2d", "organ3d"):
         out = repo / "data/processed" / ds / "noise_0"
         assert np.load(out / "images.npy", mmap_mode="r").shape[0] > 0
@@ -97,7 +98,7 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
     assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1,
                                    "probe_cell": 1, "probe_pixels_cell": 1, "landscape_cell": 1,
-                                   "landscape_compare": 1}
+                                   "landscape_compare": 1, "resolved_params": 1, "report": 1}
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}
@@ -163,7 +164,8 @@ def test_adding_a_grid_value_trains_only_the_new_cell(repo):
     trained = {c: (repo / f"results/cells/{c}/metrics.json").stat().st_mtime_ns for c in ("baseline", "opt-sgd")}
 
     set_grid(repo, {"opt": {"optimizer": ["adam", "sgd", "rmsprop"]}})
-    assert planned_rules(repo) == {"train": 1, "summary": 1}  # Snakemake alone: one new cell
+    # Snakemake alone: one new cell (and the report, which lists it)
+    assert planned_rules(repo) == {"train": 1, "summary": 1, "resolved_params": 1, "report": 1}
     out = run(["dvc", "repro"], repo).stdout
     assert "Running stage 'train'" in out and "Running stage 'preprocess'" not in out
     for cell, mtime in trained.items():

@@ -284,6 +284,22 @@ def cmd_landscape(args) -> None:
             roughness_table(stats).to_csv(tmp / "roughness.csv", index=False)
 
 
+def cmd_report(args) -> None:
+    import json
+
+    from segsweep.config import Report, load_section
+    from segsweep.report.build import build_report
+
+    cfg = load_section(Report, args.cfg, "report")
+    figures = [Path(f) for f in args.figures]
+    missing = [str(f) for f in figures if not f.exists()]
+    if missing:
+        raise ConfigError(f"--figures: {missing[0]} does not exist")
+    index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
+                         Path(args.summary), figures, Path(args.out))
+    log.info("report -> %s", index)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
     p.add_argument("--log", help="also append log lines to this file")
@@ -355,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--ndim", type=int, choices=(2, 3), default=2)
     sp.add_argument("--cells", nargs="*", default=[], help="compare: CELL=output/stem ...")
     sp.add_argument("--out", required=True, help="cell: output stem; compare: output folder")
+    sp = verb("report", cmd_report, "the HTML report: tables, figures, provenance")
+    sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
+    sp.add_argument("--summary", required=True, help="results/summary")
+    sp.add_argument("--params-json", required=True, help="the resolved params (JSON file)")
+    sp.add_argument("--figures", nargs="*", default=[], help="PNG figures to include (PDF beside them is copied too)")
+    sp.add_argument("--out", required=True)
     return p
 
 

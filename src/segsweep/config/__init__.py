@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from segsweep.config.landscape import Landscape
+from segsweep.config.report import Report
 from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
 from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
 from segsweep.config.models import (
@@ -39,7 +40,7 @@ from segsweep.config.models import (
 from segsweep.errors import ConfigError, did_you_mean
 
 __all__ = [
-    "Augment", "Clahe", "Landscape", "Probe", "ProbeDynamics", "ProbeInit", "ProbePixels", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
+    "Augment", "Clahe", "Report", "Landscape", "Probe", "ProbeDynamics", "ProbeInit", "ProbePixels", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
     "Prepare", "Preprocess", "Resize", "Splits", "Synth2D", "Synth3D", "Window",
     "dataset_ndim", "format_error", "load_params", "load_section", "section_json", "validate_params",
 ]

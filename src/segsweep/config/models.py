@@ -14,6 +14,7 @@ from pydantic import Field, PositiveInt, field_validator, model_validator
 from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D
 from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe
+from segsweep.config.report import Report
 from segsweep.config.train import Grid, Train
 
 # --- datasets -------------------------------------------------------------------------
@@ -201,6 +202,7 @@ class Params(Section):
     grid: Grid = Grid()
     probe: Probe = Probe()
     landscape: Landscape = Landscape()
+    report: Report = Report()
 
     @field_validator("datasets")
     @classmethod

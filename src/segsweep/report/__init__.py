@@ -1,0 +1,2 @@
+"""The study report: tables (CSV, Markdown, LaTeX), figures and provenance in one
+offline HTML page."""

@@ -1,0 +1,49 @@
+# Stage "report": the last rule. Tables, figures and provenance in results/report/.
+
+
+def report_figures(w):
+    figs = [f for f in rules.probe_all.input if str(f).endswith(".png") or str(f).endswith("dynamics")]
+    if P.landscape.cells:
+        figs += ["results/landscapes/compare"]
+    return figs
+
+
+def report_pngs(w, input):
+    """PNG files among the inputs (folders contribute the PNGs inside them)."""
+    out = []
+    for f in input.figures:
+        p = Path(f)
+        pattern = "study_*.png" if p.name == "dynamics" else "*.png"  # per-cell dynamics: too many
+        out += sorted(str(x) for x in p.glob(pattern)) if p.is_dir() else [str(p)]
+    return " ".join(shlex.quote(x) for x in out)
+
+
+rule resolved_params:
+    """The validated params with defaults filled in, recorded with the report."""
+    output:
+        "results/report_params.json",
+    params:
+        resolved=lambda w: section_json(P),
+    run:
+        Path(output[0]).parent.mkdir(parents=True, exist_ok=True)
+        Path(output[0]).write_text(params.resolved + "\n")
+
+
+rule report:
+    input:
+        summary=rules.summary.output,
+        params="results/report_params.json",
+        figures=report_figures,
+    output:
+        directory("results/report"),
+    params:
+        cfg=lambda w: cfg_arg(P.report),
+        studies=lambda w: shlex.quote(section_json(STUDIES)),
+        pngs=report_pngs,
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} report --cfg {params.cfg} --studies {params.studies}"
+        " --summary results/summary --params-json {input.params} --figures {params.pngs} --out {output}"
