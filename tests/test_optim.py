@@ -39,7 +39,8 @@ def test_schedules_match_torch(cfg, make):
     (OptimCfg(name="adam", lr=2e-3), torch.optim.Adam, {"lr": 2e-3, "betas": (0.9, 0.999)}),
     (OptimCfg(name="adamw", weight_decay=0.01), torch.optim.AdamW, {"weight_decay": 0.01}),
     (OptimCfg(name="rmsprop"), torch.optim.RMSprop, {"momentum": 0.0, "alpha": 0.99}),
-    (OptimCfg(name="rmsprop", momentum=0.5), torch.optim.RMSprop, {"momentum": 0.5}),
+    (OptimCfg(name="rmsprop", rmsprop_momentum=0.5), torch.optim.RMSprop, {"momentum": 0.5}),
+    (OptimCfg(name="rmsprop", momentum=0.95), torch.optim.RMSprop, {"momentum": 0.0}),  # SGD's momentum
 ])
 def test_optimizers(cfg, cls, check):
     opt = build_optimizer(cfg, [torch.nn.Parameter(torch.zeros(2))])

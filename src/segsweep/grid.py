@@ -49,7 +49,7 @@ AXES: dict[str, tuple[str, ...]] = {
 
 # Short names in ids; fields not listed use their own name.
 SHORT = {"optimizer": "opt", "scheduler": "sched", "train_fraction": "tf", "regularization": "reg",
-         "weight_decay": "wd", "momentum": "mom", "base_filters": "width", "upsampling": "up",
+         "weight_decay": "wd", "momentum": "mom", "rmsprop_momentum": "rmom", "base_filters": "width", "upsampling": "up",
          "dropout": "drop", "batch_size": "bs", "step_size": "step", "split_seed": "split",
          "activation": "act", "norm_after_activation": "norm_after_act"}
 

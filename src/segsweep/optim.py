@@ -37,25 +37,22 @@ def adamw(params, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0):
 
 
 @OPTIMIZERS.register("rmsprop")
-def rmsprop(params, lr: float, alpha: float = 0.99, momentum: float = 0.0, weight_decay: float = 0.0):
+def rmsprop(params, lr: float, alpha: float = 0.99, rmsprop_momentum: float = 0.0, weight_decay: float = 0.0):
     import torch
 
-    return torch.optim.RMSprop(params, lr=lr, alpha=alpha, momentum=momentum, weight_decay=weight_decay)
+    return torch.optim.RMSprop(params, lr=lr, alpha=alpha, momentum=rmsprop_momentum, weight_decay=weight_decay)
 
 
 def build_optimizer(cfg, params):
-    """The optimizer named by ``cfg.name`` (an ``OptimCfg``) over ``params``.
-
-    RMSprop gets no momentum unless asked (torch's default): ``momentum`` is read only
-    by SGD and, when the optimizer section sets it explicitly, RMSprop.
-    """
+    """The optimizer named by ``cfg.name`` (an ``OptimCfg``) over ``params``, given the
+    settings its builder accepts (``momentum`` is SGD's; RMSprop has ``rmsprop_momentum``,
+    0 by default as in torch, so a grid cell that switches adam -> rmsprop does not
+    inherit SGD's momentum)."""
     import inspect
 
     builder = OPTIMIZERS.get(cfg.name)
     accepted = inspect.signature(builder).parameters
     kwargs = {k: v for k, v in cfg.model_dump().items() if k in accepted and k != "params"}
-    if cfg.name == "rmsprop" and "momentum" not in cfg.model_fields_set:
-        kwargs["momentum"] = 0.0
     return builder(params, **kwargs)
 
 

@@ -62,11 +62,12 @@ class LossCfg(Section):
 class OptimCfg(Section):
     name: _registered("OPTIMIZERS") = "adam"
     lr: Annotated[float, Field(gt=0.0)] = 1e-3
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9   # sgd, rmsprop
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9   # sgd
     nesterov: bool = False                                    # sgd
     weight_decay: NonNeg = 0.0
     betas: tuple[Fraction, Fraction] = (0.9, 0.999)           # adam, adamw
     alpha: Fraction = 0.99                                    # rmsprop smoothing
+    rmsprop_momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
 
 
 class SchedCfg(Section):
