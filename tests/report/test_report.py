@@ -75,3 +75,33 @@ def test_html_references_existing_files_and_holds_every_table(tmp_path):
             assert (tmp_path / "report/tables" / f"{study}.{ext}").exists()
     prov = json.loads((tmp_path / "report/provenance.json").read_text())
     assert len(prov["params_sha256"]) == 64 and "torch" in prov["packages"]
+
+
+def test_seed_statistics_equal_pandas():
+    from scipy import stats
+
+    from segsweep.report.tables import seed_table
+
+    cells = pd.DataFrame({
+        "cell": ["baseline", "seed-1", "seed-2", "opt-sgd", "seed-3"],
+        "status": ["ok", "ok", "ok", "ok", "diverged"], "dice": [0.6, 0.7, 0.65, 0.5, None],
+        "seed": [0, 1, 2, 0, 3], "params.seed": [0, 1, 2, 0, 3],
+        "params.optimizer.name": ["adam", "adam", "adam", "sgd", "adam"]})
+    table = seed_table(cells)
+    assert len(table) == 1  # opt-sgd has a single seed
+    row = table.iloc[0]
+    ok = pd.Series([0.6, 0.7, 0.65])
+    half = stats.t.ppf(0.975, 2) * ok.std(ddof=1) / 3**0.5
+    assert row["n"] == 3 and row["n_diverged"] == 1 and row["seeds"] == "0, 1, 2, 3"
+    assert row["dice_mean"] == pytest.approx(ok.mean()) and row["dice_std"] == pytest.approx(ok.std(ddof=1))
+    assert row["ci95_low"] == pytest.approx(ok.mean() - half) and row["ci95_high"] == pytest.approx(ok.mean() + half)
+
+
+def test_plain_frames_are_booktabs_and_escaped():
+    from segsweep.report.tables import frame_latex, frame_markdown
+
+    df = pd.DataFrame({"dice_mean": ["0.5"], "cells": ["a_b, 50% & c"]})
+    tex = frame_latex(df)
+    assert tex.startswith(r"\begin{tabular}{ll}") and r"\toprule" in tex and r"\bottomrule" in tex
+    assert r"dice\_mean" in tex and r"a\_b, 50\% \& c" in tex
+    assert frame_markdown(df).splitlines()[0] == "| dice_mean | cells |"

@@ -19,7 +19,8 @@ import pandas as pd
 
 from segsweep.figures import PALETTE, plt, save
 from segsweep.io import atomic_path
-from segsweep.report.tables import _cells_text, study_table, to_latex, to_markdown
+from segsweep.report.tables import (
+    _cells_text, frame_latex, frame_markdown, seed_table, study_table, to_latex, to_markdown)
 
 PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
 
@@ -100,6 +101,17 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             body += [f"<h2>Study: {html.escape(study)}</h2>", _html_table(table, cfg.decimals),
                      f"<p class=small>tables/{study}.csv · .md · .tex</p>",
                      f'<img src="figures/curves_{study}.png" alt="curves {html.escape(study)}">']
+        seeds = seed_table(cells)
+        if len(seeds):
+            seeds.to_csv(tmp / "tables" / "seeds.csv", index=False)
+            rounded = seeds.round(cfg.decimals)
+            (tmp / "tables" / "seeds.md").write_text(frame_markdown(rounded))
+            (tmp / "tables" / "seeds.tex").write_text(frame_latex(rounded))
+            body += ["<h2>Variation over seeds</h2>",
+                     "<p class=small>Cells that differ only by seed: mean, standard deviation and 95 % "
+                     "t-interval of the validation Dice. A difference between two cells smaller than "
+                     "this spread is not evidence of an effect.</p>",
+                     seeds.round(cfg.decimals).to_html(index=False, border=0, escape=True)]
         if extra_figures:
             body.append("<h2>Gradient probes and loss landscapes</h2>")
         for fig in extra_figures:

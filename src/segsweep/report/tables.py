@@ -75,3 +75,44 @@ def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3) -> str:
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells that differ only by ``seed``, grouped: n, mean, std and a 95 % t-interval
+    of the validation Dice (diverged seeds counted in ``n_diverged``, left out of the
+    statistics). Groups with a single seed are omitted."""
+    from scipy import stats
+
+    params = [c for c in cells.columns if c.startswith("params.") and c != "params.seed"]
+    rows = []
+    for _, group in cells.groupby(params, dropna=False, sort=False):
+        if len(group) < 2:
+            continue
+        ok = group.loc[group["status"] == "ok", "dice"].astype(float)
+        n = len(ok)
+        mean = float(ok.mean()) if n else math.nan
+        std = float(ok.std(ddof=1)) if n > 1 else math.nan
+        half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+        rows.append({"cells": ", ".join(group["cell"]), "seeds": ", ".join(map(str, group["seed"])),
+                     "n": n, "n_diverged": int((group["status"] != "ok").sum()), "dice_mean": mean,
+                     "dice_std": std, "ci95_low": mean - half, "ci95_high": mean + half})
+    return pd.DataFrame(rows, columns=["cells", "seeds", "n", "n_diverged", "dice_mean", "dice_std",
+                                       "ci95_low", "ci95_high"])
+
+
+def frame_markdown(df: pd.DataFrame) -> str:
+    """A plain table (already formatted values) as Markdown."""
+    text = df.astype(str)
+    lines = ["| " + " | ".join(text.columns) + " |", "|" + "|".join("---" for _ in text.columns) + "|"]
+    lines += ["| " + " | ".join(v.replace("|", r"\|") for v in row) + " |" for row in text.to_numpy()]
+    return "\n".join(lines) + "\n"
+
+
+def frame_latex(df: pd.DataFrame) -> str:
+    """A plain table as a booktabs tabular, LaTeX specials escaped."""
+    text = df.astype(str)
+    lines = [r"\begin{tabular}{" + "l" * len(text.columns) + "}", r"\toprule",
+             " & ".join(latex_escape(c) for c in text.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in text.to_numpy()]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
