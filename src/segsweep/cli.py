@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from segsweep.cli_analysis import cmd_landscape, cmd_probe, cmd_report
 from segsweep.errors import ConfigError, SegsweepError, did_you_mean
 
 log = logging.getLogger("segsweep")
@@ -179,125 +180,6 @@ def cmd_summarize(args) -> None:
     table = summarize([Path(p) for p in args.metrics], json.loads(args.studies), Path(args.out))
     log.info("summarize: %d cells (%d diverged) -> %s", len(table), int((table["status"] == "diverged").sum()),
              args.out)
-
-
-def cmd_probe(args) -> None:
-    """Gradient probes; settings come as JSON sections (how the Snakemake rules call it)."""
-    import json
-
-    from segsweep.config import LossCfg, Probe, Train, load_section
-
-    probe = load_section(Probe, args.cfg, "probe")
-    cell = load_section(Train, args.cell_cfg, "train") if args.cell_cfg else None
-    loss = load_section(LossCfg, args.loss, "train.loss") if args.loss else (cell.loss if cell else LossCfg())
-    out = Path(args.out)
-    if args.what == "patches":
-        from segsweep.probe.run import probe_cell, probe_init
-
-        if args.snapshots:
-            if cell is None:
-                raise ConfigError("probe patches --snapshots needs --cell-cfg (the cell's train section)")
-            summary = probe_cell(probe, cell, Path(args.snapshots), Path(args.patches), args.ndim, out)
-        else:
-            summary = probe_init(probe, loss, Path(args.patches), args.ndim, out)
-        for row in summary.itertuples():
-            log.info("probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e", out.name, row.epoch, row.loss,
-                     row.fg_bg_mean, row.bg_only_mean, row.ratio_mean)
-    elif args.what == "pixels":
-        from segsweep.losses import build_loss
-        from segsweep.probe import pixels
-
-        if args.snapshots:
-            from segsweep.models import build_model
-            from segsweep.train.data import load_val_images, read_split
-
-            losses = {n: build_loss(cell.loss.model_copy(update={"name": n}), cell.model.output) for n in probe.losses}
-            cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
-            val = load_val_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
-            model = build_model(cell.model, args.ndim, val[0].image.shape[1])
-            snaps = sorted(Path(args.snapshots).glob("epoch_*.pt"))
-            pixels.checkpoints(losses, model, snaps, val, out)
-        else:
-            losses = {n: build_loss(loss.model_copy(update={"name": n}), "sigmoid") for n in probe.losses}
-            summary = pixels.synthetic(losses, probe.pixels.size, out)
-            for row in summary[summary["wrt"] == "logit"].itertuples():
-                log.info("pixels %-10s %-15s mean|dL/dz| fg %.3g bg %.3g (fg/bg %.2f)", row.loss, row.state,
-                         row.mean_abs_fg, row.mean_abs_bg, row.fg_over_bg)
-    else:
-        from segsweep.probe.dynamics import dynamics
-
-        cells = dict(item.split("=", 1) for item in args.norms)
-        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out)
-
-
-def cmd_landscape(args) -> None:
-    """``cell``: one cell's surfaces (.npz + roughness JSON); ``compare``: figures and the
-    roughness table for several cells on shared scales."""
-    import json
-
-    from segsweep.io import write_json
-
-    out = Path(args.out)
-    if args.what == "cell":
-        import torch
-
-        from segsweep.config import Landscape, Train, load_section
-        from segsweep.landscape.surface import cell_landscape, eval_batches
-        from segsweep.losses import build_loss
-        from segsweep.models import build_model
-        from segsweep.probe.patches import load_patches
-        from segsweep.train.data import read_split
-
-        cfg = load_section(Landscape, args.cfg, "landscape")
-        cell = load_section(Train, args.cell_cfg, "train")
-        torch.set_num_threads(cell.threads)
-        table, images, masks = load_patches(Path(args.patches))
-        rows = table.index[table["case"].astype(str).isin(set(read_split(Path(args.split))["train"]))].to_numpy()
-        batches = eval_batches(images, masks, rows, cfg.n_batches, cfg.batch_size, cfg.seed)
-        model = build_model(cell.model, args.ndim, images.shape[1])
-        cell_dir = Path(args.cell_dir)
-        best = torch.load(cell_dir / "checkpoint_best.pt", map_location="cpu", weights_only=False)["model"]
-        init_path = cell_dir / "snapshots" / "epoch_000.pt"
-        init = torch.load(init_path, map_location="cpu", weights_only=False)["model"] if init_path.exists() else None
-        if init is None and "interpolation" in cfg.kinds:
-            log.warning("%s: no snapshots/epoch_000.pt (train.snapshot_every = 0): no interpolation", args.cell)
-        stats = cell_landscape(cfg, model, build_loss(cell.loss, cell.model.output), best, init, batches, out)
-        write_json(Path(f"{out}_roughness.json"), stats)
-        for kind, numbers in stats.items():
-            log.info("landscape %s %s: %s", args.cell, kind, ", ".join(f"{k} {v:.4g}" for k, v in numbers.items()))
-    else:
-        import numpy as np
-
-        from segsweep.io import atomic_path
-        from segsweep.landscape.plots import plot_cells
-        from segsweep.landscape.surface import roughness_table
-
-        data, stats = {}, {}
-        for item in args.cells:
-            cell, stem = item.split("=", 1)
-            with np.load(f"{stem}.npz") as z:
-                data[cell] = dict(z)
-            stats[cell] = json.loads(Path(f"{stem}_roughness.json").read_text())
-        with atomic_path(out) as tmp:
-            tmp.mkdir()
-            plot_cells(data, tmp)
-            roughness_table(stats).to_csv(tmp / "roughness.csv", index=False)
-
-
-def cmd_report(args) -> None:
-    import json
-
-    from segsweep.config import Report, load_section
-    from segsweep.report.build import build_report
-
-    cfg = load_section(Report, args.cfg, "report")
-    figures = [Path(f) for f in args.figures]
-    missing = [str(f) for f in figures if not f.exists()]
-    if missing:
-        raise ConfigError(f"--figures: {missing[0]} does not exist")
-    index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
-                         Path(args.summary), figures, Path(args.out))
-    log.info("report -> %s", index)
 
 
 def build_parser() -> argparse.ArgumentParser:
