@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from segsweep.errors import DataError
+from segsweep.train.norms import layer_index
 
 KINDS = ("fg_bg", "bg_only")
 
@@ -41,17 +42,6 @@ def pick_patches(table: pd.DataFrame, n: int, seed: int) -> dict[str, np.ndarray
                             "(smaller patches or a smaller preprocess.patches.fg_oversample give more bg_only)")
         out[kind] = np.sort(rng.choice(rows, size=min(n, rows.size), replace=False))
     return out
-
-
-def _layers(model: torch.nn.Module) -> tuple[list[str], torch.Tensor, list[torch.nn.Parameter]]:
-    names, index, params = [], [], []
-    for name, p in model.named_parameters():
-        layer = name.rsplit(".", 1)[0]
-        if layer not in names:
-            names.append(layer)
-        index.append(names.index(layer))
-        params.append(p)
-    return names, torch.tensor(index), params
 
 
 def probe_state(model: torch.nn.Module, losses: dict, images: np.ndarray, masks: np.ndarray,
@@ -75,7 +65,9 @@ def probe_state(model: torch.nn.Module, losses: dict, images: np.ndarray, masks:
     for m in model.modules():  # dropout off: it would make the probe random
         if isinstance(m, (torch.nn.Dropout, torch.nn.Dropout2d, torch.nn.Dropout3d)):
             m.eval()
-    names, index, params = _layers(model)
+    named = list(model.named_parameters())
+    params = [p for _, p in named]
+    names, index = layer_index([n for n, _ in named])
     rows = []
     for kind, picked in picks.items():
         for b in range(0, len(picked), batch_size):

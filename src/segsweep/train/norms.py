@@ -13,6 +13,23 @@ import pandas as pd
 import torch
 
 
+def layer_index(names: list[str]) -> tuple[list[str], torch.Tensor]:
+    """Group parameter names by owning module (``down.0.0.weight`` -> ``down.0.0``).
+
+    Returns:
+        ``(layers, index)``: layer names in first-seen order, and for each parameter the
+        position of its layer (for ``index_add_`` of per-tensor squared norms).
+    """
+    layers: list[str] = []
+    index = []
+    for name in names:
+        layer = name.rsplit(".", 1)[0]
+        if layer not in layers:
+            layers.append(layer)
+        index.append(layers.index(layer))
+    return layers, torch.tensor(index)
+
+
 class NormLogger:
     """Collects norms for the parameters of ``model`` grouped by owning module.
 
@@ -23,16 +40,8 @@ class NormLogger:
     def __init__(self, model: torch.nn.Module) -> None:
         named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self.params = [p for _, p in named]
-        layers: list[str] = []
-        index = []
-        for name, _ in named:
-            layer = name.rsplit(".", 1)[0]
-            if layer not in layers:
-                layers.append(layer)
-            index.append(layers.index(layer))
-        self.layers = layers
-        device = self.params[0].device
-        self.index = torch.tensor(index, device=device)
+        self.layers, index = layer_index([n for n, _ in named])
+        self.index = index.to(self.params[0].device)
         self.rows: list[torch.Tensor] = []  # per step: [grad per layer..., update per layer...]
         self._before: list[torch.Tensor] | None = None
         self._grad: torch.Tensor | None = None
