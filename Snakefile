@@ -3,7 +3,11 @@
 # loss landscapes -> report.
 # Thin on purpose: rules live in workflow/rules/, logic in src/segsweep/.
 
-configfile: "params.yaml"
+# `--configfile FILE` replaces params.yaml (Snakemake would otherwise merge the two,
+# mixing their grids): `snakemake --configfile studies/published_unet.yaml`.
+if not workflow.config_settings.configfiles:
+
+    configfile: "params.yaml"
 
 
 include: "workflow/rules/common.smk"

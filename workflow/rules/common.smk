@@ -1,4 +1,5 @@
 # Shared by every rule file: the validated params (P), output paths, and helpers.
+import os
 import re
 import shlex
 import sys
@@ -17,7 +18,7 @@ from segsweep.config import ConfigError, dataset_ndim, section_json, validate_pa
 from segsweep.grid import expand as expand_grid  # noqa: E402  (Snakemake has its own expand)
 
 try:
-    P = validate_params(config, source=(workflow.configfiles or ["params.yaml"])[-1])
+    P = validate_params(config, source=", ".join(os.path.relpath(f) for f in workflow.configfiles) or "params.yaml")
 except ConfigError as exc:
     # One line, no traceback, non-zero exit, before any job runs.
     print(f"error: {exc}", file=sys.stderr)
