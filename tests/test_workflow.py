@@ -82,7 +82,9 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     with np.load(repo / "results/landscapes/cells/baseline.npz") as z:
         assert z["plane_loss"].shape == (3, 3) and z["interp_loss"].shape == (3,)
     assert (repo / "results/landscapes/compare/plane_contours.png").exists()
-    assert "patches_init" in (repo / "results/report/index.html").read_text()
+    page = (repo / "results/report/index.html").read_text()
+    assert "patches_init" in page and "examples_best_worst.png" in page
+    assert (repo / "results/report/figures/examples_best_worst.pdf").exists()
     for ds in ("lesion2d", "organ3d"):
         out = repo / "data/processed" / ds / "noise_0"
         assert np.load(out / "images.npy", mmap_mode="r").shape[0] > 0
@@ -98,7 +100,7 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
     assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1,
                                    "probe_cell": 1, "probe_pixels_cell": 1, "landscape_cell": 1,
-                                   "landscape_compare": 1, "resolved_params": 1, "report": 1}
+                                   "landscape_compare": 1, "resolved_params": 1, "examples": 1, "report": 1}
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}
@@ -160,12 +162,15 @@ def test_adding_a_grid_value_trains_only_the_new_cell(repo):
     set_grid(repo, {"opt": {"optimizer": ["adam", "sgd"]}})
     run(["dvc", "init", "-q", "-f"], repo)
     run(["dvc", "repro"], repo)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    run(["git", "add", "-A"], repo)
+    run([*git, "commit", "-qm", "two optimizers"], repo)
     assert set(json.loads((repo / "results/summary/metrics.json").read_text())) == {"baseline", "opt-sgd"}
     trained = {c: (repo / f"results/cells/{c}/metrics.json").stat().st_mtime_ns for c in ("baseline", "opt-sgd")}
 
     set_grid(repo, {"opt": {"optimizer": ["adam", "sgd", "rmsprop"]}})
     # Snakemake alone: one new cell (and the report, which lists it)
-    assert planned_rules(repo) == {"train": 1, "summary": 1, "resolved_params": 1, "report": 1}
+    assert planned_rules(repo) == {"train": 1, "summary": 1, "resolved_params": 1, "examples": 1, "report": 1}
     out = run(["dvc", "repro"], repo).stdout
     assert "Running stage 'train'" in out and "Running stage 'preprocess'" not in out
     for cell, mtime in trained.items():
@@ -175,3 +180,34 @@ def test_adding_a_grid_value_trains_only_the_new_cell(repo):
     assert "opt-rmsprop" in shown and "dice" in shown
     plots = run(["dvc", "plots", "show", "-o", "plots"], repo)
     assert (repo / "plots/index.html").exists() and "failed" not in plots.stderr.lower()
+    # `dvc metrics diff`: how the headline numbers moved since the last commit
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo).stdout)
+    assert "opt-rmsprop.dice" in diff["results/summary/metrics.json"]
+    assert "opt.opt-rmsprop.dice" in diff["results/report/study_metrics.json"]
+
+    # A report-only param reruns only the report, with Snakemake and with `dvc repro`.
+    cells = {c: (repo / f"results/cells/{c}/metrics.json").stat().st_mtime_ns for c in ("baseline", "opt-rmsprop")}
+    examples = (repo / "results/examples").stat().st_mtime_ns
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["report"] = {"title": "renamed", "decimals": 2}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert planned_rules(repo) == {"resolved_params": 1, "report": 1}
+    out = run(["dvc", "repro"], repo).stdout
+    assert "Running stage 'report'" in out
+    assert all(f"Running stage '{s}'" not in out for s in ("data", "preprocess", "splits", "train", "probe",
+                                                            "landscape"))
+    assert "renamed" in (repo / "results/report/index.html").read_text()
+    assert {c: (repo / f"results/cells/{c}/metrics.json").stat().st_mtime_ns for c in cells} == cells
+    assert (repo / "results/examples").stat().st_mtime_ns == examples  # its params did not change
+    params["report"]["figure"] = {"dpi": 80}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert planned_rules(repo) == {"resolved_params": 1, "examples": 1, "report": 1}
+
+
+@pytest.mark.parametrize("study", ["published_unet.yaml", "published_unet_cpu.yaml"])
+def test_published_design_study_plans_45_cells(repo, study):
+    shutil.copytree(REPO / "studies", repo / "studies")
+    out = snakemake(repo, "-n", "--configfile", f"studies/{study}", "--quiet", "rules").stdout
+    rows = dict(line.split() for line in out.splitlines() if len(line.split()) == 2)
+    # a --configfile replaces params.yaml (the tiny grid there would add its own cells)
+    assert rows["train"] == "45" and rows["landscape_cell"] == "3"

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from segsweep.cli_analysis import cmd_landscape, cmd_probe, cmd_report
+from segsweep.cli_analysis import cmd_examples, cmd_landscape, cmd_probe, cmd_report
 from segsweep.errors import ConfigError, SegsweepError, did_you_mean
 
 log = logging.getLogger("segsweep")
@@ -258,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--summary", required=True, help="results/summary")
     sp.add_argument("--params-json", required=True, help="the resolved params (JSON file)")
     sp.add_argument("--figures", nargs="*", default=[], help="PNG figures to include (PDF beside them is copied too)")
+    sp.add_argument("--examples", help="folder of example-segmentation figures (segsweep examples)")
+    sp.add_argument("--out", required=True)
+    sp = verb("examples", cmd_examples, "example segmentations of the best and worst cells")
+    sp.add_argument("--summary", required=True, help="results/summary")
+    sp.add_argument("--cells", required=True, help="results/cells")
     sp.add_argument("--out", required=True)
     return p
 

@@ -126,5 +126,27 @@ def cmd_report(args) -> None:
     if missing:
         raise ConfigError(f"--figures: {missing[0]} does not exist")
     index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
-                         Path(args.summary), figures, Path(args.out))
+                         Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None)
     log.info("report -> %s", index)
+
+
+def cmd_examples(args) -> None:
+    """Example segmentations of the best and worst cells (``report.examples``)."""
+    import pandas as pd
+
+    from segsweep.config import Report, load_section
+    from segsweep.figures import plt
+    from segsweep.io import atomic_path
+    from segsweep.report.examples import examples_figure
+
+    cfg = load_section(Report, args.cfg, "report")
+    cells = pd.read_csv(Path(args.summary) / "cells.csv")
+    with atomic_path(Path(args.out)) as tmp, plt.rc_context({"savefig.dpi": cfg.figure.dpi,
+                                                             "font.size": cfg.figure.font_size}):
+        tmp.mkdir()
+        if cfg.examples.n_images:
+            shown = examples_figure(cells, Path(args.cells), cfg.examples.n_images, cfg.figure.width,
+                                    tmp / "best_worst")
+            shown.to_csv(tmp / "best_worst.csv", index=False)
+            for r in shown.itertuples():
+                log.info("examples %-5s %s %s Dice %.3f", r.role, r.cell, r.case, r.dice)

@@ -1,7 +1,8 @@
 """Collect the cells' results into the files DVC reads: ``metrics.json`` (headline
 numbers per cell, for ``dvc metrics show/diff``), ``cells.csv`` (one row per cell:
-study membership, the values that define it, metrics) and ``curves/<cell>.csv``
-(per-epoch history, for ``dvc plots show``)."""
+study membership, the values that define it, metrics), ``per_image.csv`` (one row per
+cell and validation case: the Dice the report's paired tests resample) and
+``curves/<cell>.csv`` (per-epoch history, for ``dvc plots show``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path) -> pd.DataFrame:
     """Write the summary folder ``out`` (files atomically) and return the cells table."""
     out.mkdir(parents=True, exist_ok=True)
-    rows, headline = [], {}
+    rows, headline, per_image = [], {}, []
     for path in metric_files:
         m = json.loads(Path(path).read_text())
         cell = m["cell"]
@@ -39,10 +40,15 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
         member = [s for s, ids in studies.items() if cell in ids]
         rows.append({"cell": cell, "studies": ";".join(member), **{k: m.get(k) for k in HEADLINE + DETAILS},
                      "seed": m["seed"], **_flatten(m["params"], "params.")})
+        # (cells trained before val_cases was recorded have no case ids: no image pairing)
+        for case, dice in zip(m.get("val_cases", []), m.get("per_image_dice", [])):
+            per_image.append({"cell": cell, "case": case, "dice": dice})
     table = pd.DataFrame(rows)
     write_json(out / "metrics.json", headline)
     with atomic_path(out / "cells.csv") as tmp:
         table.to_csv(tmp, index=False)
+    with atomic_path(out / "per_image.csv") as tmp:
+        pd.DataFrame(per_image, columns=["cell", "case", "dice"]).to_csv(tmp, index=False)
     (out / "curves").mkdir(exist_ok=True)
     for path in metric_files:
         with atomic_path(out / "curves" / f"{Path(path).parent.name}.csv") as tmp:

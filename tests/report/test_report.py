@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,11 +21,11 @@ def _summary(tmp_path: Path) -> Path:
     (out / "curves").mkdir(parents=True)
     rows = [
         {"cell": "baseline", "status": "ok", "dice": 0.61, "iou": 0.5, "best_epoch": 3, "final_dice": 0.6,
-         "params.optimizer.name": "adam", "params.seed": 0},
+         "params.optimizer.name": "adam", "params.seed": 0, "seed": 0},
         {"cell": "opt-sgd", "status": "ok", "dice": 0.657, "iou": 0.52, "best_epoch": 4, "final_dice": 0.65,
-         "params.optimizer.name": "sgd", "params.seed": 0},
+         "params.optimizer.name": "sgd", "params.seed": 0, "seed": 0},
         {"cell": "opt-rms_50%", "status": "diverged", "dice": None, "iou": None, "best_epoch": -1,
-         "final_dice": None, "params.optimizer.name": "rms&prop", "params.seed": 0},
+         "final_dice": None, "params.optimizer.name": "rms&prop", "params.seed": 0, "seed": 0},
     ]
     pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
     for r in rows:
@@ -41,6 +42,7 @@ def test_study_table_equals_pandas(tmp_path):
     assert table["cell"].tolist() == ["opt-sgd", "baseline"]
     assert table["dice"].tolist() == expected["dice"].tolist() and table["iou"].tolist() == expected["iou"].tolist()
     assert "optimizer.name" in table.columns and "seed" not in table.columns  # only what varies
+    assert table["n"].tolist() == [1, 1] and table["test"].tolist() == ["best", "n/a"]  # no per-image data
 
 
 def test_markdown_and_latex(tmp_path):
@@ -69,6 +71,9 @@ def test_html_references_existing_files_and_holds_every_table(tmp_path):
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert (index.parent / ref).exists(), ref
     assert page.count("<table>") == len(studies) + 1  # + provenance
+    metrics = json.loads((tmp_path / "report/study_metrics.json").read_text())
+    assert metrics["optimizer"]["opt-sgd"] == {"dice": 0.657, "dice_std": None, "n": 1, "p_vs_best": None}
+    assert metrics["optimizer"]["opt-rms_50%"]["dice"] is None  # diverged: no number, still listed
     assert "T &lt;&amp;&gt;" in page and "diverged" in page and "http" not in page
     for study in studies:
         for ext in ("csv", "md", "tex"):
@@ -105,3 +110,80 @@ def test_plain_frames_are_booktabs_and_escaped():
     assert tex.startswith(r"\begin{tabular}{ll}") and r"\toprule" in tex and r"\bottomrule" in tex
     assert r"dice\_mean" in tex and r"a\_b, 50\% \& c" in tex
     assert frame_markdown(df).splitlines()[0] == "| dice_mean | cells |"
+
+
+def _seeded_cells() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two optimizers x three seeds (one sgd seed diverged), and per-image Dice."""
+    rows, images = [], []
+    dice = {("adam", 0): 0.70, ("adam", 1): 0.74, ("adam", 2): 0.72, ("sgd", 0): 0.60, ("sgd", 1): 0.62,
+            ("sgd", 2): None}
+    for (opt, seed), d in dice.items():
+        cell = ("baseline" if opt == "adam" else "opt-sgd") + (f"__seed-{seed}" if seed else "")
+        rows.append({"cell": cell, "status": "ok" if d is not None else "diverged", "dice": d, "iou": d and d - 0.1,
+                     "best_epoch": 2 + seed, "final_dice": d, "seed": seed, "params.seed": seed,
+                     "params.optimizer.name": opt, "params.lr": 0.1})
+        for i in range(6):
+            if d is not None:
+                images.append({"cell": cell, "case": f"c{i}", "dice": d + 0.01 * (i - 2.5)})
+    return pd.DataFrame(rows), pd.DataFrame(images)
+
+
+def test_seed_groups_give_mean_std_interval_and_paired_t_test():
+    from scipy import stats
+
+    cells, per_image = _seeded_cells()
+    ids = cells["cell"].tolist()
+    table = study_table(cells, ids, per_image)
+    assert table["cell"].tolist() == ["baseline", "opt-sgd"] and table["n"].tolist() == [3, 3]
+    assert "lr" not in table.columns and "seeds" in table.columns  # lr does not vary
+    adam, sgd = pd.Series([0.70, 0.74, 0.72]), pd.Series([0.60, 0.62])
+    half = stats.t.ppf(0.975, 2) * adam.std(ddof=1) / 3**0.5
+    a, s = table.iloc[0], table.iloc[1]
+    assert a["dice"] == pytest.approx(adam.mean()) and a["dice_std"] == pytest.approx(adam.std(ddof=1))
+    assert (a["ci95_low"], a["ci95_high"]) == pytest.approx((adam.mean() - half, adam.mean() + half))
+    assert s["status"] == "1/3 diverged" and s["dice"] == pytest.approx(sgd.mean())
+    assert s["iou"] == pytest.approx((sgd - 0.1).mean()) and s["best_epoch"] == pytest.approx(2.5)
+    expected = stats.ttest_rel([0.60, 0.62], [0.70, 0.74])  # the seeds both rows have (0, 1)
+    assert a["test"] == "best" and s["test"] == "paired t, 2 seeds"
+    assert s["p_vs_best"] == pytest.approx(expected.pvalue) and s["diff_vs_best"] == pytest.approx(-0.11)
+    assert bool(s["significant"]) == (expected.pvalue < 0.05)
+    md = to_markdown(table)
+    assert "**0.720 ± 0.020**" in md and "[0.670, 0.770]" in md
+    assert ("n.s. (p=" in md) == (expected.pvalue >= 0.05)
+    assert r"$\pm$" in to_latex(table, "t")
+
+
+def test_bootstrap_over_images_pairs_by_case_and_marks_noise_not_significant():
+    from segsweep.report.stats import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    base = pd.Series(rng.uniform(0.3, 0.9, 40), index=[f"c{i}" for i in range(40)])
+    shifted = (base - 0.1)[::-1]  # other order: pairing must follow the case ids
+    clear = paired_bootstrap(shifted, base, 2000, seed=0)
+    assert clear.diff == pytest.approx(-0.1) and clear.p < 0.01 and clear.high < 0
+    noise = paired_bootstrap(base + rng.normal(0, 0.05, 40), base, 2000, seed=0)
+    assert noise.p > 0.05 and noise.low < 0 < noise.high
+    assert paired_bootstrap(shifted, base, 2000, seed=0) == clear  # deterministic for a seed
+    with_nan = base.copy()
+    with_nan.iloc[:3] = np.nan  # empty ground truth: no Dice, left out of the pairs
+    assert paired_bootstrap(with_nan, base, 500, seed=0).test == "bootstrap, 37 images"
+
+
+def test_single_seed_rows_fall_back_to_the_image_bootstrap():
+    cells, per_image = _seeded_cells()
+    one = cells[cells["seed"] == 0]
+    table = study_table(one, one["cell"].tolist(), per_image, n_resamples=500)
+    assert table["test"].tolist() == ["best", "bootstrap, 6 images"]
+    assert table["diff_vs_best"].iloc[1] == pytest.approx(0.60 - 0.70)
+    assert "seeds" not in to_markdown(table).splitlines()[0]  # single-seed tables stay compact
+
+
+def test_fraction_figure_only_when_the_study_varies_it(tmp_path):
+    from segsweep.report.plots import fraction_figure
+
+    cells, per_image = _seeded_cells()
+    table = study_table(cells, cells["cell"].tolist(), per_image)
+    assert not fraction_figure(table, "opt", 6.0, tmp_path / "none")
+    table["train_fraction"] = [0.8, 0.4]
+    assert fraction_figure(table, "tf", 6.0, tmp_path / "tf")
+    assert (tmp_path / "tf.png").exists() and (tmp_path / "tf.pdf").exists()

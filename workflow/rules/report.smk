@@ -29,11 +29,34 @@ rule resolved_params:
         Path(output[0]).write_text(params.resolved + "\n")
 
 
+rule examples:
+    """Image, ground truth and predictions of the best and worst cells (decided from the
+    summary, so every cell's checkpoint is an input)."""
+    input:
+        table="results/summary/cells.csv",
+        checkpoints=expand("results/cells/{cell}/checkpoint_best.pt", cell=CELLS),
+        prepared=sorted({paths.prepared(c.dataset) for c in CELLS.values()}),
+        splits=sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
+    output:
+        directory("results/examples"),
+    params:
+        # only the fields the figure uses: a new title or table setting does not redraw it
+        cfg=lambda w: cfg_arg({"examples": P.report.examples.model_dump(), "figure": P.report.figure.model_dump()}),
+    log:
+        "logs/examples.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} examples --cfg {params.cfg} --summary results/summary --cells results/cells"
+        " --out {output}"
+
+
 rule report:
     input:
         summary=rules.summary.output,
         params="results/report_params.json",
         figures=report_figures,
+        examples="results/examples",
     output:
         directory("results/report"),
     params:
@@ -46,4 +69,5 @@ rule report:
         "../envs/train.yaml"
     shell:
         "{SEGSWEEP} --log {log} report --cfg {params.cfg} --studies {params.studies}"
-        " --summary results/summary --params-json {input.params} --figures {params.pngs} --out {output}"
+        " --summary results/summary --params-json {input.params} --figures {params.pngs}"
+        " --examples {input.examples} --out {output}"

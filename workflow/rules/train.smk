@@ -45,6 +45,7 @@ rule summary:
     output:
         metrics="results/summary/metrics.json",
         table="results/summary/cells.csv",
+        per_image="results/summary/per_image.csv",
         curves=expand("results/summary/curves/{cell}.csv", cell=CELLS),
     params:
         studies=lambda w: shlex.quote(section_json(STUDIES)),

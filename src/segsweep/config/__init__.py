@@ -182,6 +182,10 @@ def _check_train(params: Params, source: str) -> None:
     patch = getattr(params.preprocess.patches, f"size_{ndim}d")
     cells, studies = expand(params.train, params.grid, source)
     _check_probe(params, cells, studies, source)
+    for i, study in enumerate(params.report.studies):
+        if study not in studies:
+            raise ConfigError(f"{source}: report.studies[{i}] = {json.dumps(study)}: not a study"
+                              f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}")
     for i, cell in enumerate(params.landscape.cells):
         if cell not in cells:
             raise ConfigError(f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"

@@ -17,10 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from segsweep.figures import PALETTE, plt, save
+from segsweep.figures import plt
 from segsweep.io import atomic_path
+from segsweep.report.plots import curves_figure, fraction_figure
 from segsweep.report.tables import (
-    _cells_text, frame_latex, frame_markdown, seed_table, study_table, to_latex, to_markdown)
+    display_rows,
+    frame_latex,
+    frame_markdown,
+    seed_table,
+    study_table,
+    to_latex,
+    to_markdown,
+)
 
 PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
 
@@ -29,7 +37,7 @@ def provenance(params_json: str) -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                    text=True).stdout.strip())
+                                    text=True, check=False).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown (not a git checkout)", False
     versions = {}
@@ -49,23 +57,8 @@ def provenance(params_json: str) -> dict:
             "packages": versions}
 
 
-def _curves_figure(ids: list[str], curves: Path, study: str, stem: Path) -> None:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for i, cell in enumerate(ids):
-        h = pd.read_csv(curves / f"{cell}.csv")
-        colour = PALETTE[i % len(PALETTE)]
-        a.plot(h["epoch"], h["train_loss"], color=colour, label=cell)
-        a.plot(h["epoch"], h["val_loss"], color=colour, ls="--")
-        b.plot(h["epoch"], h["val_dice"], color=colour, label=cell)
-    a.set(xlabel="epoch", ylabel="loss", title="training (solid) and validation (dashed) loss")
-    b.set(xlabel="epoch", ylabel="validation Dice", title="validation Dice")
-    b.legend(fontsize=7)
-    fig.suptitle(f"study '{study}'")
-    save(fig, stem)
-
-
 def _html_table(df: pd.DataFrame, decimals: int) -> str:
-    header, rows = _cells_text(df, decimals)
+    header, rows = display_rows(df, decimals)
     dice = header.index("dice")
     out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
     for row, best in rows:
@@ -82,25 +75,72 @@ th{border-bottom:2px solid #444;text-align:left}img{max-width:100%;margin:0.5em 
 code{background:#f3f3f3;padding:1px 4px}.small{color:#666;font-size:12px}"""
 
 
+STATS_NOTE = ("Dice: validation mean of per-image Dice at the best epoch; with several seeds mean ± std "
+              "and the 95 % t-interval over seeds. Bold: the best row. 'vs best': two-sided p-value of a paired "
+              "test against the best row ({tests}); n.s.: p ≥ {alpha} (not corrected for multiple comparisons). "
+              "The bootstrap over images leaves out training noise: compare with the seed-to-seed spread "
+              "below before calling a single-seed difference an effect.")
+
+
+def _headline(table: pd.DataFrame) -> dict:
+    """Per row (its first cell's id): the numbers ``dvc metrics diff`` should compare."""
+    def num(v):
+        return None if pd.isna(v) else round(float(v), 6)
+
+    return {r["cell"]: {"dice": num(r["dice"]), "dice_std": num(r["dice_std"]), "n": int(r["n"]),
+                        "p_vs_best": num(r["p_vs_best"])} for _, r in table.iterrows()}
+
+
+def _figure(name: str, alt: str) -> str:
+    return f'<img src="figures/{html.escape(name)}.png" alt="{html.escape(alt)}">'
+
+
 def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: Path, extra_figures: list[Path],
-                 out: Path) -> Path:
-    """Write the report folder atomically; return the path of ``index.html``."""
+                 out: Path, examples: Path | None = None) -> Path:
+    """Write the report folder atomically; return the path of ``index.html``.
+
+    Args:
+        cfg: the ``report`` section (``segsweep.config.Report``).
+        params_json: the resolved params (recorded, and hashed in the provenance).
+        studies: study name -> cell ids (``segsweep.grid.expand``); ``cfg.studies``
+            selects and orders the tables.
+        summary: ``results/summary`` (``cells.csv``, ``per_image.csv``, ``curves/``).
+        extra_figures: probe and landscape PNGs to include (their PDFs are copied too).
+        out: the report folder.
+        examples: the example-segmentation folder (``segsweep examples``), if any.
+    """
     cells = pd.read_csv(summary / "cells.csv")
-    with atomic_path(out) as tmp:
+    per_image_csv = summary / "per_image.csv"
+    per_image = pd.read_csv(per_image_csv) if per_image_csv.exists() else None
+    chosen = {s: studies[s] for s in cfg.studies} if cfg.studies else studies
+    width = cfg.figure.width
+    style = {"savefig.dpi": cfg.figure.dpi, "font.size": cfg.figure.font_size,
+             "axes.titlesize": cfg.figure.font_size + 1}
+    with atomic_path(out) as tmp, plt.rc_context(style):
         (tmp / "tables").mkdir(parents=True)
         (tmp / "figures").mkdir()
+        n_div = int((cells["status"] == "diverged").sum())
         body = [f"<h1>{html.escape(cfg.title)}</h1>",
-                f"<p class=small>{len(cells)} cells, {int((cells['status'] == 'diverged').sum())} diverged. "
-                "Dice: validation mean of per-image Dice at the best epoch; bold: best of the table.</p>"]
-        for study, ids in studies.items():
-            table = study_table(cells, ids)
+                f"<p class=small>{len(cells)} cells, {n_div} diverged; {len(chosen)} studies.</p>",
+                "<p class=small>" + html.escape(STATS_NOTE.format(
+                    alpha=cfg.alpha, tests="paired t-test over the seeds both rows share; otherwise a paired "
+                    f"bootstrap ({cfg.bootstrap} resamples) of the per-image Dice difference on the validation "
+                    "images both were scored on")) + "</p>"]
+        headline = {}
+        for study, ids in chosen.items():
+            table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed)
+            headline[study] = _headline(table)
             table.to_csv(tmp / "tables" / f"{study}.csv", index=False)
             (tmp / "tables" / f"{study}.md").write_text(to_markdown(table, cfg.decimals))
             (tmp / "tables" / f"{study}.tex").write_text(to_latex(table, f"Study {study}", cfg.decimals))
-            _curves_figure(ids, summary / "curves", study, tmp / "figures" / f"curves_{study}")
+            curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
             body += [f"<h2>Study: {html.escape(study)}</h2>", _html_table(table, cfg.decimals),
                      f"<p class=small>tables/{study}.csv · .md · .tex</p>",
-                     f'<img src="figures/curves_{study}.png" alt="curves {html.escape(study)}">']
+                     _figure(f"curves_{study}", f"curves {study}")]
+            if fraction_figure(table, study, width, tmp / "figures" / f"fraction_{study}"):
+                body += [_figure(f"fraction_{study}", f"Dice against train fraction, {study}"),
+                         "<p class=small>Each fraction is scored on the cases it did not train on, so the "
+                         "validation sets differ (smaller fractions: more validation cases).</p>"]
         seeds = seed_table(cells)
         if len(seeds):
             seeds.to_csv(tmp / "tables" / "seeds.csv", index=False)
@@ -108,20 +148,29 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             (tmp / "tables" / "seeds.md").write_text(frame_markdown(rounded))
             (tmp / "tables" / "seeds.tex").write_text(frame_latex(rounded))
             body += ["<h2>Variation over seeds</h2>",
-                     "<p class=small>Cells that differ only by seed: mean, standard deviation and 95 % "
-                     "t-interval of the validation Dice. A difference between two cells smaller than "
-                     "this spread is not evidence of an effect.</p>",
-                     seeds.round(cfg.decimals).to_html(index=False, border=0, escape=True)]
+                     ("<p class=small>Every group of cells that differ only by seed: mean, standard deviation "
+                      "and 95 % t-interval of the validation Dice. A difference between two cells smaller than "
+                      "this spread is not evidence of an effect.</p>"),
+                     rounded.to_html(index=False, border=0, escape=True)]
+        if examples is not None:
+            pngs = sorted(examples.glob("*.png"))
+            if pngs:
+                body.append("<h2>Example segmentations: best and worst cells</h2>")
+            for png in pngs:
+                for src in (png, png.with_suffix(".pdf")):
+                    if src.exists():
+                        shutil.copy(src, tmp / "figures" / f"examples_{src.name}")
+                body.append(_figure(f"examples_{png.stem}", "example segmentations"))
         if extra_figures:
             body.append("<h2>Gradient probes and loss landscapes</h2>")
         for fig in extra_figures:
-            name = f"{fig.parent.name}_{fig.name}"
+            name = f"{fig.parent.name}_{fig.stem}"
             for ext in (".png", ".pdf"):
                 src = fig.with_suffix(ext)
                 if src.exists():
-                    shutil.copy(src, tmp / "figures" / Path(name).with_suffix(ext))
-            body.append(f'<h3>{html.escape(name[:-4] if name.endswith(".png") else name)}</h3>'
-                        f'<img src="figures/{html.escape(Path(name).with_suffix(".png").name)}">')
+                    shutil.copy(src, tmp / "figures" / f"{name}{ext}")
+            body += [f"<h3>{html.escape(name)}</h3>", _figure(name, name)]
+        (tmp / "study_metrics.json").write_text(json.dumps(headline, indent=2) + "\n")
         prov = provenance(params_json)
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
         (tmp / "params.json").write_text(params_json + "\n")

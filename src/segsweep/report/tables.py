@@ -1,9 +1,13 @@
 """Study tables from the cells' summary (``results/summary/cells.csv``).
 
-One table per study: its cells, the parameter values that vary within the study, and
-status, Dice, IoU, best epoch, final Dice. Diverged cells stay in the table, marked
-``diverged``. Writers for Markdown and LaTeX (booktabs) mark the best Dice in bold and
-escape LaTeX's special characters.
+One table per study. A row is a group of cells that differ only by seed (one cell when
+the study has no seed axis): the parameter values that vary within the study, the
+number of seeds, status, Dice as mean, standard deviation and 95 % t-interval over the
+seeds, IoU, best epoch, final Dice (means over seeds), and the paired test against the
+study's best row (``segsweep.report.stats``). Diverged cells stay in the table, marked
+``diverged``. Writers for Markdown and LaTeX (booktabs) mark the best Dice in bold, mark
+differences from the best that are not significant ``n.s.``, and escape LaTeX's
+special characters.
 """
 
 from __future__ import annotations
@@ -12,18 +16,73 @@ import math
 
 import pandas as pd
 
-METRICS = ["status", "dice", "iou", "best_epoch", "final_dice"]
+from segsweep.report.stats import compare, seed_groups
+
+METRICS = ["n", "status", "dice", "dice_std", "ci95_low", "ci95_high", "iou", "best_epoch", "final_dice",
+           "test", "diff_vs_best", "p_vs_best", "significant"]
+SHOWN = ["status", "dice", "ci95", "iou", "best_epoch", "final_dice", "vs best"]
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
-def study_table(cells: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    """Rows of ``ids`` (in study order) with the varying ``params.*`` columns and metrics."""
-    sub = cells.set_index("cell").loc[ids].reset_index()
-    params = [c for c in sub.columns if c.startswith("params.") and sub[c].astype(str).nunique() > 1]
-    out = sub[["cell", *params, *METRICS]].copy()
-    out.columns = ["cell", *(c[len("params."):] for c in params), *METRICS]
-    return out
+def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
+    """mean, std (ddof 1), and the 95 % t-interval of ``x`` (NaN where undefined)."""
+    from scipy import stats
+
+    n = len(x)
+    mean = float(x.mean()) if n else math.nan
+    std = float(x.std(ddof=1)) if n > 1 else math.nan
+    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+    return mean, std, mean - half, mean + half
+
+
+def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | None = None,
+                alpha: float = 0.05, n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """One row per seed group of ``ids`` (study order) with varying params, statistics
+    and the paired test against the best row.
+
+    Args:
+        cells: the summary table (``cells.csv``).
+        ids: the study's cell ids.
+        per_image: ``per_image.csv`` (cell, case, dice) for the bootstrap over images;
+            ``None``: only tests over seeds.
+        alpha: level below which a difference from the best row counts as significant.
+        n_resamples, seed: bootstrap resamples and resampling seed.
+    """
+    per_image = per_image if per_image is not None else pd.DataFrame(columns=["cell", "case", "dice"])
+    sub = cells.set_index("cell").loc[ids]
+    params = [c for c in sub.columns if c.startswith("params.") and c != "params.seed"
+              and sub[c].astype(str).nunique() > 1]
+    rows = []
+    for group in seed_groups(cells, ids):
+        g = sub.loc[group]
+        ok = g[g["status"] == "ok"]
+        n_bad = len(g) - len(ok)
+        mean, std, low, high = _t_interval(ok["dice"].astype(float))
+        rows.append({
+            "cell": group[0], "seeds": ", ".join(str(s) for s in g["seed"]),
+            **{c[len("params."):]: g[c].iloc[0] for c in params},
+            "n": len(g), "status": "ok" if not n_bad else "diverged" if not len(ok) else f"{n_bad}/{len(g)} diverged",
+            "dice": mean, "dice_std": std, "ci95_low": low, "ci95_high": high,
+            "iou": float(ok["iou"].astype(float).mean()) if len(ok) else math.nan,
+            "best_epoch": float(ok["best_epoch"].mean()) if len(ok) else math.nan,
+            "final_dice": float(ok["final_dice"].astype(float).mean()) if len(ok) else math.nan,
+            "_cells": group,
+        })
+    out = pd.DataFrame(rows)
+    scored = out[out["dice"].notna()]
+    best = scored["dice"].idxmax() if len(scored) else None
+    tests = []
+    for i, r in out.iterrows():
+        if best is None or math.isnan(r["dice"]):
+            tests.append(("diverged" if r["status"] == "diverged" else "n/a", math.nan, math.nan, None))
+        elif i == best:
+            tests.append(("best", 0.0, math.nan, None))
+        else:
+            c = compare(r["_cells"], out.at[best, "_cells"], cells, per_image, n_resamples, seed)
+            tests.append((c.test, c.diff, c.p, None if math.isnan(c.p) else bool(c.p < alpha)))
+    out[["test", "diff_vs_best", "p_vs_best", "significant"]] = pd.DataFrame(tests, index=out.index)
+    return out.drop(columns="_cells")
 
 
 def _fmt(v, decimals: int) -> str:
@@ -32,23 +91,40 @@ def _fmt(v, decimals: int) -> str:
     return str(v)
 
 
-def _cells_text(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:
-    best = df.loc[df["status"] == "ok", "dice"].max() if (df["status"] == "ok").any() else None
+def _vs_best(r) -> str:
+    if r["test"] in ("best", "diverged", "n/a"):
+        return {"best": "best", "diverged": "", "n/a": "no test"}[r["test"]]
+    p = f"p={r['p_vs_best']:.2g}"
+    return p if r["significant"] else f"n.s. ({p})"
+
+
+def display_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[tuple[list[str], bool]]]:
+    """The table as text: header and ``(cells, is_best)`` rows. Dice reads ``mean ± std``
+    where a row has several seeds; the seeds and interval columns appear only then."""
+    several = bool((df["n"] > 1).any())
+    keys = [c for c in df.columns if c not in METRICS and c != "seeds" or (c == "seeds" and several)]
+    header = keys + [c for c in SHOWN if c != "ci95" or several]
+    best = df["test"] == "best"
     rows = []
-    for _, r in df.iterrows():
-        row = []
-        for col in df.columns:
-            v = r[col]
-            if col in ("dice", "iou") and r["status"] != "ok":
-                row.append("diverged")
-            else:
-                row.append(_fmt(v, decimals))
-        rows.append((row, best is not None and r["status"] == "ok" and r["dice"] == best))
-    return list(df.columns), rows
+    for i, r in df.iterrows():
+        row = [_fmt(r[k], decimals) for k in keys]
+        diverged = r["status"] == "diverged"
+        dice = _fmt(r["dice"], decimals)
+        if r["n"] > 1 and not math.isnan(r["dice_std"]):
+            dice += f" ± {_fmt(r['dice_std'], decimals)}"
+        shown = {"status": r["status"], "dice": "diverged" if diverged else dice,
+                 "ci95": "" if math.isnan(r["ci95_low"]) else
+                 f"[{_fmt(r['ci95_low'], decimals)}, {_fmt(r['ci95_high'], decimals)}]",
+                 "iou": "diverged" if diverged else _fmt(r["iou"], decimals),
+                 "best_epoch": "" if math.isnan(r["best_epoch"]) else
+                 (f"{r['best_epoch']:.0f}" if r["n"] == 1 else f"{r['best_epoch']:.1f}"),
+                 "final_dice": _fmt(r["final_dice"], decimals), "vs best": _vs_best(r)}
+        rows.append((row + [shown[c] for c in header[len(keys):]], bool(best.iloc[i])))
+    return header, rows
 
 
 def to_markdown(df: pd.DataFrame, decimals: int = 3) -> str:
-    header, rows = _cells_text(df, decimals)
+    header, rows = display_rows(df, decimals)
     dice = header.index("dice")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row, is_best in rows:
@@ -63,13 +139,14 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3) -> str:
-    header, rows = _cells_text(df, decimals)
+    header, rows = display_rows(df, decimals)
     dice = header.index("dice")
     lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
-             r"\begin{tabular}{" + "l" * (len(header) - len(METRICS)) + "l" + "r" * (len(METRICS) - 1) + "}",
+             r"\begin{tabular}{" + "l" * header.index("status") + "l" + "r" * (len(header) - header.index("status") - 1)
+             + "}",
              r"\toprule", " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
     for row, is_best in rows:
-        cells = [latex_escape(x) for x in row]
+        cells = [latex_escape(x).replace("±", r"$\pm$") for x in row]
         if is_best:
             cells[dice] = rf"\textbf{{{cells[dice]}}}"
         lines.append(" & ".join(cells) + r" \\")
@@ -81,8 +158,6 @@ def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells that differ only by ``seed``, grouped: n, mean, std and a 95 % t-interval
     of the validation Dice (diverged seeds counted in ``n_diverged``, left out of the
     statistics). Groups with a single seed are omitted."""
-    from scipy import stats
-
     params = [c for c in cells.columns if c.startswith("params.") and c != "params.seed"]
     rows = []
     for _, group in cells.groupby(params, dropna=False, sort=False):
@@ -90,12 +165,10 @@ def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
             continue
         ok = group.loc[group["status"] == "ok", "dice"].astype(float)
         n = len(ok)
-        mean = float(ok.mean()) if n else math.nan
-        std = float(ok.std(ddof=1)) if n > 1 else math.nan
-        half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+        mean, std, low, high = _t_interval(ok)
         rows.append({"cells": ", ".join(group["cell"]), "seeds": ", ".join(map(str, group["seed"])),
                      "n": n, "n_diverged": int((group["status"] != "ok").sum()), "dice_mean": mean,
-                     "dice_std": std, "ci95_low": mean - half, "ci95_high": mean + half})
+                     "dice_std": std, "ci95_low": low, "ci95_high": high})
     return pd.DataFrame(rows, columns=["cells", "seeds", "n", "n_diverged", "dice_mean", "dice_std",
                                        "ci95_low", "ci95_high"])
 

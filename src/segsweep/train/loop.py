@@ -239,6 +239,7 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
         "best_val_loss": best.get("val_loss"),
         "empty_correct": best.get("empty_correct"),
         "per_image_dice": best.get("per_image_dice", []),
+        "val_cases": [v.case for v in val],  # order of per_image_dice (pairs cells in the report)
         "final_dice": history[-1]["val_dice"] if history else None,
         "epochs_run": len(history),
         "diverged_at": diverged_at,
