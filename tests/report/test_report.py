@@ -187,3 +187,36 @@ def test_fraction_figure_only_when_the_study_varies_it(tmp_path):
     table["train_fraction"] = [0.8, 0.4]
     assert fraction_figure(table, "tf", 6.0, tmp_path / "tf")
     assert (tmp_path / "tf.png").exists() and (tmp_path / "tf.pdf").exists()
+
+
+def test_two_factor_study_gets_a_pivot_table():
+    from segsweep.report.tables import frame_latex, frame_markdown, pivot_table
+
+    rows = []
+    for tf in (0.8, 0.4):
+        for opt, mom, d in (("adam", 0.9, 0.7), ("sgd", 0.95, 0.8), ("rmsprop", 0.9, None)):
+            rows.append({"cell": f"tf-{tf}__{opt}", "status": "ok" if d else "diverged", "dice": d and d - (tf < 0.5) / 10,
+                         "iou": d, "best_epoch": 1, "final_dice": d, "seed": 0, "params.seed": 0,
+                         "params.train_fraction": tf, "params.optimizer.name": opt, "params.optimizer.momentum": mom})
+    cells = pd.DataFrame(rows)
+    table = study_table(cells, cells["cell"].tolist())
+    assert pivot_table(table, ["train_fraction"]) is None and pivot_table(table, ["optimizer", "seed"]) is None
+    frame, bold = pivot_table(table, ["train_fraction", "optimizer", "seed"])
+    assert frame.columns.tolist() == ["train_fraction \\ optimizer", "adam", "sgd", "rmsprop"]
+    assert frame.to_numpy().tolist() == [["0.8", "0.700", "0.800", "diverged"], ["0.4", "0.600", "0.700", "diverged"]]
+    assert bold == {(0, 2)}  # tf 0.8, sgd
+    assert "**0.800**" in frame_markdown(frame, bold) and r"\textbf{0.800}" in frame_latex(frame, bold)
+
+
+def test_pivot_labels_tell_apart_settings_of_one_component():
+    from segsweep.report.tables import pivot_table
+
+    rows = []
+    for tf in (0.8, 0.4):
+        for sched, gamma in (("step", 0.1), ("exponential", 0.97), ("exponential", 0.99)):
+            rows.append({"cell": f"{tf}{sched}{gamma}", "status": "ok", "dice": gamma / 2, "iou": 0.1,
+                         "best_epoch": 1, "final_dice": 0.1, "seed": 0, "params.seed": 0, "params.train_fraction": tf,
+                         "params.scheduler.name": sched, "params.scheduler.gamma": gamma})
+    cells = pd.DataFrame(rows)
+    frame, _ = pivot_table(study_table(cells, cells["cell"].tolist()), ["train_fraction", "scheduler"])
+    assert frame.columns.tolist()[1:] == ["step", "exponential, gamma=0.97", "exponential, gamma=0.99"]

@@ -24,6 +24,7 @@ from segsweep.report.tables import (
     display_rows,
     frame_latex,
     frame_markdown,
+    pivot_table,
     seed_table,
     study_table,
     to_latex,
@@ -67,6 +68,14 @@ def _html_table(df: pd.DataFrame, decimals: int) -> str:
             cells[dice] = f"<b>{cells[dice]}</b>"
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "".join(out) + "</tbody></table>"
+
+
+def _html_frame(frame: pd.DataFrame, bold: frozenset) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(
+        f"<td>{'<b>' if (i, j) in bold else ''}{html.escape(str(v))}{'</b>' if (i, j) in bold else ''}</td>"
+        for j, v in enumerate(row)) + "</tr>" for i, row in enumerate(frame.to_numpy()))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -113,6 +122,7 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
     per_image_csv = summary / "per_image.csv"
     per_image = pd.read_csv(per_image_csv) if per_image_csv.exists() else None
     chosen = {s: studies[s] for s in cfg.studies} if cfg.studies else studies
+    axes = json.loads(params_json).get("grid", {}).get("studies", {})
     width = cfg.figure.width
     style = {"savefig.dpi": cfg.figure.dpi, "font.size": cfg.figure.font_size,
              "axes.titlesize": cfg.figure.font_size + 1}
@@ -134,13 +144,21 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             (tmp / "tables" / f"{study}.md").write_text(to_markdown(table, cfg.decimals))
             (tmp / "tables" / f"{study}.tex").write_text(to_latex(table, f"Study {study}", cfg.decimals))
             curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
-            body += [f"<h2>Study: {html.escape(study)}</h2>", _html_table(table, cfg.decimals),
+            body.append(f"<h2>Study: {html.escape(study)}</h2>")
+            pivot = pivot_table(table, list(axes.get(study, {})), cfg.decimals)
+            if pivot is not None:
+                frame, bold = pivot
+                (tmp / "tables" / f"{study}_pivot.md").write_text(frame_markdown(frame, bold))
+                (tmp / "tables" / f"{study}_pivot.tex").write_text(frame_latex(frame, bold))
+                frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
+                body += [_html_frame(frame, bold), f"<p class=small>tables/{study}_pivot.csv · .md · .tex</p>"]
+            body += [_html_table(table, cfg.decimals),
                      f"<p class=small>tables/{study}.csv · .md · .tex</p>",
                      _figure(f"curves_{study}", f"curves {study}")]
             if fraction_figure(table, study, width, tmp / "figures" / f"fraction_{study}"):
                 body += [_figure(f"fraction_{study}", f"Dice against train fraction, {study}"),
-                         "<p class=small>Each fraction is scored on the cases it did not train on, so the "
-                         "validation sets differ (smaller fractions: more validation cases).</p>"]
+                         ("<p class=small>Each fraction is scored on the cases it did not train on, so the "
+                          "validation sets differ (smaller fractions: more validation cases).</p>")]
         seeds = seed_table(cells)
         if len(seeds):
             seeds.to_csv(tmp / "tables" / "seeds.csv", index=False)

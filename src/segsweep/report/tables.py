@@ -173,19 +173,89 @@ def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
                                        "ci95_low", "ci95_high"])
 
 
-def frame_markdown(df: pd.DataFrame) -> str:
-    """A plain table (already formatted values) as Markdown."""
+def frame_markdown(df: pd.DataFrame, bold: frozenset = frozenset()) -> str:
+    """A plain table (already formatted values) as Markdown; ``bold``: (row, column)
+    positions to set in bold."""
     text = df.astype(str)
     lines = ["| " + " | ".join(text.columns) + " |", "|" + "|".join("---" for _ in text.columns) + "|"]
-    lines += ["| " + " | ".join(v.replace("|", r"\|") for v in row) + " |" for row in text.to_numpy()]
+    for i, row in enumerate(text.to_numpy()):
+        cells = [v.replace("|", r"\|") for v in row]
+        cells = [f"**{v}**" if (i, j) in bold else v for j, v in enumerate(cells)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def frame_latex(df: pd.DataFrame) -> str:
+def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset()) -> str:
     """A plain table as a booktabs tabular, LaTeX specials escaped."""
     text = df.astype(str)
     lines = [r"\begin{tabular}{" + "l" * len(text.columns) + "}", r"\toprule",
              " & ".join(latex_escape(c) for c in text.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in text.to_numpy()]
+    for i, row in enumerate(text.to_numpy()):
+        cells = [latex_escape(v).replace("±", r"$\pm$") for v in row]
+        cells = [rf"\textbf{{{v}}}" if (i, j) in bold else v for j, v in enumerate(cells)]
+        lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
+
+
+def factor_columns(table: pd.DataFrame, axis: str) -> list[str]:
+    """The table's varying-params columns that grid axis ``axis`` sets. A loss /
+    optimizer / scheduler axis owns every column of its section (a mapping value such
+    as ``{name: sgd, momentum: 0.95}`` sets several)."""
+    from segsweep.grid import AXES
+
+    cols = []
+    for path in AXES[axis]:
+        section, _, field = path.rpartition(".")
+        if field == "name":
+            cols += [c for c in table.columns if c.startswith(section + ".")]
+        elif path in table.columns:
+            cols.append(path)
+    return cols
+
+
+def _labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
+    """Short labels of a factor's values: the component name, plus the settings that
+    tell apart rows sharing that name (``exponential, gamma=0.97``)."""
+    names = [c for c in cols if c.endswith(".name")]
+    if len(cols) == 1 and not names:
+        return [str(v) for v in table[cols[0]]]
+    out = []
+    for _, r in table.iterrows():
+        same = table[table[names[0]].astype(str) == str(r[names[0]])] if names else table
+        extra = [c for c in cols if c not in names and (not names or same[c].astype(str).nunique() > 1)]
+        out.append(", ".join([str(r[n]) for n in names] + [f"{c.rsplit('.', 1)[-1]}={r[c]}" for c in extra]))
+    return out
+
+
+def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tuple[pd.DataFrame, frozenset] | None:
+    """A two-factor study as the grid papers print: rows the first axis's values,
+    columns the second's, cells the Dice (mean ± std with several seeds, ``diverged``,
+    ``n.s.`` appended where not significantly below the best). ``None`` unless the study
+    has exactly two axes besides ``seed``.
+
+    Returns:
+        ``(frame, bold)``: text frame (first column: the row factor) and the position of
+        the best cell.
+    """
+    factors = [a for a in axes if a != "seed"]
+    if len(factors) != 2:
+        return None
+    cols = [factor_columns(table, a) for a in factors]
+    if not all(cols):
+        return None
+    rows, columns = _labels(table, cols[0]), _labels(table, cols[1])
+    header, text = display_rows(table, decimals)
+    dice = header.index("dice")
+    cell = {}
+    for (row, col), (shown, _), (_, r) in zip(zip(rows, columns), text, table.iterrows()):
+        cell[row, col] = shown[dice] + (" n.s." if r["significant"] is False else "")
+    row_keys, col_keys = list(dict.fromkeys(rows)), list(dict.fromkeys(columns))
+    frame = pd.DataFrame([[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
+                         columns=[factors[0] + " \\ " + factors[1], *col_keys])
+    best = table.index[table["test"] == "best"]
+    bold = frozenset()
+    if len(best):
+        i = table.index.get_loc(best[0])
+        bold = frozenset({(row_keys.index(rows[i]), 1 + col_keys.index(columns[i]))})
+    return frame, bold
