@@ -50,6 +50,7 @@ def test_markdown_and_latex(tmp_path):
     table = study_table(cells, ["baseline", "opt-sgd", "opt-rms_50%"])
     md = to_markdown(table)
     assert "**0.657**" in md and "diverged" in md
+    assert "**0.520**" in md and "**0.650**" in md and md.count("**") == 6  # best per metric column
     tex = to_latex(table, "Optimizers & 100% of_data")
     assert all(rule in tex for rule in (r"\toprule", r"\midrule", r"\bottomrule"))
     assert r"\textbf{0.657}" in tex and r"opt-rms\_50\%" in tex and r"rms\&prop" in tex

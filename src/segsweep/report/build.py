@@ -59,15 +59,7 @@ def provenance(params_json: str) -> dict:
 
 
 def _html_table(df: pd.DataFrame, decimals: int) -> str:
-    header, rows = display_rows(df, decimals)
-    dice = header.index("dice")
-    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
-    for row, best in rows:
-        cells = [html.escape(x) for x in row]
-        if best:
-            cells[dice] = f"<b>{cells[dice]}</b>"
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return "".join(out) + "</tbody></table>"
+    return _html_frame(*display_rows(df, decimals))
 
 
 def _html_frame(frame: pd.DataFrame, bold: frozenset) -> str:

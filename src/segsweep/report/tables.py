@@ -5,7 +5,8 @@ the study has no seed axis): the parameter values that vary within the study, th
 number of seeds, status, Dice as mean, standard deviation and 95 % t-interval over the
 seeds, IoU, best epoch, final Dice (means over seeds), and the paired test against the
 study's best row (``segsweep.report.stats``). Diverged cells stay in the table, marked
-``diverged``. Writers for Markdown and LaTeX (booktabs) mark the best Dice in bold, mark
+``diverged``. Writers for Markdown and LaTeX (booktabs) mark the best value of each
+metric column in bold, mark
 differences from the best that are not significant ``n.s.``, and escape LaTeX's
 special characters.
 """
@@ -98,15 +99,16 @@ def _vs_best(r) -> str:
     return p if r["significant"] else f"n.s. ({p})"
 
 
-def display_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[tuple[list[str], bool]]]:
-    """The table as text: header and ``(cells, is_best)`` rows. Dice reads ``mean ± std``
-    where a row has several seeds; the seeds and interval columns appear only then."""
+def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
+    """The table as text, and the (row, column) positions to set in bold: the best value
+    of each metric column (Dice, IoU, final Dice) among rows that did not diverge. Dice
+    reads ``mean ± std`` where a row has several seeds; the seeds and interval columns
+    appear only then."""
     several = bool((df["n"] > 1).any())
     keys = [c for c in df.columns if c not in METRICS and c != "seeds" or (c == "seeds" and several)]
     header = keys + [c for c in SHOWN if c != "ci95" or several]
-    best = df["test"] == "best"
     rows = []
-    for i, r in df.iterrows():
+    for _, r in df.iterrows():
         row = [_fmt(r[k], decimals) for k in keys]
         diverged = r["status"] == "diverged"
         dice = _fmt(r["dice"], decimals)
@@ -119,19 +121,17 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[tuple
                  "best_epoch": "" if math.isnan(r["best_epoch"]) else
                  (f"{r['best_epoch']:.0f}" if r["n"] == 1 else f"{r['best_epoch']:.1f}"),
                  "final_dice": _fmt(r["final_dice"], decimals), "vs best": _vs_best(r)}
-        rows.append((row + [shown[c] for c in header[len(keys):]], bool(best.iloc[i])))
-    return header, rows
+        rows.append(row + [shown[c] for c in header[len(keys):]])
+    bold = set()
+    for col in ("dice", "iou", "final_dice"):
+        values = df[col].astype(float)
+        if values.notna().any():
+            bold |= {(i, header.index(col)) for i in range(len(df)) if values.iloc[i] == values.max()}
+    return pd.DataFrame(rows, columns=header), frozenset(bold)
 
 
 def to_markdown(df: pd.DataFrame, decimals: int = 3) -> str:
-    header, rows = display_rows(df, decimals)
-    dice = header.index("dice")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for row, is_best in rows:
-        if is_best:
-            row = [*row[:dice], f"**{row[dice]}**", *row[dice + 1:]]
-        lines.append("| " + " | ".join(x.replace("|", r"\|") for x in row) + " |")
-    return "\n".join(lines) + "\n"
+    return frame_markdown(*display_rows(df, decimals))
 
 
 def latex_escape(text: str) -> str:
@@ -139,19 +139,13 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3) -> str:
-    header, rows = display_rows(df, decimals)
-    dice = header.index("dice")
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
-             r"\begin{tabular}{" + "l" * header.index("status") + "l" + "r" * (len(header) - header.index("status") - 1)
-             + "}",
-             r"\toprule", " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
-    for row, is_best in rows:
-        cells = [latex_escape(x).replace("±", r"$\pm$") for x in row]
-        if is_best:
-            cells[dice] = rf"\textbf{{{cells[dice]}}}"
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+    """A study table as a LaTeX ``table`` (booktabs): parameters left-aligned, metrics
+    right-aligned, best values bold."""
+    text, bold = display_rows(df, decimals)
+    status = text.columns.get_loc("status")
+    align = "l" * (status + 1) + "r" * (len(text.columns) - status - 1)
+    return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
+                      frame_latex(text, bold, align).rstrip("\n"), r"\end{table}"]) + "\n"
 
 
 def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
@@ -185,10 +179,11 @@ def frame_markdown(df: pd.DataFrame, bold: frozenset = frozenset()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset()) -> str:
-    """A plain table as a booktabs tabular, LaTeX specials escaped."""
+def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset(), align: str | None = None) -> str:
+    """A plain table as a booktabs tabular, LaTeX specials escaped; ``align``: column
+    alignment (default all ``l``)."""
     text = df.astype(str)
-    lines = [r"\begin{tabular}{" + "l" * len(text.columns) + "}", r"\toprule",
+    lines = [r"\begin{tabular}{" + (align or "l" * len(text.columns)) + "}", r"\toprule",
              " & ".join(latex_escape(c) for c in text.columns) + r" \\", r"\midrule"]
     for i, row in enumerate(text.to_numpy()):
         cells = [latex_escape(v).replace("±", r"$\pm$") for v in row]
@@ -245,11 +240,10 @@ def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tupl
     if not all(cols):
         return None
     rows, columns = _labels(table, cols[0]), _labels(table, cols[1])
-    header, text = display_rows(table, decimals)
-    dice = header.index("dice")
+    text, _ = display_rows(table, decimals)
     cell = {}
-    for (row, col), (shown, _), (_, r) in zip(zip(rows, columns), text, table.iterrows()):
-        cell[row, col] = shown[dice] + (" n.s." if r["significant"] is False else "")
+    for (row, col), shown, (_, r) in zip(zip(rows, columns), text["dice"], table.iterrows()):
+        cell[row, col] = shown + (" n.s." if r["significant"] is False else "")
     row_keys, col_keys = list(dict.fromkeys(rows)), list(dict.fromkeys(columns))
     frame = pd.DataFrame([[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
                          columns=[factors[0] + " \\ " + factors[1], *col_keys])
