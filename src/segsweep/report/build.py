@@ -77,8 +77,9 @@ code{background:#f3f3f3;padding:1px 4px}.small{color:#666;font-size:12px}"""
 
 
 STATS_NOTE = ("Dice: validation mean of per-image Dice at the best epoch; with several seeds mean ± std "
-              "and the 95 % t-interval over seeds. Bold: the best row. 'vs best': two-sided p-value of a paired "
-              "test against the best row ({tests}); n.s.: p ≥ {alpha} (not corrected for multiple comparisons). "
+              "and the 95 % t-interval over seeds. Bold: the best value of each metric column. 'vs best': "
+              "two-sided p-value of a paired test against the row with the best Dice ({tests}); n.s.: "
+              "p ≥ {alpha} (not corrected for multiple comparisons). "
               "The bootstrap over images leaves out training noise: compare with the seed-to-seed spread "
               "below before calling a single-seed difference an effect.")
 
