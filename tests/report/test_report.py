@@ -221,3 +221,11 @@ def test_pivot_labels_tell_apart_settings_of_one_component():
     cells = pd.DataFrame(rows)
     frame, _ = pivot_table(study_table(cells, cells["cell"].tolist()), ["train_fraction", "scheduler"])
     assert frame.columns.tolist()[1:] == ["step", "exponential, gamma=0.97", "exponential, gamma=0.99"]
+
+
+def test_parameter_values_are_not_rounded_like_metrics():
+    cells = pd.DataFrame({"cell": ["a", "b"], "status": ["ok", "ok"], "dice": [0.5, 0.6], "iou": [0.4, 0.5],
+                          "best_epoch": [1, 2], "final_dice": [0.5, 0.6], "seed": [0, 0], "params.seed": [0, 0],
+                          "params.optimizer.weight_decay": [1e-4, 5e-4]})
+    md = to_markdown(study_table(cells, ["a", "b"]), decimals=3)
+    assert "| a | 0.0001 |" in md and "| b | 0.0005 |" in md and "**0.600**" in md

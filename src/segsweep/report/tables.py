@@ -109,7 +109,8 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
     header = keys + [c for c in SHOWN if c != "ci95" or several]
     rows = []
     for _, r in df.iterrows():
-        row = [_fmt(r[k], decimals) for k in keys]
+        # parameter values as written (1e-4 must not round to 0.000); metrics to `decimals`
+        row = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in keys]
         diverged = r["status"] == "diverged"
         dice = _fmt(r["dice"], decimals)
         if r["n"] > 1 and not math.isnan(r["dice_std"]):
