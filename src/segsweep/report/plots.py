@@ -13,6 +13,7 @@ import pandas as pd
 
 from segsweep.figures import PALETTE, plt, save
 from segsweep.report.stats import seed_groups
+from segsweep.report.tables import METRICS, factor_labels
 
 
 def curves_figure(cells: pd.DataFrame, table: pd.DataFrame, ids: list[str], curves: Path, study: str,
@@ -38,8 +39,6 @@ def curves_figure(cells: pd.DataFrame, table: pd.DataFrame, ids: list[str], curv
 
 
 def _param_cols(table: pd.DataFrame) -> list[str]:
-    from segsweep.report.tables import METRICS
-
     return [c for c in table.columns if c not in METRICS and c not in ("cell", "seeds")]
 
 
@@ -51,11 +50,9 @@ def fraction_figure(table: pd.DataFrame, study: str, width: float, stem: Path) -
         return False
     others = [c for c in _param_cols(table) if c != "train_fraction"]
     fig, ax = plt.subplots(figsize=(width * 0.5, width * 0.36))
-    groups = table.groupby(others, sort=False, dropna=False) if others else [((), table)]
-    for i, (key, sub) in enumerate(groups):
+    labels = factor_labels(table, others) if others else ["all"] * len(table)
+    for i, (label, sub) in enumerate(table.assign(_label=labels).groupby("_label", sort=False)):
         sub = sub.sort_values("train_fraction")
-        key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in zip(others, key)) or "all"
         std = sub["dice_std"].fillna(0).to_numpy() if (sub["n"] > 1).any() else None
         ax.errorbar(sub["train_fraction"].astype(float), sub["dice"], yerr=std, marker="o", capsize=3,
                     color=PALETTE[i % len(PALETTE)], label=label)

@@ -210,7 +210,7 @@ def factor_columns(table: pd.DataFrame, axis: str) -> list[str]:
     return cols
 
 
-def _labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
+def factor_labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
     """Short labels of a factor's values: the component name, plus the settings that
     tell apart rows sharing that name (``exponential, gamma=0.97``)."""
     names = [c for c in cols if c.endswith(".name")]
@@ -240,7 +240,7 @@ def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tupl
     cols = [factor_columns(table, a) for a in factors]
     if not all(cols):
         return None
-    rows, columns = _labels(table, cols[0]), _labels(table, cols[1])
+    rows, columns = factor_labels(table, cols[0]), factor_labels(table, cols[1])
     text, _ = display_rows(table, decimals)
     cell = {}
     for (row, col), shown, (_, r) in zip(zip(rows, columns), text["dice"], table.iterrows()):
