@@ -7,7 +7,13 @@ loss and the same number of grid points. Compared:
 - loss-landscapes: ``random_plane(model, metric, steps=R, normalization="filter")``
   (moves the weights in place, one forward per point and batch);
 - segsweep loop:   ``evaluate_loop`` (one ``functional_call`` per point and batch);
-- segsweep batched: ``evaluate_batched`` (``vmap`` over ``chunk`` stacked parameter sets).
+- segsweep batched: ``evaluate_batched`` (``vmap`` over ``chunk`` stacked parameter sets);
+- segsweep fast:   ``evaluate_fast`` (batch norm folded and activation fused into each
+  convolution, points evaluated by ``--threads`` threads with one intra-op thread each).
+
+The machine's other load matters a lot on few cores: intra-op parallel convolutions
+(loss-landscapes, loop, batched) slow down far more than one-thread-per-point work when
+another process takes a core, so run it on an idle machine for the uncontended ratio.
 
 Medians over ``--reps`` interleaved repetitions; the last line is
 ``<best segsweep / loss-landscapes>x``. Needs ``pip install loss-landscapes``.
@@ -27,6 +33,7 @@ import torch
 from segsweep.config import LossCfg, ModelCfg
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
+from segsweep.landscape.fast import evaluate_fast
 from segsweep.losses import build_loss
 from segsweep.models import build_model
 
@@ -87,13 +94,15 @@ def main() -> None:
         sync()
         return n_points / (time.perf_counter() - t0)
 
-    runs: dict[str, list[float]] = {"loss-landscapes": [], "segsweep loop": []}
+    runs: dict[str, list[float]] = {"loss-landscapes": [], "segsweep loop": [], "segsweep fast": []}
     runs |= {f"segsweep batched chunk={c}": [] for c in args.chunks}
     evaluate_batched(model, loss_fn, batches, params, [d1, d2], coords[:4], buffers, chunk=4)  # warm-up
     for _ in range(args.reps):
         runs["loss-landscapes"].append(timed(lambda: loss_landscapes.random_plane(
             model, LossMetric(), distance=1, steps=args.steps, normalization="filter", deepcopy_model=True)))
         runs["segsweep loop"].append(timed(lambda: evaluate_loop(
+            model, loss_fn, batches, params, [d1, d2], coords, buffers)))
+        runs["segsweep fast"].append(timed(lambda: evaluate_fast(
             model, loss_fn, batches, params, [d1, d2], coords, buffers)))
         for c in args.chunks:
             runs[f"segsweep batched chunk={c}"].append(timed(lambda: evaluate_batched(

@@ -67,7 +67,7 @@ def test_centre_is_the_models_loss_and_batched_equals_loop(norm, loss):
     assert batched[0][centre] == pytest.approx(own, rel=1e-4)
 
 
-@pytest.mark.parametrize("evaluation", ["loop", "batched"])
+@pytest.mark.parametrize("evaluation", ["loop", "batched", "fast"])
 def test_interpolation_ends_are_the_two_models(evaluation):
     init, trained = _model("batch", 0), _model("batch", 1)
     batches = _batches(1)

@@ -23,7 +23,8 @@ class Landscape(Section):
     n_batches: PositiveInt = 2         # evaluation batches of training patches
     batch_size: PositiveInt = 16
     chunk: PositiveInt = 8             # parameter sets per batched forward (memory bound)
-    # auto: vmap-batched on CUDA, the channels-last loop on CPU (measured faster there:
-    # benchmarks/landscape_speed.py); loop and batched give the same numbers (tests).
-    evaluation: Literal["auto", "loop", "batched"] = "auto"
+    # auto: vmap-batched on CUDA, the fused fast path on CPU (measured fastest there:
+    # benchmarks/landscape_speed.py); loop (the plain reference), batched and fast give
+    # the same numbers within float rounding (tests).
+    evaluation: Literal["auto", "fast", "loop", "batched"] = "auto"
     seed: int = 0

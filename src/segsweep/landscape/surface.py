@@ -19,6 +19,7 @@ import torch
 from segsweep.io import atomic_path
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
+from segsweep.landscape.fast import evaluate_fast
 
 
 def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
@@ -72,12 +73,16 @@ def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | Non
     arrays: dict[str, np.ndarray] = {"axis": axis}
     stats: dict[str, dict] = {}
     device = next(model.parameters()).device
-    batched = cfg.evaluation == "batched" or (cfg.evaluation == "auto" and device.type == "cuda")
+    evaluation = cfg.evaluation
+    if evaluation == "auto":
+        evaluation = "batched" if device.type == "cuda" else "fast"
 
     def run(base, dirs, coords, **kw):
         coords = torch.as_tensor(coords, dtype=torch.float32)
-        if batched:
+        if evaluation == "batched":
             return evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw)
+        if evaluation == "fast":  # falls back to the loop off the CPU or for other models
+            return evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
         return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
 
     if "line" in cfg.kinds:
