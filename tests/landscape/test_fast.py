@@ -102,3 +102,22 @@ def test_thread_count_is_restored():
     evaluate_fast(model, loss_fn, batches, params, [random_direction(params, 1)], torch.zeros(3, 1), buffers,
                   workers=2)
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_points_with_invalid_weights_give_the_reference_numbers(workers):
+    # Extrapolating blended running statistics (interpolation beyond t = 1) can make a
+    # variance negative: PyTorch's forward then yields NaN, which oneDNN's fused ReLU
+    # would silently turn into 0. Seen on a trained cell at t = 1.25.
+    model, batches = _model(), _batches(1)
+    loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
+    params, buffers = split_state(model)
+    zero = {k: torch.zeros_like(v) for k, v in params.items()}
+    var = {k: -v for k, v in buffers.items() if k.endswith("running_var")}  # var(t) = (1 - t) var
+    kw = {"buffer_base": buffers, "buffer_dirs": [var]}
+    ts = torch.tensor([[0.0], [0.5], [1.25], [-0.25]])
+    loop = evaluate_loop(model, loss_fn, batches, params, [zero], ts, buffers, **kw)
+    fast = evaluate_fast(model, loss_fn, batches, params, [zero], ts, buffers, workers=workers, **kw)
+    assert np.isnan(loop[0][2]) and np.isfinite(loop[0][[0, 1, 3]]).all()
+    np.testing.assert_array_equal(np.isnan(fast[0]), np.isnan(loop[0]))
+    _close(fast, loop)

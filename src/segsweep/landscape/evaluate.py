@@ -68,6 +68,17 @@ def split_state(model: torch.nn.Module) -> tuple[dict, dict]:
 
 
 @torch.no_grad()
+def loop_point(model, loss_fn, batches, state: dict) -> tuple[float, torch.Tensor]:
+    """One point of the reference: mean loss over ``batches`` and the summed
+    [intersection, |pred|, |target|] with the parameters and buffers ``state``."""
+    total, st = 0.0, torch.zeros(3)
+    for x, y in batches:
+        logits = functional_call(model, state, (x,))
+        total += float(loss_fn(logits, y))
+        st += _stats(logits, y)
+    return total / len(batches), st
+
+
 def evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=()):
     """Reference: one forward per point and batch. Returns (loss (N,), dice (N,))."""
     model.eval()
@@ -76,12 +87,8 @@ def evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_b
     for c in coords:
         params = _point(base, dirs, c)
         bufs = _point(buffer_base, list(buffer_dirs), c) if buffer_base is not None else buffers
-        total, st = 0.0, torch.zeros(3)
-        for x, y in batches:
-            logits = functional_call(model, {**params, **bufs}, (x,))
-            total += float(loss_fn(logits, y))
-            st += _stats(logits, y)
-        losses.append(total / len(batches))
+        loss, st = loop_point(model, loss_fn, batches, {**params, **bufs})
+        losses.append(loss)
         stats.append(st)
     return _finish(torch.tensor(losses), torch.stack(stats))
 

@@ -30,6 +30,7 @@ to ``evaluate_loop``.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsweep.landscape.evaluate import _finish, evaluate_loop, fast_layout
+from segsweep.landscape.evaluate import _finish, _point, evaluate_loop, fast_layout, loop_point
 from segsweep.landscape.evaluate import _stats as _reference_stats
 from segsweep.models.unet import ConvBlock, UNet
 
@@ -275,14 +276,25 @@ class UNetPlan:
         return self._run([self.head], x, state)
 
 
+def _finite(state: dict) -> bool:
+    return all(bool(torch.isfinite(t).all()) for v in state.values() for t in (v if isinstance(v, tuple) else (v,))
+               if t is not None)
+
+
 def _evaluate_points(plan: UNetPlan, prepared: dict, loss_fn, batches, coords: list[list[float]],
-                     threads: int) -> list[tuple[float, torch.Tensor]]:
-    """(mean loss, summed [∩, |pred|, |target|]) per point, ``threads`` intra-op threads."""
+                     threads: int, reference) -> list[tuple[float, torch.Tensor]]:
+    """(mean loss, summed [∩, |pred|, |target|]) per point, ``threads`` intra-op threads.
+    A point whose weights are not finite (e.g. a running variance extrapolated below
+    zero) goes to ``reference``: the fused ReLU would turn NaN into 0 where PyTorch's
+    keeps it, so only the reference says what such a model computes."""
     torch.set_num_threads(threads)  # per calling thread with OpenMP; the caller restores it
     out = []
     with torch.no_grad():  # grad mode is thread-local
         for c in coords:
             state = plan.at(prepared, c)
+            if not _finite(state):
+                out.append(reference(c))
+                continue
             total, st = 0.0, torch.zeros(3)
             for x, y in batches:
                 logits = plan.forward(x, state)
@@ -329,13 +341,22 @@ def evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, buffer_b
     threads = torch.get_num_threads()
     workers = max(1, min(workers or threads, len(points)))
     parts = [points[k::workers] for k in range(workers)]  # interleaved: equal work per thread
+    lock = threading.Lock()  # functional_call swaps the module's tensors: one thread at a time
+
+    def reference(c):
+        c = torch.tensor(c)
+        bufs = _point(buffer_base, list(buffer_dirs), c) if buffer_dirs else buffer_base
+        with lock:
+            return loop_point(model, loss_fn, batches, {**_point(base, list(dirs), c), **bufs})
+
     try:
         if workers == 1:
-            done = [_evaluate_points(plan, prepared, loss_fn, batches, parts[0], threads)]
+            done = [_evaluate_points(plan, prepared, loss_fn, batches, parts[0], threads, reference)]
         else:
             per = max(1, threads // workers)
             with ThreadPoolExecutor(workers) as pool:
-                done = list(pool.map(lambda p: _evaluate_points(plan, prepared, loss_fn, batches, p, per), parts))
+                done = list(pool.map(
+                    lambda p: _evaluate_points(plan, prepared, loss_fn, batches, p, per, reference), parts))
     finally:
         torch.set_num_threads(threads)
     results = [done[i % workers][i // workers] for i in range(len(points))]
