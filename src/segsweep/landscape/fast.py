@@ -38,7 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsweep.landscape.evaluate import _finish, _point, evaluate_loop, fast_layout, loop_point
+from segsweep.landscape.evaluate import (
+    _finish,
+    _point,
+    evaluate_loop,
+    fast_layout,
+    loop_point,
+)
 from segsweep.landscape.evaluate import _stats as _reference_stats
 from segsweep.models.unet import ConvBlock, UNet
 
