@@ -259,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--params-json", required=True, help="the resolved params (JSON file)")
     sp.add_argument("--figures", nargs="*", default=[], help="PNG figures to include (PDF beside them is copied too)")
     sp.add_argument("--examples", help="folder of example-segmentation figures (segsweep examples)")
+    sp.add_argument("--axes", default="{}", help="JSON: study -> its axis names, in params order")
     sp.add_argument("--out", required=True)
     sp = verb("examples", cmd_examples, "example segmentations of the best and worst cells")
     sp.add_argument("--summary", required=True, help="results/summary")

@@ -126,7 +126,8 @@ def cmd_report(args) -> None:
     if missing:
         raise ConfigError(f"--figures: {missing[0]} does not exist")
     index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
-                         Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None)
+                         Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None,
+                         json.loads(args.axes))
     log.info("report -> %s", index)
 
 

@@ -229,3 +229,22 @@ def test_parameter_values_are_not_rounded_like_metrics():
                           "params.optimizer.weight_decay": [1e-4, 5e-4]})
     md = to_markdown(study_table(cells, ["a", "b"]), decimals=3)
     assert "| a | 0.0001 |" in md and "| b | 0.0005 |" in md and "**0.600**" in md
+
+
+def test_report_writes_the_pivot_in_the_declared_axis_order(tmp_path):
+    out = tmp_path / "summary"
+    (out / "curves").mkdir(parents=True)
+    rows = [{"cell": f"tf{tf}_{opt}", "status": "ok", "dice": d, "iou": d, "best_epoch": 1, "final_dice": d,
+             "seed": 0, "params.seed": 0, "params.train_fraction": tf, "params.optimizer.name": opt}
+            for tf, opt, d in ((0.8, "adam", 0.7), (0.8, "sgd", 0.6), (0.4, "adam", 0.5), (0.4, "sgd", 0.4))]
+    pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
+    for r in rows:
+        pd.DataFrame({"epoch": [0], "train_loss": [1.0], "val_loss": [1.0], "val_dice": [0.5]}).to_csv(
+            out / "curves" / f"{r['cell']}.csv", index=False)
+    studies = {"tf_x_opt": [r["cell"] for r in rows]}
+    build_report(Report(), "{}", studies, out, [], tmp_path / "report",
+                 axes={"tf_x_opt": ["train_fraction", "optimizer"]})
+    md = (tmp_path / "report/tables/tf_x_opt_pivot.md").read_text()
+    assert md.splitlines()[0] == "| train_fraction \\ optimizer | adam | sgd |"
+    assert (tmp_path / "report/figures/fraction_tf_x_opt.png").exists()
+    assert (tmp_path / "report/index.html").read_text().count("<table>") == 3  # pivot, long table, provenance

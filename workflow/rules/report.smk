@@ -62,6 +62,8 @@ rule report:
     params:
         cfg=lambda w: cfg_arg(P.report),
         studies=lambda w: shlex.quote(section_json(STUDIES)),
+        # axis names as lists: their order (the pivot tables' rows, columns) survives sort_keys
+        axes=lambda w: shlex.quote(section_json({s: list(a) for s, a in P.grid.studies.items()})),
         pngs=report_pngs,
     log:
         "logs/report.log",
@@ -70,4 +72,4 @@ rule report:
     shell:
         "{SEGSWEEP} --log {log} report --cfg {params.cfg} --studies {params.studies}"
         " --summary results/summary --params-json {input.params} --figures {params.pngs}"
-        " --examples {input.examples} --out {output}"
+        " --examples {input.examples} --axes {params.axes} --out {output}"

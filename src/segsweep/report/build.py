@@ -98,7 +98,7 @@ def _figure(name: str, alt: str) -> str:
 
 
 def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: Path, extra_figures: list[Path],
-                 out: Path, examples: Path | None = None) -> Path:
+                 out: Path, examples: Path | None = None, axes: dict[str, list[str]] | None = None) -> Path:
     """Write the report folder atomically; return the path of ``index.html``.
 
     Args:
@@ -110,12 +110,14 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
         extra_figures: probe and landscape PNGs to include (their PDFs are copied too).
         out: the report folder.
         examples: the example-segmentation folder (``segsweep examples``), if any.
+        axes: study -> its axis names in params order (a two-axis study also gets a
+            pivot table: rows the first axis, columns the second).
     """
     cells = pd.read_csv(summary / "cells.csv")
     per_image_csv = summary / "per_image.csv"
     per_image = pd.read_csv(per_image_csv) if per_image_csv.exists() else None
     chosen = {s: studies[s] for s in cfg.studies} if cfg.studies else studies
-    axes = json.loads(params_json).get("grid", {}).get("studies", {})
+    axes = axes or {}
     width = cfg.figure.width
     style = {"savefig.dpi": cfg.figure.dpi, "font.size": cfg.figure.font_size,
              "axes.titlesize": cfg.figure.font_size + 1}
@@ -138,7 +140,7 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             (tmp / "tables" / f"{study}.tex").write_text(to_latex(table, f"Study {study}", cfg.decimals))
             curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
             body.append(f"<h2>Study: {html.escape(study)}</h2>")
-            pivot = pivot_table(table, list(axes.get(study, {})), cfg.decimals)
+            pivot = pivot_table(table, axes.get(study, []), cfg.decimals)
             if pivot is not None:
                 frame, bold = pivot
                 (tmp / "tables" / f"{study}_pivot.md").write_text(frame_markdown(frame, bold))
