@@ -52,6 +52,11 @@ def _merge(base: dict, patch: dict) -> dict:
         ({"preprocess": {"patches": {"fg_oversample": 1.0}}}, r"preprocess\.patches\.fg_oversample = 1\.0: must be less than 1"),
         ({"splits": {"seeds": [0, 0]}}, r"splits\.seeds = \[0, 0\]: values must be distinct"),
         ({"datasets": {}}, r"datasets = \{\}: .*at least 1 item"),
+        ({"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "report": {"studies": ["optimiser"]}},
+         r"report\.studies\[0\] = \"optimiser\": not a study; valid: opt$"),
+        ({"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "probe": {"dynamics": {"studies": ["op"]}}},
+         r"probe\.dynamics\.studies\[0\] = \"op\": not a study \(did you mean 'opt'\?\); valid: opt$"),
+        ({"report": {"alpha": 1.5}}, r"report\.alpha = 1\.5: must be less than 1$"),
     ],
 )
 def test_bad_values_fail_with_one_line(tiny_params, patch, pattern):

@@ -182,10 +182,7 @@ def _check_train(params: Params, source: str) -> None:
     patch = getattr(params.preprocess.patches, f"size_{ndim}d")
     cells, studies = expand(params.train, params.grid, source)
     _check_probe(params, cells, studies, source)
-    for i, study in enumerate(params.report.studies):
-        if study not in studies:
-            raise ConfigError(f"{source}: report.studies[{i}] = {json.dumps(study)}: not a study"
-                              f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}")
+    _check_studies(params.report.studies, "report.studies", studies, source)
     for i, cell in enumerate(params.landscape.cells):
         if cell not in cells:
             raise ConfigError(f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"
@@ -196,6 +193,14 @@ def _check_train(params: Params, source: str) -> None:
             raise ConfigError(
                 f"{source}: preprocess.patches.size_{ndim}d = {list(patch)}: cell '{cid}' has a U-Net of "
                 f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}")
+
+
+def _check_studies(names: list[str], key: str, studies: dict, source: str) -> None:
+    """Every name in the list at ``key`` is a study of the grid."""
+    for i, study in enumerate(names):
+        if study not in studies:
+            raise ConfigError(f"{source}: {key}[{i}] = {json.dumps(study)}: not a study"
+                              f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}")
 
 
 def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> None:
@@ -213,10 +218,7 @@ def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> Non
     if pix is not None and (pix not in cells or not cells[pix].snapshot_every):
         raise ConfigError(f"{source}: probe.pixels.cell = {json.dumps(pix)}: must be a grid cell with "
                           f"train.snapshot_every > 0{did_you_mean(pix, cells)}")
-    for i, study in enumerate(probe.dynamics.studies):
-        if study not in studies:
-            raise ConfigError(f"{source}: probe.dynamics.studies[{i}] = {json.dumps(study)}: not a study"
-                              f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}")
+    _check_studies(probe.dynamics.studies, "probe.dynamics.studies", studies, source)
     name = probe.init.dataset
     if name is None:
         return
