@@ -44,8 +44,8 @@ def choose_cases(val: list[ValImage], n: int) -> list[str]:
 
 
 @torch.no_grad()
-def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[dict, list[ValImage], list[np.ndarray]]:
-    """The cell's params, its validation images ``cases`` and its binary predictions
+def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[ValImage], list[np.ndarray]]:
+    """The cell's validation images ``cases`` and its binary predictions
     ((H, W) or (D, H, W) uint8, original extent) from ``checkpoint_best.pt``."""
     from segsweep.config import Train
     from segsweep.models import build_model
@@ -60,7 +60,7 @@ def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[dict, list[ValImage]
     for v in val:
         crop = (0, *(slice(0, s) for s in v.extent))
         preds.append(predict(model(v.image))[crop].numpy())
-    return meta, val, preds
+    return val, preds
 
 
 def _show(v: ValImage) -> tuple[np.ndarray, np.ndarray, int | None]:
@@ -107,13 +107,13 @@ def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, width: 
                              squeeze=False)
     rows = []
     for i, case in enumerate(cases):
-        img, mask, z = _show(results[0][1][i])
+        img, mask, z = _show(results[0][0][i])
         where = f" (slice {z})" if z is not None else ""
         _overlay(axes[i, 0], img, np.zeros_like(mask), GT, f"{case}{where}")
         _overlay(axes[i, 1], img, mask, GT, "ground truth")
-        for j, (cell, (m, vals, preds)) in enumerate(zip(chosen, results)):
-            d, _ = dice_iou(torch.from_numpy(preds[i])[None], vals[i].mask[0, 0][tuple(slice(0, s) for s in
-                                                                                      vals[i].extent)][None])
+        for j, (cell, (vals, preds)) in enumerate(zip(chosen, results)):
+            truth = vals[i].mask[0, 0][tuple(slice(0, s) for s in vals[i].extent)]
+            d, _ = dice_iou(torch.from_numpy(preds[i])[None], truth[None])
             pred = preds[i][z] if z is not None else preds[i]
             role = "best" if j == 0 else "worst"
             _overlay(axes[i, 2 + j], img, pred, PRED, f"{role}: {cell}\nDice {float(d[0]):.3f}", outline=mask)
