@@ -15,10 +15,15 @@ The machine's other load matters a lot on few cores: intra-op parallel convoluti
 (loss-landscapes, loop, batched) slow down far more than one-thread-per-point work when
 another process takes a core, so run it on an idle machine for the uncontended ratio.
 
+Both sides run under the same allocator: ``--malloc tuned`` (default) applies
+``segsweep.runtime.tune_malloc`` first, as every ``segsweep`` verb does (glibc keeps
+freed buffers instead of re-faulting them: ~1.2x for both sides, see
+``malloc_tuning.py``); ``--malloc default`` leaves glibc as it is.
+
 Medians over ``--reps`` interleaved repetitions; the last line is
 ``<best segsweep / loss-landscapes>x``. Needs ``pip install loss-landscapes``.
 
-    python benchmarks/landscape_speed.py [--steps 7] [--reps 3] [--threads 2] [--device cpu]
+    python benchmarks/landscape_speed.py [--steps 7] [--reps 3] [--threads 2] [--device cpu] [--malloc tuned]
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_s
 from segsweep.landscape.fast import evaluate_fast
 from segsweep.losses import build_loss
 from segsweep.models import build_model
+from segsweep.runtime import tune_malloc
 
 
 def main() -> None:
@@ -48,7 +54,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--chunks", type=int, nargs="+", default=[4, 8, 16])
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--malloc", choices=["tuned", "default"], default="tuned")
     args = ap.parse_args()
+    tuned = args.malloc == "tuned" and tune_malloc()
     try:
         import loss_landscapes
         from loss_landscapes.metrics import Metric
@@ -105,11 +113,11 @@ def main() -> None:
         runs["segsweep fast"].append(timed(lambda: evaluate_fast(
             model, loss_fn, batches, params, [d1, d2], coords, buffers)))
         for c in args.chunks:
-            runs[f"segsweep batched chunk={c}"].append(timed(lambda: evaluate_batched(
+            runs[f"segsweep batched chunk={c}"].append(timed(lambda c=c: evaluate_batched(
                 model, loss_fn, batches, params, [d1, d2], coords, buffers, chunk=c)))
     med = {k: statistics.median(v) for k, v in runs.items()}
     print(f"{n_points} grid points, {args.batches} batches of {args.batch_size} x 3 x {args.size}^2, "
-          f"{args.threads} threads, {dev}")
+          f"{args.threads} threads, {dev}, allocator {'tuned' if tuned else 'glibc default'}")
     for k, v in med.items():
         print(f"{k:28s} {v:7.2f} points/s  ({v / med['loss-landscapes']:.2f}x)")
     best = max(v for k, v in med.items() if k.startswith("segsweep"))

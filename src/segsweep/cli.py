@@ -15,6 +15,7 @@ from pathlib import Path
 
 from segsweep.cli_analysis import cmd_examples, cmd_landscape, cmd_probe, cmd_report
 from segsweep.errors import ConfigError, SegsweepError, did_you_mean
+from segsweep.runtime import tune_malloc
 
 log = logging.getLogger("segsweep")
 
@@ -275,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(args.log))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+    tune_malloc()  # before the verb allocates anything: see segsweep.runtime
     start = time.perf_counter()
     try:
         args.func(args)
