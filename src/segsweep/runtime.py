@@ -1,16 +1,17 @@
 """Process-wide runtime settings applied when a ``segsweep`` verb starts.
 
 glibc's malloc hands every buffer above its mmap threshold (dynamic, at most 32 MiB)
-back to the kernel when it is freed and gives large freed heap tops back too. A U-Net
-forward/backward allocates and frees the same few-MiB activation buffers every step,
-so each step re-faults thousands of fresh zeroed pages: ~4,000 minor page faults per
-landscape point were measured here, about a fifth of its time. Keeping freed memory in
-the process (the settings of ``MALLOC_MMAP_THRESHOLD_=33554432
+back to the kernel when it is freed, and gives large freed heap tops back too. A U-Net
+step allocates and frees the same few-MiB activation buffers every time, so each step
+faults thousands of fresh zeroed pages in again (measured here: ~10,000 minor page
+faults per training step of the default model, ~3,700 per landscape point). Keeping
+freed memory in the process (the settings of ``MALLOC_MMAP_THRESHOLD_=33554432
 MALLOC_TRIM_THRESHOLD_=… MALLOC_TOP_PAD_=1073741824``, applied with ``mallopt`` so a
 plain ``segsweep`` call gets them) measured 1.2x faster training steps and landscape
-points on this machine's CPU, with identical numbers: PyTorch aligns every buffer to
-64 bytes either way, so no kernel sees a different layout. The cost: the process keeps
-its peak heap until it exits (each verb is one short-lived process per job).
+points on a 2-core CPU (``benchmarks/malloc_tuning.py``; the default run as a whole:
+5 %), with identical numbers: PyTorch aligns every buffer to 64 bytes either way, so no
+kernel sees a different layout. The cost: a process keeps its peak heap until it exits
+(each verb is one short-lived process per job).
 
 Set ``SEGSWEEP_MALLOC=default`` to keep glibc's own behaviour; any ``MALLOC_*_``
 setting in the environment also wins over these.
