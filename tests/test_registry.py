@@ -27,3 +27,10 @@ def test_double_registration_fails():
     reg.register("a")(lambda: 1)
     with pytest.raises(KeyError, match="registered twice"):
         reg.register("a")(lambda: 2)
+
+
+def test_settings_are_what_the_builder_takes():
+    section = {"lr": 0.1, "momentum": 0.9, "betas": (0.9, 0.99), "alpha": 0.9, "params": "x"}
+    assert OPTIMIZERS.settings("sgd", section, exclude=("params",)) == {"lr": 0.1, "momentum": 0.9}
+    assert OPTIMIZERS.settings("adam", section, exclude=("params",)) == {"lr": 0.1, "betas": (0.9, 0.99)}
+    assert SCHEDULERS.settings("exponential", {"gamma": 0.5, "step_size": 3}) == {"gamma": 0.5}

@@ -48,12 +48,7 @@ def build_optimizer(cfg, params):
     settings its builder accepts (``momentum`` is SGD's; RMSprop has ``rmsprop_momentum``,
     0 by default as in torch, so a grid cell that switches adam -> rmsprop does not
     inherit SGD's momentum)."""
-    import inspect
-
-    builder = OPTIMIZERS.get(cfg.name)
-    accepted = inspect.signature(builder).parameters
-    kwargs = {k: v for k, v in cfg.model_dump().items() if k in accepted and k != "params"}
-    return builder(params, **kwargs)
+    return OPTIMIZERS.get(cfg.name)(params, **OPTIMIZERS.settings(cfg.name, cfg.model_dump(), exclude=("params",)))
 
 
 @SCHEDULERS.register("none")
@@ -87,9 +82,5 @@ def poly(epoch: int, epochs: int, power: float = 0.9, min_factor: float = 0.0) -
 
 def lr_factor(cfg, epoch: int, epochs: int) -> float:
     """The learning-rate multiplier of ``epoch`` (0-based) under ``cfg`` (a ``SchedCfg``)."""
-    import inspect
-
-    fn = SCHEDULERS.get(cfg.name)
-    accepted = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in cfg.model_dump().items() if k in accepted}
-    return fn(epoch, epochs, **kwargs)
+    kwargs = SCHEDULERS.settings(cfg.name, cfg.model_dump(), exclude=("epoch", "epochs"))
+    return SCHEDULERS.get(cfg.name)(epoch, epochs, **kwargs)

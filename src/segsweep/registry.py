@@ -7,7 +7,8 @@ libraries (torch, MONAI) inside their bodies, so validating params stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 from segsweep.errors import did_you_mean
@@ -49,6 +50,14 @@ class Registry(Generic[F]):
 
     def get(self, name: str) -> F:
         return self._items[self.check(name)]
+
+    def settings(self, name: str, values: Mapping, exclude: tuple[str, ...] = ()) -> dict:
+        """The entries of ``values`` (a config section's fields) that the builder of
+        ``name`` takes as keyword arguments, minus ``exclude``: a section holds the
+        settings of every component of its family (``momentum`` is SGD's), and each
+        builder gets, and each report shows, only its own."""
+        accepted = inspect.signature(self.get(name)).parameters
+        return {k: v for k, v in values.items() if k in accepted and k not in exclude}
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

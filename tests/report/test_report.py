@@ -13,7 +13,13 @@ import pytest
 
 from segsweep.config import Report
 from segsweep.report.build import build_report
-from segsweep.report.tables import latex_escape, study_table, to_latex, to_markdown
+from segsweep.report.tables import (
+    IGNORED,
+    latex_escape,
+    study_table,
+    to_latex,
+    to_markdown,
+)
 
 
 def _summary(tmp_path: Path) -> Path:
@@ -229,6 +235,26 @@ def test_parameter_values_are_not_rounded_like_metrics():
                           "params.optimizer.weight_decay": [1e-4, 5e-4]})
     md = to_markdown(study_table(cells, ["a", "b"]), decimals=3)
     assert "| a | 0.0001 |" in md and "| b | 0.0005 |" in md and "**0.600**" in md
+
+
+def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
+    def cell(name, opt, momentum, **extra):
+        return {"cell": name, "status": "ok", "dice": 0.5, "iou": 0.4, "best_epoch": 1, "final_dice": 0.5,
+                "seed": 0, "params.seed": 0, "params.optimizer.name": opt, "params.optimizer.momentum": momentum,
+                "params.optimizer.nesterov": False, "params.scheduler.name": "none",
+                "params.scheduler.gamma": extra.get("gamma", 0.1)}
+
+    cells = pd.DataFrame([cell("baseline", "adam", 0.9), cell("sgd", "sgd", 0.95), cell("rms", "rmsprop", 0.9),
+                          cell("adam-mom", "adam", 0.5, gamma=0.5)])
+    table = study_table(cells, ["baseline", "sgd", "rms"])
+    # momentum is SGD's (builder signature): blank beside adam and rmsprop; nesterov never varies
+    assert table["optimizer.momentum"].tolist() == [IGNORED, 0.95, IGNORED]
+    assert "optimizer.nesterov" not in table.columns
+    md = to_markdown(table)
+    assert "| baseline | adam | – |" in md and "| sgd | sgd | 0.95 |" in md
+    # settings that vary only where nobody uses them are no column at all
+    table = study_table(cells, ["baseline", "adam-mom"])
+    assert not {"optimizer.momentum", "scheduler.gamma"} & set(table.columns)
 
 
 def test_report_writes_the_pivot_in_the_declared_axis_order(tmp_path):

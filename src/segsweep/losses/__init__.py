@@ -12,8 +12,6 @@ holds what MONAI lacks (channel-selected dice on probabilities, inverse dice, th
 
 from __future__ import annotations
 
-import inspect
-
 from segsweep.registry import Registry
 
 LOSSES = Registry("loss")
@@ -116,7 +114,4 @@ def _float_target(loss):
 def build_loss(cfg, output: str):
     """The loss named by ``cfg.name`` (a ``LossCfg``) for a ``softmax``/``sigmoid`` head,
     given the settings its builder accepts."""
-    builder = LOSSES.get(cfg.name)
-    accepted = inspect.signature(builder).parameters
-    kwargs = {k: v for k, v in cfg.model_dump().items() if k in accepted and k != "output"}
-    return builder(output, **kwargs)
+    return LOSSES.get(cfg.name)(output, **LOSSES.settings(cfg.name, cfg.model_dump(), exclude=("output",)))

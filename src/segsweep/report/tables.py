@@ -1,7 +1,8 @@
 """Study tables from the cells' summary (``results/summary/cells.csv``).
 
 One table per study. A row is a group of cells that differ only by seed (one cell when
-the study has no seed axis): the parameter values that vary within the study, the
+the study has no seed axis): the parameter values that vary within the study (``–``
+where the row's loss / optimizer / scheduler does not take that setting), the
 number of seeds, status, Dice as mean, standard deviation and 95 % t-interval over the
 seeds, IoU, best epoch, final Dice (means over seeds), and the paired test against the
 study's best row (``segsweep.report.stats``). Diverged cells stay in the table, marked
@@ -37,6 +38,33 @@ def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
     return mean, std, mean - half, mean + half
 
 
+IGNORED = "–"  # a setting the row's component does not take (adam has no momentum)
+
+
+def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
+    """``sub`` with each component setting its component does not take replaced by
+    ``IGNORED``: the loss / optimizer / scheduler sections hold the fields of every
+    member of their family, and a table that printed ``momentum 0.9`` beside adam would
+    say adam used it. Which fields a component takes is its builder's signature, the
+    same rule ``build_*`` use to call it."""
+    from segsweep.registries import LOSSES, OPTIMIZERS, SCHEDULERS
+
+    sub = sub.copy()
+    for section, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS)):
+        name_col = f"params.{section}.name"
+        if name_col not in sub.columns:
+            continue
+        fields = [c for c in sub.columns if c.startswith(f"params.{section}.") and c != name_col]
+        for cell, name in sub[name_col].items():
+            if name not in registry:  # not a registered name (hand-made summary): show as is
+                continue
+            own = registry.settings(name, {c.rsplit(".", 1)[-1]: None for c in fields})
+            ignored = [c for c in fields if c.rsplit(".", 1)[-1] not in own]
+            sub[ignored] = sub[ignored].astype(object)
+            sub.loc[cell, ignored] = IGNORED
+    return sub
+
+
 def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | None = None,
                 alpha: float = 0.05, n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
     """One row per seed group of ``ids`` (study order) with varying params, statistics
@@ -51,9 +79,11 @@ def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | N
         n_resamples, seed: bootstrap resamples and resampling seed.
     """
     per_image = per_image if per_image is not None else pd.DataFrame(columns=["cell", "case", "dice"])
-    sub = cells.set_index("cell").loc[ids]
+    raw = cells.set_index("cell").loc[ids]
+    sub = _own_settings(raw)
+    # columns the study varies; a value no row's component takes is not shown at all
     params = [c for c in sub.columns if c.startswith("params.") and c != "params.seed"
-              and sub[c].astype(str).nunique() > 1]
+              and raw[c].astype(str).nunique() > 1 and (sub[c] != IGNORED).any()]
     rows = []
     for group in seed_groups(cells, ids):
         g = sub.loc[group]
