@@ -24,6 +24,7 @@ Medians over ``--reps`` interleaved repetitions; the last line is
 ``<best segsweep / loss-landscapes>x``. Needs ``pip install loss-landscapes``.
 
     python benchmarks/landscape_speed.py [--steps 7] [--reps 3] [--threads 2] [--device cpu] [--malloc tuned]
+                                         [--base-filters 8]
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, nargs="+", default=[4, 8, 16])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--malloc", choices=["tuned", "default"], default="tuned")
+    ap.add_argument("--base-filters", type=int, default=ModelCfg().base_filters,
+                    help="U-Net width (default: the default model's); 64 is the published model's")
     args = ap.parse_args()
     tuned = args.malloc == "tuned" and tune_malloc()
     try:
@@ -65,7 +68,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     torch.manual_seed(0)
-    model = build_model(ModelCfg(), 2, 3).to(dev).eval()
+    model = build_model(ModelCfg(base_filters=args.base_filters), 2, 3).to(dev).eval()
     with torch.no_grad():  # loss-landscapes' filter normalisation divides by zero on all-zero
         for p in model.parameters():  # biases (a fresh init): give 1-D parameters trained-like values
             if p.ndim == 1:
@@ -116,7 +119,8 @@ def main() -> None:
             runs[f"segsweep batched chunk={c}"].append(timed(lambda c=c: evaluate_batched(
                 model, loss_fn, batches, params, [d1, d2], coords, buffers, chunk=c)))
     med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"{n_points} grid points, {args.batches} batches of {args.batch_size} x 3 x {args.size}^2, "
+    print(f"U-Net width {args.base_filters}: {n_points} grid points, {args.batches} batches of "
+          f"{args.batch_size} x 3 x {args.size}^2, "
           f"{args.threads} threads, {dev}, allocator {'tuned' if tuned else 'glibc default'}")
     for k, v in med.items():
         print(f"{k:28s} {v:7.2f} points/s  ({v / med['loss-landscapes']:.2f}x)")
