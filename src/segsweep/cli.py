@@ -276,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(args.log))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
-    tune_malloc()  # before the verb allocates anything: see segsweep.runtime
     start = time.perf_counter()
     try:
+        tune_malloc()  # before the verb allocates anything: see segsweep.runtime
         args.func(args)
     except SegsweepError as exc:
         # One line for a person; the log file gets it too.

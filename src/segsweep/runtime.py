@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import os
 import sys
 
-log = logging.getLogger(__name__)
+from segsweep.errors import ConfigError
 
 # mallopt parameter numbers from glibc's <malloc.h>
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
@@ -58,10 +57,13 @@ def tune_malloc() -> bool:
     Returns:
         True if every setting was applied; False when ``SEGSWEEP_MALLOC=default``, a
         ``MALLOC_*_`` variable is set, or the C library is not glibc.
+
+    Raises:
+        ConfigError: ``SEGSWEEP_MALLOC`` is set to something else.
     """
     choice = os.environ.get("SEGSWEEP_MALLOC", "tuned")
     if choice not in ("tuned", "default"):
-        log.warning("SEGSWEEP_MALLOC=%s: expected 'tuned' or 'default'; using 'tuned'", choice)
+        raise ConfigError(f"environment variable SEGSWEEP_MALLOC = {choice!r}: must be 'tuned' or 'default'")
     if choice == "default" or any(k in os.environ for k in USER_ENV):
         return False
     mallopt = _glibc_mallopt()

@@ -55,13 +55,12 @@ def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
         if name_col not in sub.columns:
             continue
         fields = [c for c in sub.columns if c.startswith(f"params.{section}.") and c != name_col]
+        sub[fields] = sub[fields].astype(object)  # numbers and IGNORED side by side
         for cell, name in sub[name_col].items():
             if name not in registry:  # not a registered name (hand-made summary): show as is
                 continue
             own = registry.settings(name, {c.rsplit(".", 1)[-1]: None for c in fields})
-            ignored = [c for c in fields if c.rsplit(".", 1)[-1] not in own]
-            sub[ignored] = sub[ignored].astype(object)
-            sub.loc[cell, ignored] = IGNORED
+            sub.loc[cell, [c for c in fields if c.rsplit(".", 1)[-1] not in own]] = IGNORED
     return sub
 
 
