@@ -20,7 +20,7 @@ def test_bad_params_file_gives_one_line(tmp_path, tiny_params):
     res = _segsweep("validate", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "error: params.yaml: splits.train_fractions[0] = 1.5: must be less than 1"]
+        "error: params.yaml: splits.train_fractions[0] = 1.5: must be less than or equal to 1"]
 
 
 def test_unknown_dataset_and_bad_cfg(tmp_path, tiny_params, capsys):

@@ -19,7 +19,7 @@ def _grid(**studies) -> Grid:
 def test_ids_from_non_baseline_values_and_shared_cells():
     cells, studies = expand(Train(), _grid(
         optimizer={"optimizer": ["adam", {"name": "sgd", "momentum": 0.95}, "rmsprop"]},
-        split_x_opt={"train_fraction": [0.8, 0.4], "optimizer": ["adam", "rmsprop"]},
+        split_x_opt={"train_fraction": [1.0, 0.4], "optimizer": ["adam", "rmsprop"]},
         sched={"scheduler": ["none", {"name": "exponential", "gamma": 0.97}]},
         reg={"l1l2": [0.01], "weight_decay": [0.0, 1e-4]},
     ))
@@ -44,7 +44,7 @@ def test_full_product_axes_and_stable_order():
 @pytest.mark.parametrize(("studies", "pattern"), [
     ({"s": {"optimiser": ["sgd"]}}, r"grid\.studies\.s\.optimiser: unknown axis \(did you mean 'optimizer'\?\)"),
     ({"s": {"loss": ["dic"]}}, r"grid\.studies\.s \(loss='dic'\): train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice"),
-    ({"s": {"train_fraction": [1.2]}}, r"grid\.studies\.s \(train_fraction=1\.2\): train\.train_fraction = 1\.2: must be less than 1"),
+    ({"s": {"train_fraction": [1.2]}}, r"grid\.studies\.s \(train_fraction=1\.2\): train\.train_fraction = 1\.2: must be less than or equal to 1"),
     ({"s": {"dropout": [{"p": 1}]}}, r"grid\.studies\.s\.dropout = \{'p': 1\}: axis 'dropout' takes a single value"),
 ])
 def test_bad_axes_are_named(studies, pattern):
@@ -72,3 +72,15 @@ def test_cli_prints_ids(tmp_path, tiny_params):
     res = subprocess.run([sys.executable, "-m", "segsweep", "grid", "--study", "op"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert res.returncode == 2 and "no such study (did you mean 'opt'?)" in res.stderr
+
+
+def test_grid_seeds_replicate_every_cell_and_the_baseline():
+    grid = Grid.model_validate({"seeds": [0, 1, 2], "studies": {"opt": {"optimizer": ["adam", "sgd"]},
+                                                                "loss": {"loss": ["dice", "ce"]}}})
+    cells, studies = expand(Train(), grid)
+    assert list(cells)[:3] == ["baseline", "seed-1", "seed-2"]
+    assert studies["opt"] == ["baseline", "seed-1", "seed-2", "opt-sgd", "seed-1__opt-sgd", "seed-2__opt-sgd"]
+    assert studies["loss"][:3] == studies["opt"][:3], "'baseline' is the same three cells in every study"
+    assert len(cells) == 3 * 3 and {c.seed for c in cells.values()} == {0, 1, 2}
+    cells, _ = expand(Train(), Grid.model_validate({"seeds": [0, 1], "split_seeds": [0, 5]}))
+    assert list(cells) == ["baseline", "split-5", "seed-1", "split-5__seed-1"]

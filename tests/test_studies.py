@@ -19,7 +19,7 @@ def test_full_size_baseline_is_the_published_one():
         4, 64, "relu", "batch", True, "transpose", "xavier")
     assert (t.optimizer.name, t.optimizer.lr) == ("adam", 2e-3)
     assert (t.scheduler.name, t.scheduler.step_size, t.scheduler.gamma) == ("step", 100, 0.1)
-    assert (t.batch_size, t.epochs, t.train_fraction) == (32, 300, 0.8)
+    assert (t.batch_size, t.epochs, t.train_fraction) == (32, 300, 1.0)
     assert (t.loss.name, t.loss.lam) == ("dice_inverse_mix", 0.5)  # mean of dice and inverse dice
     aug = p.preprocess.augment
     assert p.preprocess.prepare.clahe.enabled and (aug.rotate_limit, aug.rotate_p, aug.crop_2d) == (180, 0.5, (192, 192))
@@ -40,7 +40,7 @@ def test_published_design_has_45_cells_and_the_published_factors(path):
     assert sorted((cells[c].regularization.l1, cells[c].regularization.l2) for c in studies["l1l2"]) == [
         (0, 0), (0.001, 0.001), (0.01, 0.01), (0.1, 0.1)]
     for study in ("fraction_x_optimizer", "fraction_x_scheduler"):
-        assert sorted({cells[c].train_fraction for c in studies[study]}) == [0.2, 0.4, 0.6, 0.8]
+        assert sorted({cells[c].train_fraction for c in studies[study]}) == [0.25, 0.5, 0.75, 1.0]
         assert len(studies[study]) == 12
 
 

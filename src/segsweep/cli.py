@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from segsweep.cli_analysis import cmd_examples, cmd_landscape, cmd_probe, cmd_report
+from segsweep.cli_analysis import cmd_examples, cmd_landscape, cmd_probe, cmd_reference, cmd_report
 from segsweep.errors import ConfigError, SegsweepError, did_you_mean
 from segsweep.runtime import tune_malloc
 
@@ -99,17 +99,19 @@ def cmd_patches(args) -> None:
 
 
 def cmd_split(args) -> None:
+    from segsweep.config import Splits
     from segsweep.io import read_manifest, write_json
     from segsweep.splits import split_cases
 
-    if not 0 < args.fraction < 1:
-        raise ConfigError(f"--fraction = {args.fraction}: a train fraction must be in (0, 1)")
+    if not 0 < args.fraction <= 1:
+        raise ConfigError(f"--fraction = {args.fraction}: a train fraction must be in (0, 1]")
+    protocol = _section(args, Splits, "splits").protocol()
     manifest = read_manifest(Path(args.manifest).parent)
-    split = split_cases(manifest, args.fraction, args.seed)
-    write_json(args.out, {"train_fraction": args.fraction, "seed": args.seed,
-                          "n_train": len(split["train"]), "n_val": len(split["val"]), **split})
-    log.info("split f=%g seed=%d: %d train / %d val cases -> %s", args.fraction, args.seed,
-             len(split["train"]), len(split["val"]), args.out)
+    split = split_cases(manifest, args.fraction, args.seed, **protocol)
+    write_json(args.out, {"train_fraction": args.fraction, "seed": args.seed, **protocol,
+                          **{f"n_{k}": len(v) for k, v in split.items()}, **split})
+    log.info("split f=%g seed=%d: %d train / %d val / %d test cases -> %s", args.fraction, args.seed,
+             len(split["train"]), len(split["val"]), len(split["test"]), args.out)
 
 
 def cmd_collect(args) -> None:
@@ -169,8 +171,8 @@ def cmd_train(args) -> None:
         split_path=Path(args.split or paths.split(cfg.dataset, cfg.train_fraction, cfg.split_seed)),
         prepared_dir=Path(args.prepared or paths.prepared(cfg.dataset)),
         out_dir=Path(args.out or paths.cell_dir(args.cell)), ndim=ndim)
-    log.info("train %s: status %s, dice %s (best epoch %s), %.1f img/s", args.cell, metrics["status"],
-             metrics["dice"], metrics["best_epoch"], metrics["images_per_second"] or 0)
+    log.info("train %s: status %s, test dice %s (%s weights, epoch %s), %.1f img/s", args.cell, metrics["status"],
+             metrics["dice"], metrics["selection"], metrics["selected_epoch"], metrics["images_per_second"] or 0)
 
 
 def cmd_summarize(args) -> None:
@@ -213,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", required=True)
         if name == "patches":
             sp.add_argument("--sigma", type=float, default=0.0)
-    sp = verb("split", cmd_split, "train/validation split by source case", cfg=False)
+    sp = verb("split", cmd_split, "test/validation/train split by source case (--cfg: splits.test_fraction, "
+              "test_seed, val_fraction)")
     sp.add_argument("--manifest", required=True, help="the ingested dataset's manifest.csv")
     sp.add_argument("--fraction", type=float, required=True)
     sp.add_argument("--seed", type=int, required=True)
@@ -261,7 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--figures", nargs="*", default=[], help="PNG figures to include (PDF beside them is copied too)")
     sp.add_argument("--examples", help="folder of example-segmentation figures (segsweep examples)")
     sp.add_argument("--axes", default="{}", help="JSON: study -> its axis names, in params order")
+    sp.add_argument("--references", nargs="*", default=[], help="<dataset>.json files from segsweep reference")
     sp.add_argument("--out", required=True)
+    sp = verb("reference", cmd_reference, "a global grey-threshold reference: fit on train, score on test", cfg=False)
+    sp.add_argument("--prepared", required=True, help="the dataset's prepared case store")
+    sp.add_argument("--split", required=True, help="split JSON (train and test cases)")
+    sp.add_argument("--ndim", type=int, choices=(2, 3), required=True)
+    sp.add_argument("--out", required=True, help="<dataset>.json")
     sp = verb("examples", cmd_examples, "example segmentations of the best and worst cells")
     sp.add_argument("--summary", required=True, help="results/summary")
     sp.add_argument("--cells", required=True, help="results/cells")

@@ -118,40 +118,57 @@ def _product(baseline: dict, axes: dict[str, list], where: str) -> list[dict]:
     return cells
 
 
+def _replicas(grid: Grid) -> list[dict]:
+    """The seed settings every cell is trained with: ``grid.seeds`` × ``grid.split_seeds``
+    (an empty list leaves that field as the cell has it)."""
+    seeds = [{"seed": s} for s in grid.seeds] or [{}]
+    splits = [{"split_seed": s} for s in grid.split_seeds] or [{}]
+    return [{**a, **b} for a in seeds for b in splits]
+
+
 def expand(train: Train, grid: Grid, source: str = "params.yaml") -> tuple[dict[str, Train], dict[str, list[str]]]:
     """All cells and the cells of each study.
 
     Returns:
-        ``(cells, studies)``: ``cells`` maps id -> resolved ``Train`` (baseline first,
-        then in the order axes and studies list them); ``studies`` maps a study name
+        ``(cells, studies)``: ``cells`` maps id -> resolved ``Train`` (baseline and its
+        replicas first, then in the order axes and studies list them; every cell is
+        replicated over ``grid.seeds`` × ``grid.split_seeds``); ``studies`` maps a study name
         (``grid`` for the full product) -> its cell ids.
 
     Raises:
-        ConfigError: unknown axis, or a value the ``train`` models reject (the message
-            names ``grid.<...>.<axis>`` and the value).
+        ConfigError: unknown axis, a value the ``train`` models reject (the message
+            names ``grid.<...>.<axis>`` and the value), or a seed axis in a study
+            while ``grid.seeds`` replicates every cell.
     """
     from segsweep.config import format_error
 
     base = train.model_dump()
-    cells: dict[str, Train] = {"baseline": train}
+    cells: dict[str, Train] = {}
     studies: dict[str, list[str]] = {}
+    replicas = _replicas(grid)
     groups = ([("grid", grid.axes, "grid.axes")] if grid.axes else []) + [
         (name, axes, f"grid.studies.{name}") for name, axes in grid.studies.items()]
-    for name, axes, where in groups:
+    for name, axes, where in [("", {}, "train"), *groups]:
+        for axis in ("seed", "split_seed"):
+            if axis in axes and getattr(grid, f"{axis}s"):
+                raise ConfigError(f"{source}: {where}.{axis}: set here and by grid.{axis}s = "
+                                  f"{getattr(grid, f'{axis}s')}; replicate with one of them")
         ids = []
         for mapping, combo in _product(base, axes, where):
-            try:
-                cell = Train.model_validate(mapping)
-            except ValidationError as exc:
-                shown = ", ".join(f"{a}={v!r}" for a, v in combo)
-                raise ConfigError(f"{source}: {where} ({shown}): {format_error(exc, prefix='train')}") from None
-            cid = cell_id(cell, train)
-            if cid in cells and cells[cid] != cell:  # cannot happen unless ids lose information
-                raise AssertionError(f"cell id collision: {cid}")
-            cells.setdefault(cid, cell)
-            if cid not in ids:
-                ids.append(cid)
-        studies[name] = ids
+            for seeds in replicas:
+                try:
+                    cell = Train.model_validate({**mapping, **seeds})
+                except ValidationError as exc:
+                    shown = ", ".join(f"{a}={v!r}" for a, v in combo)
+                    raise ConfigError(f"{source}: {where} ({shown}): {format_error(exc, prefix='train')}") from None
+                cid = cell_id(cell, train)
+                if cid in cells and cells[cid] != cell:  # cannot happen unless ids lose information
+                    raise AssertionError(f"cell id collision: {cid}")
+                cells.setdefault(cid, cell)
+                if cid not in ids:
+                    ids.append(cid)
+        if name:
+            studies[name] = ids
     for cid in cells:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+", cid), cid
     return cells, studies

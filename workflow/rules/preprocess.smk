@@ -57,12 +57,15 @@ rule split:
     params:
         fraction=lambda w: FRACTIONS[w.frac],
         seed=lambda w: int(w.seed),
+        # the test/validation draw every split of the dataset shares (not the lists of
+        # fractions and seeds: adding one makes only the new split)
+        protocol=lambda w: cfg_arg(P.splits.protocol()),
     log:
         "logs/split/{ds}_train{frac}_seed{seed}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} split --manifest {input}/manifest.csv"
+        "{SEGSWEEP} --log {log} split --cfg {params.protocol} --manifest {input}/manifest.csv"
         " --fraction {params.fraction} --seed {params.seed} --out {output}"
 
 
@@ -76,4 +79,4 @@ rule splits:
     """Target of the DVC stage "splits"."""
     input:
         expand("data/splits/{ds}/train{frac}_seed{seed}.json", ds=DATASETS, frac=FRACTIONS,
-               seed=P.splits.seeds),
+               seed=sorted({*P.splits.seeds, *(c.split_seed for c in CELLS.values())})),

@@ -12,6 +12,7 @@ from segsweep.errors import did_you_mean
 Size2D = tuple[PositiveInt, PositiveInt]
 Size3D = tuple[PositiveInt, PositiveInt, PositiveInt]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+TrainFraction = Annotated[float, Field(gt=0.0, le=1.0)]  # share of the training pool; 1: all of it
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D
+from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D, TrainFraction
 from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe
 from segsweep.config.report import Report
@@ -176,9 +176,13 @@ class Preprocess(Section):
 
 
 class Splits(Section):
-    """Train/validation splits by source case, one per train fraction and seed."""
+    """Test / validation / train splits by source case (``segsweep.splits``): a fixed
+    test set per dataset, a validation set per split seed, nested training sets."""
 
-    train_fractions: list[Fraction] = Field(default=[0.8, 0.6, 0.4, 0.2], min_length=1)
+    test_fraction: Fraction = 0.3         # of all cases, drawn once per dataset
+    test_seed: int = 0
+    val_fraction: Fraction = 0.2          # of the non-test cases, per split seed
+    train_fractions: list[TrainFraction] = Field(default=[1.0, 0.5, 0.25], min_length=1)  # of the training pool
     seeds: list[int] = Field(default=[0], min_length=1)
 
     @field_validator("train_fractions", "seeds")
@@ -187,6 +191,11 @@ class Splits(Section):
         if len(set(v)) != len(v):
             raise ValueError(f"values must be distinct, got {v}")
         return v
+
+    def protocol(self) -> dict:
+        """The settings every split of a dataset shares (what a split job depends on
+        besides its own fraction and seed)."""
+        return {"test_fraction": self.test_fraction, "test_seed": self.test_seed, "val_fraction": self.val_fraction}
 
 
 # --- the whole file -------------------------------------------------------------------

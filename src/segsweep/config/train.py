@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PositiveInt
+from pydantic import AfterValidator, Field, PositiveInt, model_validator
 
-from segsweep.config.base import Fraction, Section
+from segsweep.config.base import Fraction, Section, TrainFraction
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 AxisValue = str | int | float | bool | dict[str, Any]
@@ -87,16 +87,49 @@ class RegCfg(Section):
     l2: NonNeg = 0.0
 
 
+class EvalCfg(Section):
+    """Which weights a cell reports, and how they are scored (the evaluation protocol).
+
+    Every evaluation (validation curves each epoch, the final test) runs on a copy of
+    the weights whose batch-norm statistics are re-estimated over ``precise_bn_batches``
+    fixed batches of training patches ("precise BN", detectron2's ``PreciseBN`` hook):
+    after a few steps the running averages still mostly hold their initial values and
+    describe no set of weights. The weights themselves are never changed by it.
+
+    ``selection`` picks the reported weights, never looking at the test set:
+    ``last`` (the final weights, as nnU-Net reports), ``best_val`` (the epoch with the
+    best validation Dice) or ``last_k`` (the average of the weights after each of the
+    last ``last_k`` epochs, stochastic weight averaging).
+    """
+
+    selection: Literal["last", "best_val", "last_k"] = "last"
+    last_k: PositiveInt | None = None      # required by, and only allowed with, selection: last_k
+    precise_bn_batches: Annotated[int, Field(ge=0)] = 8   # 0: keep the running statistics
+
+    @model_validator(mode="after")
+    def _k_only_with_last_k(self):
+        if self.selection == "last_k" and self.last_k is None:
+            raise ValueError("selection last_k needs last_k (the number of final epochs to average)")
+        if self.selection != "last_k" and self.last_k is not None:
+            raise ValueError(f"last_k = {self.last_k} is used only by selection: last_k, not {self.selection}")
+        return self
+
+
 class Train(Section):
     """One training run: the baseline cell of the grid."""
 
     dataset: str = "lesion2d"
     noise: NonNeg = 0.0
-    train_fraction: Fraction = 0.8
+    train_fraction: TrainFraction = 1.0    # share of the split's training pool
     split_seed: int = 0
     seed: int = 0
     epochs: PositiveInt = 10
+    # Optimizer steps per epoch. Set: every cell takes epochs × steps_per_epoch steps
+    # whatever its train fraction or batch size (batches drawn from a seeded stream of
+    # passes over its patches). None: an epoch is one pass (steps vary with the data).
+    steps_per_epoch: PositiveInt | None = None
     batch_size: PositiveInt = 16
+    evaluation: EvalCfg = EvalCfg()
     model: ModelCfg = ModelCfg()
     loss: LossCfg = LossCfg()
     optimizer: OptimCfg = OptimCfg()
@@ -118,3 +151,15 @@ class Grid(Section):
 
     axes: dict[str, list[AxisValue]] = {}
     studies: dict[str, dict[str, list[AxisValue]]] = {}
+    # Replicates of every cell (baseline, axes and studies): one cell per seed, and per
+    # split seed. Empty: train.seed / train.split_seed only.
+    seeds: list[int] = []
+    split_seeds: list[int] = []
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        for key in ("seeds", "split_seeds"):
+            v = getattr(self, key)
+            if len(set(v)) != len(v):
+                raise ValueError(f"{key}: values must be distinct, got {v}")
+        return self
