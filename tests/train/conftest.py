@@ -21,13 +21,13 @@ from segsweep.splits import split_cases
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
-    ds = Synth2D(kind="synth2d", n_cases=8, size=64, empty_fraction=0.1, seed=3)
+    ds = Synth2D(kind="synth2d", n_cases=14, size=64, empty_fraction=0.1, seed=3)
     write_synth(ds, root / "synth", "t")
     ingest(reader_for(ds, root / "synth"), root / "synth", root / "interim", "datasets.t")
     prepare(Prepare(), root / "interim", root / "prepared")
     augment(Augment(copies=2, crop_2d=(48, 48)), root / "prepared", root / "augmented")
     extract_patches(Patches(size_2d=(32, 32), stride_2d=(16, 16)), 0.0, root / "augmented", root / "patches")
-    split = split_cases(read_manifest(root / "interim"), 0.75, 0)
+    split = split_cases(read_manifest(root / "interim"), 1.0, 0, test_fraction=0.3, val_fraction=0.25)
     (root / "split.json").write_text(json.dumps(split))
     return {"patches": root / "patches", "split": root / "split.json", "prepared": root / "prepared"}
 

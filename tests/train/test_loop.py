@@ -30,7 +30,7 @@ def _comparable(m: dict) -> dict:
 def test_outputs_and_same_cell_twice_is_identical(tiny_data, tmp_path):
     cfg = tiny_cfg(model={"dropout": 0.2}, snapshot_every=2)  # dropout: the RNG stream must be reproduced too
     a, b = _train(cfg, tiny_data, tmp_path / "a"), _train(cfg, tiny_data, tmp_path / "b")
-    assert a["status"] == "ok" and 0.0 <= a["dice"] <= 1.0 and a["best_epoch"] >= 0
+    assert a["status"] == "ok" and 0.0 <= a["dice"] <= 1.0 and a["selected_epoch"] == 2
     assert _comparable(a) == _comparable(b)
     assert all((tmp_path / "a" / f).exists() for f in OUTPUTS) and not (tmp_path / "a/.work").exists()
     assert sorted(p.name for p in (tmp_path / "a/snapshots").iterdir()) == ["epoch_000.pt", "epoch_002.pt"]
@@ -41,8 +41,9 @@ def test_outputs_and_same_cell_twice_is_identical(tiny_data, tmp_path):
     assert {"grad_total", "update_total", "grad/head", "update/head"} <= set(norms.columns)
     saved = json.loads((tmp_path / "a/metrics.json").read_text())
     assert saved["seed"] == 0 and saved["params"] == json.loads(section_json(cfg))
-    best = torch.load(tmp_path / "a/checkpoint_best.pt", weights_only=False)
-    assert best["epoch"] == a["best_epoch"] and "model" in best
+    best = torch.load(tmp_path / "a/checkpoint_selected.pt", weights_only=False)
+    assert best["epoch"] == a["selected_epoch"] and best["selection"] == "last" and "model" in best
+    assert a["n_test_images"] == len(json.loads(tiny_data["split"].read_text())["test"]) > 0
 
 
 def test_different_seed_gives_different_numbers(tiny_data, tmp_path):

@@ -3,7 +3,7 @@
 
 def landscape_inputs(w):
     c = CELLS[w.cell]
-    return {"best": f"results/cells/{w.cell}/checkpoint_best.pt",
+    return {"best": f"results/cells/{w.cell}/checkpoint_selected.pt",
             "snapshots": f"results/cells/{w.cell}/snapshots",
             "patches": paths.processed(c.dataset, c.noise),
             "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}

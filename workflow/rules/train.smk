@@ -17,7 +17,7 @@ rule train:
         metrics="results/cells/{cell}/metrics.json",
         history="results/cells/{cell}/history.csv",
         norms="results/cells/{cell}/norms.parquet",
-        best="results/cells/{cell}/checkpoint_best.pt",
+        selected="results/cells/{cell}/checkpoint_selected.pt",
         last="results/cells/{cell}/checkpoint_last.pt",
         snapshots=directory("results/cells/{cell}/snapshots"),
     params:

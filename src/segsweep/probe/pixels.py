@@ -120,7 +120,7 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
     """|∂L/∂logits| maps on validation images at each snapshot (channels: 2-norm).
 
     Args:
-        val: ``segsweep.train.data.ValImage`` items (padded image, mask, extent).
+        val: ``segsweep.train.data.EvalImage`` items (padded image, mask, extent).
     """
     from segsweep.train.metrics import predict
 

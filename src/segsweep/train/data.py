@@ -1,9 +1,10 @@
-"""Training and validation data of one cell.
+"""Training, validation and test data of one cell.
 
 Training: the patches (``images.npy``/``masks.npy``, memory-mapped) whose source case
-is in the split's training set. Validation: the whole prepared (un-augmented, noise-
-free) images of the validation cases, zero-padded so every side is divisible by the
-U-Net's 2**depth; metrics are computed on the original extent only.
+is in the split's training set, in batches from ``epoch_batches``. Validation and
+test: the whole prepared (un-augmented, noise-free) images of those cases, zero-padded
+so every side is divisible by the U-Net's 2**depth; metrics are computed on the
+original extent only.
 """
 
 from __future__ import annotations
@@ -35,8 +36,39 @@ class TrainPatches:
         return x, y
 
 
+    def inputs(self, rows: np.ndarray) -> torch.Tensor:
+        return self.batch(rows)[0]
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, steps_per_epoch: int | None) -> list[np.ndarray]:
+    """Positions (into the training patches, ``0..n-1``) of each batch of ``epoch``.
+
+    ``steps_per_epoch`` None: one pass over the ``n`` patches in a seeded order. Set:
+    exactly that many batches, cut from an endless stream of seeded passes, so the
+    number of optimizer steps does not depend on ``n`` (the train fraction) or the
+    batch size. Either way the order depends only on (seed, epoch): a resumed job
+    draws the same batches.
+    """
+    if steps_per_epoch is None:
+        order = np.random.default_rng([seed, epoch, 7]).permutation(n)
+        return [order[b:b + batch_size] for b in range(0, n, batch_size)]
+    start, stop = epoch * steps_per_epoch * batch_size, (epoch + 1) * steps_per_epoch * batch_size
+    passes = range(start // n, (stop - 1) // n + 1)
+    stream = np.concatenate([np.random.default_rng([seed, k, 7]).permutation(n) for k in passes])
+    offset = start - passes[0] * n
+    return [stream[offset + i * batch_size: offset + (i + 1) * batch_size] for i in range(steps_per_epoch)]
+
+
+def bn_batches(data: TrainPatches, n_batches: int, batch_size: int, seed: int) -> list[torch.Tensor]:
+    """A fixed sample of training inputs for the batch-norm re-estimation: the same
+    patches at every evaluation of a cell."""
+    n = len(data.index)
+    pick = np.random.default_rng([seed, 11]).choice(n, size=min(n, n_batches * batch_size), replace=False)
+    return [data.inputs(pick[b:b + batch_size]) for b in range(0, len(pick), batch_size)]
+
+
 @dataclass
-class ValImage:
+class EvalImage:
     case: str
     image: torch.Tensor  # (1, C, *padded)
     mask: torch.Tensor  # (1, 1, *padded) uint8
@@ -63,11 +95,12 @@ def pad_to_multiple(arr: np.ndarray, factor: int, spatial: int) -> np.ndarray:
     return np.pad(arr, pad)
 
 
-def load_val_images(prepared_dir: Path, cases: list[str], ndim: int, factor: int) -> list[ValImage]:
+def load_eval_images(prepared_dir: Path, cases: list[str], ndim: int, factor: int) -> list[EvalImage]:
+    """Whole prepared images of ``cases`` (validation or test), padded for the U-Net."""
     out = []
     for case in cases:
         image, mask = load_case(Path(prepared_dir), case)
         x = pad_to_multiple(to_channels_first(image, ndim), factor, ndim)
         y = pad_to_multiple(mask, factor, ndim)
-        out.append(ValImage(case, torch.from_numpy(x)[None], torch.from_numpy(y)[None, None], mask.shape))
+        out.append(EvalImage(case, torch.from_numpy(x)[None], torch.from_numpy(y)[None, None], mask.shape))
     return out

@@ -1,21 +1,29 @@
-"""Train one grid cell, top to bottom.
+"""Train one grid cell, top to bottom: set up, run epochs, select weights, score them
+on the test set, write the outputs.
 
 Deterministic on CPU: every random draw comes from the cell's seed (weights, dropout,
-the per-epoch patch order, which depends only on (seed, epoch)), the thread count is
-fixed by params and torch runs its deterministic algorithms. A resumable checkpoint
-is written atomically after every epoch; a restarted job with the same settings
-continues from it and ends with the same numbers as an uninterrupted run. A NaN/inf
-loss ends the cell with status ``diverged``; it is a result, not a crash.
+the batch order, which depends only on (seed, epoch)), the thread count is fixed by
+params and torch runs its deterministic algorithms. A resumable state is written
+atomically after every epoch; a restarted job with the same settings continues from it
+and ends with the same numbers as an uninterrupted run. A NaN/inf loss ends the cell
+with status ``diverged``; it is a result, not a crash.
+
+The evaluation protocol (``segsweep.train.evaluate``, ``Train.evaluation``): every
+epoch the weights are scored on the validation images (curves, ``best_val``) after
+re-estimating batch-norm statistics on fixed training batches; at the end the selected
+weights are scored once on the test images, which nothing else ever looks at.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
 import os
 import shutil
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +35,8 @@ from segsweep.io import atomic_path, write_json
 from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer, lr_factor
-from segsweep.train.data import load_train_patches, load_val_images, read_split
-from segsweep.train.metrics import dice_iou, predict
+from segsweep.train.data import bn_batches, epoch_batches, load_eval_images, load_train_patches, read_split
+from segsweep.train.evaluate import precise_bn, score_images, status_of
 from segsweep.train.norms import NormLogger
 
 log = logging.getLogger("segsweep.train")
@@ -37,7 +45,13 @@ log = logging.getLogger("segsweep.train")
 # it); snapshots move to snapshots/ when the cell is done.
 WORK = ".work"
 RESUME = f"{WORK}/resume.pt"
-OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_best.pt", "checkpoint_last.pt", "snapshots")
+OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt",
+           "snapshots")
+HISTORY = ["epoch", "steps", "train_loss", "val_loss", "val_dice", "val_iou", "lr"]
+
+
+def _cpu_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def _snapshot(model: torch.nn.Module, folder: Path, epoch: int) -> None:
@@ -57,10 +71,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    return np.random.default_rng([seed, epoch, 7]).permutation(n)
-
-
 def _penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor | float:
     """l1·Σ|w| + l2·Σw² over conv weights (tensors of rank > 1): not biases or BN."""
     if l1 == 0 and l2 == 0:
@@ -74,32 +84,6 @@ def _penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor | flo
     return total
 
 
-@torch.no_grad()
-def evaluate(model, loss_fn, val, device) -> dict:
-    """Validation loss and per-image Dice/IoU on whole images (original extent)."""
-    model.eval()
-    dices, ious, losses, empty_ok = [], [], [], []
-    for v in val:
-        logits = model(v.image.to(device))
-        crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
-        logits, mask = logits[crop], v.mask.to(device)[crop]
-        losses.append(float(loss_fn(logits, mask)))
-        pred = predict(logits)
-        d, i = dice_iou(pred, mask[:, 0])
-        dices.append(float(d[0]))
-        ious.append(float(i[0]))
-        if not mask.any():
-            empty_ok.append(float(not pred.any()))
-    finite = [d for d in dices if not math.isnan(d)]
-    return {
-        "val_loss": float(np.mean(losses)),
-        "dice": float(np.mean(finite)) if finite else math.nan,
-        "iou": float(np.mean([i for i in ious if not math.isnan(i)])) if finite else math.nan,
-        "empty_correct": float(np.mean(empty_ok)) if empty_ok else math.nan,
-        "per_image_dice": dices,
-    }
-
-
 def _clean(x):
     """JSON has no NaN: use null."""
     if isinstance(x, float) and not math.isfinite(x):
@@ -111,6 +95,109 @@ def _clean(x):
     return x
 
 
+@dataclass
+class TrainState:
+    """Everything besides model, optimizer and scaler that a resumed job needs."""
+
+    epoch: int = 0                      # completed epochs
+    history: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    best_val: dict = field(default_factory=lambda: {"epoch": -1, "dice": -1.0})
+    best_state: dict | None = None      # weights of the best validation epoch (best_val)
+    averaged: dict | None = None        # running sum of the last epochs' weights (last_k)
+    n_averaged: int = 0
+    train_seconds: float = 0.0
+    seen: int = 0
+    diverged_at: dict | None = None
+
+    def save(self, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> None:
+        ckpt = {"fingerprint": fingerprint, "state": asdict(self), "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
+                "norms": norms.state() if norms else []}
+        with atomic_path(path) as tmp:
+            torch.save(ckpt, tmp)
+
+    @classmethod
+    def restore(cls, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> TrainState | None:
+        """The saved state, loaded into the given objects; None when there is none or
+        it was written with other settings."""
+        if not path.exists():
+            return None
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        if ckpt["fingerprint"] != fingerprint:
+            return None
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scaler.load_state_dict(ckpt["scaler"])
+        torch.set_rng_state(ckpt["rng"])
+        if norms is not None:
+            norms.load(ckpt["norms"])
+        return cls(**ckpt["state"])
+
+
+def run_epoch(cfg: Train, epoch: int, model, optimizer, scaler, loss_fn, data, norms, device, state: TrainState,
+              ) -> list[float]:
+    """One epoch of optimizer steps; returns the batch losses. A non-finite loss stops
+    the epoch and sets ``state.diverged_at``."""
+    use_amp = cfg.amp and device.type == "cuda"
+    lr = cfg.optimizer.lr * lr_factor(cfg.scheduler, epoch, cfg.epochs)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    losses = []
+    for rows in epoch_batches(len(data.index), cfg.batch_size, cfg.seed, epoch, cfg.steps_per_epoch):
+        x, y = data.batch(rows)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y) + _penalty(model, cfg.regularization.l1, cfg.regularization.l2)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            state.diverged_at = {"epoch": epoch, "step": len(state.steps)}
+            break
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if norms is not None:
+            scaler.unscale_(optimizer)
+            norms.before_step()
+        scaler.step(optimizer)
+        scaler.update()
+        if norms is not None:
+            norms.after_step()
+        state.steps.append({"step": len(state.steps), "epoch": epoch, "loss": value, "lr": lr})
+        losses.append(value)
+        state.seen += x.shape[0]
+    return losses
+
+
+def _track_selection(cfg: Train, state: TrainState, model, val_dice: float, epoch: int) -> None:
+    """Keep what the selection rule needs: the best validation weights, or the sum of
+    the last k epochs' weights."""
+    ev = cfg.evaluation
+    if ev.selection == "best_val" and not math.isnan(val_dice) and val_dice > state.best_val["dice"]:
+        state.best_val = {"epoch": epoch, "dice": val_dice}
+        state.best_state = _cpu_state(model)
+    if ev.selection == "last_k" and epoch >= cfg.epochs - ev.last_k:
+        current = _cpu_state(model)
+        if state.averaged is None:
+            state.averaged = current
+        else:
+            for k, v in current.items():
+                state.averaged[k] = state.averaged[k] + v if v.is_floating_point() else v
+        state.n_averaged += 1
+
+
+def selected_weights(cfg: Train, state: TrainState, model) -> tuple[dict, int, list[int]]:
+    """The reported weights, the epoch they count as, and the epochs they come from."""
+    sel, last = cfg.evaluation.selection, state.epoch - 1
+    if sel == "best_val" and state.best_state is not None:
+        return state.best_state, state.best_val["epoch"], [state.best_val["epoch"]]
+    if sel == "last_k" and state.n_averaged:
+        avg = {k: v / state.n_averaged if v.is_floating_point() else v for k, v in state.averaged.items()}
+        return avg, last, list(range(state.epoch - state.n_averaged, state.epoch))
+    return _cpu_state(model), last, [last]
+
+
 def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path,
                out_dir: Path, ndim: int) -> dict:
     """Train ``cfg`` and write ``OUTPUTS`` into ``out_dir``; return the metrics.
@@ -119,8 +206,8 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
         cfg: the cell's resolved training settings.
         cell: its id (recorded with the results).
         patches_dir: a processed dataset (``images.npy``, ``masks.npy``, ``patches.parquet``).
-        split_path: the split JSON (train / val source cases).
-        prepared_dir: the prepared case store the validation images come from.
+        split_path: the split JSON (train / val / test source cases).
+        prepared_dir: the prepared case store the validation and test images come from.
         out_dir: ``results/cells/<cell>``.
         ndim: 2 or 3.
     """
@@ -130,142 +217,114 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
     device = resolve_device(cfg.device)
-    use_amp = cfg.amp and device.type == "cuda"
 
     split = read_split(split_path)
     data = load_train_patches(patches_dir, split["train"])
     factor = 2**cfg.model.depth
-    val = load_val_images(prepared_dir, split["val"], ndim, factor)
-    in_channels = data.images.shape[1]
+    val = load_eval_images(prepared_dir, split["val"], ndim, factor)
+    bn_sample = [x.to(device) for x in bn_batches(data, cfg.evaluation.precise_bn_batches, cfg.batch_size, cfg.seed)]
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, ndim, in_channels).to(device)
+    model = build_model(cfg.model, ndim, data.images.shape[1]).to(device)
+    init_state = _cpu_state(model)
     optimizer = build_optimizer(cfg.optimizer, model.parameters())
     loss_fn = build_loss(cfg.loss, cfg.model.output)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
     norms = NormLogger(model) if cfg.log_norms else None
     fingerprint = section_json(cfg)
 
-    start_epoch, history, steps, best, train_seconds, seen = 0, [], [], {"dice": -1.0, "epoch": -1}, 0.0, 0
-    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    resumed_from = 0
-    resume_path = out_dir / RESUME
-    snapshots = out_dir / WORK / "snapshots"
-    if resume_path.exists():
-        ckpt = torch.load(resume_path, map_location="cpu", weights_only=False)
-        if ckpt["fingerprint"] == fingerprint:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scaler.load_state_dict(ckpt["scaler"])
-            torch.set_rng_state(ckpt["rng"])
-            if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state(ckpt["cuda_rng"])
-            start_epoch, history, steps = ckpt["epoch"], ckpt["history"], ckpt["steps"]
-            best, best_state = ckpt["best"], ckpt["best_state"]
-            train_seconds, seen = ckpt["train_seconds"], ckpt["seen"]
-            if norms is not None:
-                norms.load(ckpt["norms"])
-            resumed_from = start_epoch
-            log.info("%s: resuming after epoch %d", cell, start_epoch)
-        else:
-            log.info("%s: settings changed since the checkpoint; starting over", cell)
-    if start_epoch == 0:
+    resume_path, snapshots = out_dir / RESUME, out_dir / WORK / "snapshots"
+    state = TrainState.restore(resume_path, fingerprint, model, optimizer, scaler, norms)
+    resumed_from = state.epoch if state else 0
+    if state is None:
+        state = TrainState()
         shutil.rmtree(snapshots, ignore_errors=True)
         if cfg.snapshot_every:
             _snapshot(model, snapshots, 0)
+    else:
+        log.info("%s: resuming after epoch %d", cell, state.epoch)
 
-    status, diverged_at = "ok", None
-    n, bs = len(data.index), cfg.batch_size
-    for epoch in range(start_epoch, cfg.epochs):
-        lr = cfg.optimizer.lr * lr_factor(cfg.scheduler, epoch, cfg.epochs)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        model.train()
-        order = _epoch_order(n, cfg.seed, epoch)
-        t0, epoch_losses = time.perf_counter(), []
-        for b in range(0, n, bs):
-            x, y = data.batch(order[b:b + bs])
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                logits = model(x)
-            loss = loss_fn(logits.float(), y) + _penalty(model, cfg.regularization.l1, cfg.regularization.l2)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                status, diverged_at = "diverged", {"epoch": epoch, "step": len(steps)}
-                break
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if norms is not None:
-                scaler.unscale_(optimizer)
-                norms.before_step()
-            scaler.step(optimizer)
-            scaler.update()
-            if norms is not None:
-                norms.after_step()
-            steps.append({"step": len(steps), "epoch": epoch, "loss": value, "lr": lr})
-            epoch_losses.append(value)
-            seen += x.shape[0]
-        train_seconds += time.perf_counter() - t0
-        if status == "diverged":
-            log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, diverged_at["step"])
+    for epoch in range(state.epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        losses = run_epoch(cfg, epoch, model, optimizer, scaler, loss_fn, data, norms, device, state)
+        state.train_seconds += time.perf_counter() - t0
+        if state.diverged_at is not None:
+            log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, state.diverged_at["step"])
             break
-        ev = evaluate(model, loss_fn, val, device)
-        history.append({"epoch": epoch, "train_loss": float(np.mean(epoch_losses)), "val_loss": ev["val_loss"],
-                        "val_dice": ev["dice"], "val_iou": ev["iou"], "lr": lr})
-        if not math.isnan(ev["dice"]) and ev["dice"] > best["dice"]:
-            best = {"dice": ev["dice"], "iou": ev["iou"], "epoch": epoch, "per_image_dice": ev["per_image_dice"],
-                    "empty_correct": ev["empty_correct"], "val_loss": ev["val_loss"]}
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        log.info("%s: epoch %d/%d train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g", cell, epoch + 1,
-                 cfg.epochs, history[-1]["train_loss"], ev["val_loss"], ev["dice"], lr)
+        ev = score_images(precise_bn(model, bn_sample), loss_fn, val, device)
+        lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
+        state.history.append({"epoch": epoch, "steps": len(state.steps), "train_loss": float(np.mean(losses)),
+                              "val_loss": ev["loss"], "val_dice": ev["dice"], "val_iou": ev["iou"], "lr": lr})
+        _track_selection(cfg, state, model, ev["dice"], epoch)
+        state.epoch = epoch + 1
+        log.info("%s: epoch %d/%d (%d steps) train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g", cell, epoch + 1,
+                 cfg.epochs, len(state.steps), state.history[-1]["train_loss"], ev["loss"], ev["dice"], lr)
         if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
             _snapshot(model, snapshots, epoch + 1)
-        ckpt = {"fingerprint": fingerprint, "cell": cell, "epoch": epoch + 1, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-                "history": history, "steps": steps, "best": best, "best_state": best_state,
-                "train_seconds": train_seconds, "seen": seen, "norms": norms.state() if norms else []}
-        with atomic_path(resume_path) as tmp:
-            torch.save(ckpt, tmp)
+        state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
 
-    # --- outputs -------------------------------------------------------------------
-    meta = {"cell": cell, "seed": cfg.seed, "params": json.loads(fingerprint), "ndim": ndim}
-    metrics = {
-        **meta,
-        "status": status,
-        "dice": best["dice"] if status == "ok" and best["epoch"] >= 0 else None,
-        "iou": best.get("iou") if status == "ok" and best["epoch"] >= 0 else None,
-        "best_epoch": best["epoch"],
-        "best_val_loss": best.get("val_loss"),
-        "empty_correct": best.get("empty_correct"),
-        "per_image_dice": best.get("per_image_dice", []),
-        "val_cases": [v.case for v in val],  # order of per_image_dice (pairs cells in the report)
-        "final_dice": history[-1]["val_dice"] if history else None,
-        "epochs_run": len(history),
-        "diverged_at": diverged_at,
-        "train_seconds": round(train_seconds, 3),
-        "images_per_second": round(seen / train_seconds, 2) if train_seconds > 0 else None,
-        "n_train_patches": n,
-        "n_val_images": len(val),
-        "device": str(device),
-        "resumed_from_epoch": resumed_from,
-        "torch": torch.__version__,
-    }
-    with atomic_path(out_dir / "history.csv") as tmp:
-        pd.DataFrame(history, columns=["epoch", "train_loss", "val_loss", "val_dice", "val_iou", "lr"]).to_csv(tmp, index=False)
-    step_meta = pd.DataFrame(steps, columns=["step", "epoch", "loss", "lr"])
-    with atomic_path(out_dir / "norms.parquet") as tmp:
-        (norms.table(step_meta) if norms else step_meta).to_parquet(tmp, index=False)
-    with atomic_path(out_dir / "checkpoint_best.pt") as tmp:
-        torch.save({**meta, "epoch": best["epoch"], "model": best_state}, tmp)
-    with atomic_path(out_dir / "checkpoint_last.pt") as tmp:
-        torch.save({**meta, "epoch": len(history), "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict()}, tmp)
+    metrics = _score_and_write(cfg, cell, ndim, split, prepared_dir, out_dir, device, model, init_state, loss_fn,
+                               bn_sample, state, val, norms, optimizer, resumed_from, data.index)
     snapshots.mkdir(parents=True, exist_ok=True)
     if (out_dir / "snapshots").exists():
         shutil.rmtree(out_dir / "snapshots")
     os.replace(snapshots, out_dir / "snapshots")
-    metrics = _clean(metrics)
     write_json(out_dir / "metrics.json", metrics)  # last: its presence means "done"
     shutil.rmtree(out_dir / WORK, ignore_errors=True)
     return metrics
+
+
+def _score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir: Path, out_dir: Path, device,
+                     model, init_state: dict, loss_fn, bn_sample, state: TrainState, val, norms, optimizer,
+                     resumed_from: int, data_index) -> dict:
+    """Select the weights, score them on validation and test, write every output but
+    ``metrics.json`` (returned)."""
+    diverged = state.diverged_at is not None
+    ev = cfg.evaluation
+    test = load_eval_images(prepared_dir, split["test"], ndim, 2**cfg.model.depth)
+    scored = {"dice": math.nan, "iou": math.nan, "empty_correct": math.nan, "per_image_dice": [], "constant": []}
+    val_scores, selected_epoch, from_epochs, selected = {"dice": math.nan}, None, [], None
+    if not diverged and state.history:
+        weights, selected_epoch, from_epochs = selected_weights(cfg, state, model)
+        selected = copy.deepcopy(model)
+        selected.load_state_dict(weights)
+        selected = precise_bn(selected, bn_sample)
+        scored = score_images(selected, loss_fn, test, device)
+        val_scores = score_images(selected, loss_fn, val, device)
+    status = status_of(scored, diverged)
+    meta = {"cell": cell, "seed": cfg.seed, "params": json.loads(section_json(cfg)), "ndim": ndim}
+    metrics = {
+        **meta,
+        "status": status,
+        # headline: the selected weights on the test set (null when the cell diverged)
+        "dice": scored["dice"], "iou": scored["iou"], "empty_correct": scored["empty_correct"],
+        "per_image_dice": scored["per_image_dice"],
+        "test_cases": [v.case for v in test],  # order of per_image_dice (pairs cells in the report)
+        "n_test_images": len(test),
+        "n_test_scored": int(sum(not math.isnan(d) for d in scored["per_image_dice"])),
+        "n_test_empty": int(sum(math.isnan(d) for d in scored["per_image_dice"])),
+        "n_test_constant": int(sum(scored["constant"])),  # all-background or all-foreground predictions
+        "selection": ev.selection, "selected_epoch": selected_epoch, "selected_from_epochs": from_epochs,
+        "precise_bn_batches": ev.precise_bn_batches,
+        "val_dice": val_scores["dice"], "n_val_images": len(val), "n_train_cases": len(split["train"]),
+        "n_train_patches": len(data_index),
+        "final_val_dice": state.history[-1]["val_dice"] if state.history else None,
+        "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in state.history]))
+        if state.history and not all(math.isnan(h["val_dice"]) for h in state.history) else None,
+        "epochs_run": len(state.history), "steps_run": len(state.steps), "diverged_at": state.diverged_at,
+        "train_seconds": round(state.train_seconds, 3),
+        "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None,
+        "device": str(device), "resumed_from_epoch": resumed_from, "torch": torch.__version__,
+    }
+    with atomic_path(out_dir / "history.csv") as tmp:
+        pd.DataFrame(state.history, columns=HISTORY).to_csv(tmp, index=False)
+    step_meta = pd.DataFrame(state.steps, columns=["step", "epoch", "loss", "lr"])
+    with atomic_path(out_dir / "norms.parquet") as tmp:
+        (norms.table(step_meta) if norms else step_meta).to_parquet(tmp, index=False)
+    with atomic_path(out_dir / "checkpoint_selected.pt") as tmp:
+        torch.save({**meta, "epoch": selected_epoch, "selection": ev.selection, "from_epochs": from_epochs,
+                    "model": _cpu_state(selected) if selected is not None else init_state}, tmp)
+    with atomic_path(out_dir / "checkpoint_last.pt") as tmp:
+        torch.save({**meta, "epoch": len(state.history), "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict()}, tmp)
+    return _clean(metrics)

@@ -1,0 +1,104 @@
+"""Scoring a cell's weights: precise batch-norm statistics, whole-image metrics,
+failure statuses.
+
+The order of an evaluation is always: copy the weights, re-estimate the batch-norm
+running statistics of the copy over fixed training batches (``precise_bn``), then
+score whole images in eval mode (``score_images``). The weights are never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from segsweep.train.metrics import dice_iou, predict
+
+_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+@torch.no_grad()
+def precise_bn(model: nn.Module, batches: list[torch.Tensor]) -> nn.Module:
+    """A copy of ``model`` whose batch-norm running statistics are the exact average of
+    the batch statistics over ``batches`` (detectron2's ``PreciseBN``).
+
+    Args:
+        model: any module; left untouched.
+        batches: input tensors (B, C, *spatial) on the model's device: training patches.
+
+    Returns:
+        The copy, in eval mode; equal to ``model`` in every parameter. Without
+        batch-norm layers or batches, a plain copy.
+    """
+    out = copy.deepcopy(model)
+    bns = [m for m in out.modules() if isinstance(m, _BN) and m.track_running_stats]
+    if not bns or not batches:
+        return out.eval()
+    out.eval()  # dropout off: the statistics are those of the deterministic forward pass
+    saved = []
+    for m in bns:
+        saved.append(m.momentum)
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: the mean over all batches seen
+        m.train()
+    for x in batches:
+        out(x)
+    for m, momentum in zip(bns, saved):
+        m.momentum = momentum
+    return out.eval()
+
+
+@torch.no_grad()
+def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) -> dict:
+    """Loss and per-image metrics of ``model`` (eval mode) on whole images.
+
+    Args:
+        model: the network (logits out).
+        loss_fn: the cell's loss, on (logits, mask).
+        images: ``EvalImage`` items (padded image, mask, original extent).
+        device: where to run.
+
+    Returns:
+        ``loss`` (mean), ``dice`` / ``iou`` (means over images with foreground; NaN if
+        none), ``empty_correct`` (fraction of empty references predicted empty; NaN if
+        none), ``per_image_dice`` (NaN for empty references), ``constant`` (per image:
+        the prediction is all background or all foreground).
+    """
+    model.eval()
+    dices, ious, losses, empty_ok, constant = [], [], [], [], []
+    for v in images:
+        logits = model(v.image.to(device))
+        crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
+        logits, mask = logits[crop], v.mask.to(device)[crop]
+        losses.append(float(loss_fn(logits, mask)))
+        pred = predict(logits)
+        d, i = dice_iou(pred, mask[:, 0])
+        dices.append(float(d[0]))
+        ious.append(float(i[0]))
+        n_fg = int(pred.sum())
+        constant.append(n_fg == 0 or n_fg == pred.numel())
+        if not mask.any():
+            empty_ok.append(float(n_fg == 0))
+    finite = [d for d in dices if not math.isnan(d)]
+    return {
+        "loss": float(np.mean(losses)) if losses else math.nan,
+        "dice": float(np.mean(finite)) if finite else math.nan,
+        "iou": float(np.nanmean(ious)) if finite else math.nan,
+        "empty_correct": float(np.mean(empty_ok)) if empty_ok else math.nan,
+        "per_image_dice": dices,
+        "constant": constant,
+    }
+
+
+def status_of(scores: dict, diverged: bool) -> str:
+    """``diverged`` (a non-finite training loss), ``collapsed`` (a constant prediction,
+    all background or all foreground, on every scored image: a dead network that a
+    mean Dice would report as a number) or ``ok``."""
+    if diverged:
+        return "diverged"
+    if scores["constant"] and all(scores["constant"]):
+        return "collapsed"
+    return "ok"
