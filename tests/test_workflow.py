@@ -100,7 +100,8 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
     assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1,
                                    "probe_cell": 1, "probe_pixels_cell": 1, "landscape_cell": 1,
-                                   "landscape_compare": 1, "resolved_params": 1, "examples": 1, "report": 1}
+                                   "landscape_compare": 1, "resolved_params": 1, "examples": 1, "reference": 1,
+                                   "report": 1}
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}

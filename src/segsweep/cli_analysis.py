@@ -39,11 +39,11 @@ def cmd_probe(args) -> None:
 
         if args.snapshots:
             from segsweep.models import build_model
-            from segsweep.train.data import load_val_images, read_split
+            from segsweep.train.data import load_eval_images, read_split
 
             losses = {n: build_loss(cell.loss.model_copy(update={"name": n}), cell.model.output) for n in probe.losses}
             cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
-            val = load_val_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
+            val = load_eval_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
             model = build_model(cell.model, args.ndim, val[0].image.shape[1])
             snaps = sorted(Path(args.snapshots).glob("epoch_*.pt"))
             pixels.checkpoints(losses, model, snaps, val, out)
@@ -86,7 +86,7 @@ def cmd_landscape(args) -> None:
         batches = eval_batches(images, masks, rows, cfg.n_batches, cfg.batch_size, cfg.seed)
         model = build_model(cell.model, args.ndim, images.shape[1])
         cell_dir = Path(args.cell_dir)
-        best = torch.load(cell_dir / "checkpoint_best.pt", map_location="cpu", weights_only=False)["model"]
+        best = torch.load(cell_dir / "checkpoint_selected.pt", map_location="cpu", weights_only=False)["model"]
         init_path = cell_dir / "snapshots" / "epoch_000.pt"
         init = torch.load(init_path, map_location="cpu", weights_only=False)["model"] if init_path.exists() else None
         if init is None and "interpolation" in cfg.kinds:
@@ -125,10 +125,23 @@ def cmd_report(args) -> None:
     missing = [str(f) for f in figures if not f.exists()]
     if missing:
         raise ConfigError(f"--figures: {missing[0]} does not exist")
+    references = {Path(f).stem: json.loads(Path(f).read_text()) for f in args.references}
     index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
                          Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None,
-                         json.loads(args.axes))
+                         json.loads(args.axes), references)
     log.info("report -> %s", index)
+
+
+def cmd_reference(args) -> None:
+    """The global-threshold reference of one dataset (``segsweep.reference``)."""
+    from segsweep.io import write_json
+    from segsweep.reference import threshold_reference
+    from segsweep.train.data import read_split
+
+    result = threshold_reference(Path(args.prepared), read_split(Path(args.split)), args.ndim)
+    write_json(Path(args.out), result)
+    log.info("reference %s: threshold %.3f (%s), train Dice %.3f, test Dice %s", Path(args.out).stem,
+             result["threshold"], result["foreground"], result["train_dice"], result["dice"])
 
 
 def cmd_examples(args) -> None:

@@ -1,8 +1,9 @@
 """Collect the cells' results into the files DVC reads: ``metrics.json`` (headline
-numbers per cell, for ``dvc metrics show/diff``), ``cells.csv`` (one row per cell:
-study membership, the values that define it, metrics), ``per_image.csv`` (one row per
-cell and validation case: the Dice the report's paired tests resample) and
-``curves/<cell>.csv`` (per-epoch history, for ``dvc plots show``)."""
+numbers per cell, for ``dvc metrics show/diff``: test-set metrics of the selected
+weights), ``cells.csv`` (one row per cell: study membership, the values that define
+it, metrics), ``per_image.csv`` (one row per cell and test case: the Dice the report's
+paired tests use; NaN for an empty reference) and ``curves/<cell>.csv`` (per-epoch
+history, for ``dvc plots show``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pandas as pd
 
 from segsweep.io import atomic_path, write_json
 
-HEADLINE = ("status", "dice", "iou", "best_epoch")
-DETAILS = ("final_dice", "train_seconds", "images_per_second", "epochs_run")
+HEADLINE = ("status", "dice", "iou", "empty_correct", "selected_epoch")
+DETAILS = ("selection", "val_dice", "final_val_dice", "best_val_epoch", "n_test_images", "n_test_scored",
+           "n_test_empty", "n_test_constant", "n_val_images", "n_train_cases", "epochs_run", "steps_run", "train_seconds",
+           "images_per_second")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -40,8 +43,7 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
         member = [s for s, ids in studies.items() if cell in ids]
         rows.append({"cell": cell, "studies": ";".join(member), **{k: m.get(k) for k in HEADLINE + DETAILS},
                      "seed": m["seed"], **_flatten(m["params"], "params.")})
-        # (cells trained before val_cases was recorded have no case ids: no image pairing)
-        for case, dice in zip(m.get("val_cases", []), m.get("per_image_dice", [])):
+        for case, dice in zip(m.get("test_cases", []), m.get("per_image_dice", [])):
             per_image.append({"cell": cell, "case": case, "dice": dice})
     table = pd.DataFrame(rows)
     write_json(out / "metrics.json", headline)

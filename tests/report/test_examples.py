@@ -1,4 +1,4 @@
-"""Example segmentations: best and worst cells on the same validation images, and the
+"""Example segmentations: best and worst cells on the same test images, and the
 Dice shown equals the one the training loop recorded."""
 
 from __future__ import annotations
@@ -45,6 +45,6 @@ def test_examples_show_recorded_dice(tiny_data, tmp_path, monkeypatch):  # noqa:
     assert shown["role"].tolist() == ["best", "worst", "best", "worst"]
     for cell in order:
         m = json.loads((Path("results/cells") / cell / "metrics.json").read_text())
-        recorded = dict(zip(m["val_cases"], m["per_image_dice"]))
+        recorded = dict(zip(m["test_cases"], m["per_image_dice"]))
         for r in shown[shown["cell"] == cell].itertuples():
             assert r.dice == pytest.approx(recorded[r.case], nan_ok=True)

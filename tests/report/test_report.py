@@ -26,12 +26,12 @@ def _summary(tmp_path: Path) -> Path:
     out = tmp_path / "summary"
     (out / "curves").mkdir(parents=True)
     rows = [
-        {"cell": "baseline", "status": "ok", "dice": 0.61, "iou": 0.5, "best_epoch": 3, "final_dice": 0.6,
+        {"cell": "baseline", "status": "ok", "dice": 0.61, "iou": 0.5, "selected_epoch": 3, "val_dice": 0.6,
          "params.optimizer.name": "adam", "params.seed": 0, "seed": 0},
-        {"cell": "opt-sgd", "status": "ok", "dice": 0.657, "iou": 0.52, "best_epoch": 4, "final_dice": 0.65,
+        {"cell": "opt-sgd", "status": "ok", "dice": 0.657, "iou": 0.52, "selected_epoch": 4, "val_dice": 0.65,
          "params.optimizer.name": "sgd", "params.seed": 0, "seed": 0},
-        {"cell": "opt-rms_50%", "status": "diverged", "dice": None, "iou": None, "best_epoch": -1,
-         "final_dice": None, "params.optimizer.name": "rms&prop", "params.seed": 0, "seed": 0},
+        {"cell": "opt-rms_50%", "status": "diverged", "dice": None, "iou": None, "selected_epoch": -1,
+         "val_dice": None, "params.optimizer.name": "rms&prop", "params.seed": 0, "seed": 0},
     ]
     pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
     for r in rows:
@@ -79,7 +79,7 @@ def test_html_references_existing_files_and_holds_every_table(tmp_path):
         assert (index.parent / ref).exists(), ref
     assert page.count("<table>") == len(studies) + 1  # + provenance
     metrics = json.loads((tmp_path / "report/study_metrics.json").read_text())
-    assert metrics["optimizer"]["opt-sgd"] == {"dice": 0.657, "dice_std": None, "n": 1, "p_vs_best": None}
+    assert metrics["optimizer"]["opt-sgd"] == {"dice": 0.657, "dice_std": None, "n": 1, "n_ok": 1, "p_vs_best": None}
     assert metrics["optimizer"]["opt-rms_50%"]["dice"] is None  # diverged: no number, still listed
     assert "T &lt;&amp;&gt;" in page and "diverged" in page and "http" not in page
     for study in studies:
@@ -127,7 +127,7 @@ def _seeded_cells() -> tuple[pd.DataFrame, pd.DataFrame]:
     for (opt, seed), d in dice.items():
         cell = ("baseline" if opt == "adam" else "opt-sgd") + (f"__seed-{seed}" if seed else "")
         rows.append({"cell": cell, "status": "ok" if d is not None else "diverged", "dice": d, "iou": d and d - 0.1,
-                     "best_epoch": 2 + seed, "final_dice": d, "seed": seed, "params.seed": seed,
+                     "selected_epoch": 2 + seed, "val_dice": d, "seed": seed, "params.seed": seed,
                      "params.optimizer.name": opt, "params.lr": 0.1})
         for i in range(6):
             if d is not None:
@@ -149,7 +149,7 @@ def test_seed_groups_give_mean_std_interval_and_paired_t_test():
     assert a["dice"] == pytest.approx(adam.mean()) and a["dice_std"] == pytest.approx(adam.std(ddof=1))
     assert (a["ci95_low"], a["ci95_high"]) == pytest.approx((adam.mean() - half, adam.mean() + half))
     assert s["status"] == "1/3 diverged" and s["dice"] == pytest.approx(sgd.mean())
-    assert s["iou"] == pytest.approx((sgd - 0.1).mean()) and s["best_epoch"] == pytest.approx(2.5)
+    assert s["iou"] == pytest.approx((sgd - 0.1).mean()) and s["selected_epoch"] == pytest.approx(2.5)
     expected = stats.ttest_rel([0.60, 0.62], [0.70, 0.74])  # the seeds both rows have (0, 1)
     assert a["test"] == "best" and s["test"] == "paired t, 2 seeds"
     assert s["p_vs_best"] == pytest.approx(expected.pvalue) and s["diff_vs_best"] == pytest.approx(-0.11)
@@ -203,7 +203,7 @@ def test_two_factor_study_gets_a_pivot_table():
     for tf in (0.8, 0.4):
         for opt, mom, d in (("adam", 0.9, 0.7), ("sgd", 0.95, 0.8), ("rmsprop", 0.9, None)):
             rows.append({"cell": f"tf-{tf}__{opt}", "status": "ok" if d else "diverged", "dice": d and d - (tf < 0.5) / 10,
-                         "iou": d, "best_epoch": 1, "final_dice": d, "seed": 0, "params.seed": 0,
+                         "iou": d, "selected_epoch": 1, "val_dice": d, "seed": 0, "params.seed": 0,
                          "params.train_fraction": tf, "params.optimizer.name": opt, "params.optimizer.momentum": mom})
     cells = pd.DataFrame(rows)
     table = study_table(cells, cells["cell"].tolist())
@@ -222,7 +222,7 @@ def test_pivot_labels_tell_apart_settings_of_one_component():
     for tf in (0.8, 0.4):
         for sched, gamma in (("step", 0.1), ("exponential", 0.97), ("exponential", 0.99)):
             rows.append({"cell": f"{tf}{sched}{gamma}", "status": "ok", "dice": gamma / 2, "iou": 0.1,
-                         "best_epoch": 1, "final_dice": 0.1, "seed": 0, "params.seed": 0, "params.train_fraction": tf,
+                         "selected_epoch": 1, "val_dice": 0.1, "seed": 0, "params.seed": 0, "params.train_fraction": tf,
                          "params.scheduler.name": sched, "params.scheduler.gamma": gamma})
     cells = pd.DataFrame(rows)
     frame, _ = pivot_table(study_table(cells, cells["cell"].tolist()), ["train_fraction", "scheduler"])
@@ -231,7 +231,7 @@ def test_pivot_labels_tell_apart_settings_of_one_component():
 
 def test_parameter_values_are_not_rounded_like_metrics():
     cells = pd.DataFrame({"cell": ["a", "b"], "status": ["ok", "ok"], "dice": [0.5, 0.6], "iou": [0.4, 0.5],
-                          "best_epoch": [1, 2], "final_dice": [0.5, 0.6], "seed": [0, 0], "params.seed": [0, 0],
+                          "selected_epoch": [1, 2], "val_dice": [0.5, 0.6], "seed": [0, 0], "params.seed": [0, 0],
                           "params.optimizer.weight_decay": [1e-4, 5e-4]})
     md = to_markdown(study_table(cells, ["a", "b"]), decimals=3)
     assert "| a | 0.0001 |" in md and "| b | 0.0005 |" in md and "**0.600**" in md
@@ -239,7 +239,7 @@ def test_parameter_values_are_not_rounded_like_metrics():
 
 def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
     def cell(name, opt, momentum, **extra):
-        return {"cell": name, "status": "ok", "dice": 0.5, "iou": 0.4, "best_epoch": 1, "final_dice": 0.5,
+        return {"cell": name, "status": "ok", "dice": 0.5, "iou": 0.4, "selected_epoch": 1, "val_dice": 0.5,
                 "seed": 0, "params.seed": 0, "params.optimizer.name": opt, "params.optimizer.momentum": momentum,
                 "params.optimizer.nesterov": False, "params.scheduler.name": "none",
                 "params.scheduler.gamma": extra.get("gamma", 0.1)}
@@ -260,7 +260,7 @@ def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
 def test_report_writes_the_pivot_in_the_declared_axis_order(tmp_path):
     out = tmp_path / "summary"
     (out / "curves").mkdir(parents=True)
-    rows = [{"cell": f"tf{tf}_{opt}", "status": "ok", "dice": d, "iou": d, "best_epoch": 1, "final_dice": d,
+    rows = [{"cell": f"tf{tf}_{opt}", "status": "ok", "dice": d, "iou": d, "selected_epoch": 1, "val_dice": d,
              "seed": 0, "params.seed": 0, "params.train_fraction": tf, "params.optimizer.name": opt}
             for tf, opt, d in ((0.8, "adam", 0.7), (0.8, "sgd", 0.6), (0.4, "adam", 0.5), (0.4, "sgd", 0.4))]
     pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)

@@ -29,12 +29,34 @@ rule resolved_params:
         Path(output[0]).write_text(params.resolved + "\n")
 
 
+REFERENCE_DATASETS = sorted({c.dataset for c in CELLS.values()})
+
+
+rule reference:
+    """A global grey-threshold rule fitted on the baseline split's training cases and
+    scored on the test cases: the row every network must beat."""
+    input:
+        prepared=lambda w: paths.prepared(w.ds),
+        split=lambda w: paths.split(w.ds, P.train.train_fraction, P.train.split_seed),
+    output:
+        "results/reference/{ds}.json",
+    params:
+        ndim=lambda w: NDIM[w.ds],
+    log:
+        "logs/reference/{ds}.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "{SEGSWEEP} --log {log} reference --prepared {input.prepared} --split {input.split}"
+        " --ndim {params.ndim} --out {output}"
+
+
 rule examples:
     """Image, ground truth and predictions of the best and worst cells (decided from the
     summary, so every cell's checkpoint is an input)."""
     input:
         table="results/summary/cells.csv",
-        checkpoints=expand("results/cells/{cell}/checkpoint_best.pt", cell=CELLS),
+        checkpoints=expand("results/cells/{cell}/checkpoint_selected.pt", cell=CELLS),
         prepared=sorted({paths.prepared(c.dataset) for c in CELLS.values()}),
         splits=sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
     output:
@@ -57,6 +79,7 @@ rule report:
         params="results/report_params.json",
         figures=report_figures,
         examples="results/examples",
+        references=expand("results/reference/{ds}.json", ds=REFERENCE_DATASETS),
     output:
         directory("results/report"),
     params:
@@ -72,4 +95,4 @@ rule report:
     shell:
         "{SEGSWEEP} --log {log} report --cfg {params.cfg} --studies {params.studies}"
         " --summary results/summary --params-json {input.params} --figures {params.pngs}"
-        " --examples {input.examples} --axes {params.axes} --out {output}"
+        " --examples {input.examples} --axes {params.axes} --references {input.references} --out {output}"

@@ -76,8 +76,8 @@ th{border-bottom:2px solid #444;text-align:left}img{max-width:100%;margin:0.5em 
 code{background:#f3f3f3;padding:1px 4px}.small{color:#666;font-size:12px}"""
 
 
-STATS_NOTE = ("Dice: validation mean of per-image Dice at the best epoch; with several seeds mean ± std "
-              "and the 95 % t-interval over seeds. Bold: the best value of each metric column. 'vs best': "
+STATS_NOTE = ("Dice: test-set mean of per-image Dice of each cell's selected weights; with several seeds "
+              "mean ± std and the 95 % t-interval over the ok seeds (failed seeds are counted, not averaged). Bold: the best value of each metric column. 'vs best': "
               "two-sided p-value of a paired test against the row with the best Dice ({tests}); n.s.: "
               "p ≥ {alpha} (not corrected for multiple comparisons). "
               "The bootstrap over images leaves out training noise: compare with the seed-to-seed spread "
@@ -90,7 +90,47 @@ def _headline(table: pd.DataFrame) -> dict:
         return None if pd.isna(v) else round(float(v), 6)
 
     return {r["cell"]: {"dice": num(r["dice"]), "dice_std": num(r["dice_std"]), "n": int(r["n"]),
-                        "p_vs_best": num(r["p_vs_best"])} for _, r in table.iterrows()}
+                        "n_ok": int(r["n_ok"]), "p_vs_best": num(r["p_vs_best"])} for _, r in table.iterrows()}
+
+
+def protocol_note(cells: pd.DataFrame) -> str:
+    """What the numbers are: test and validation sizes, selection rule, batch-norm
+    statistics and the training budget, read from the cells themselves."""
+    def values(col):
+        return sorted({str(v) for v in cells[col].dropna()}) if col in cells else []
+
+    def join(col):
+        return " / ".join(values(col)) or "?"
+
+    budget = values("params.steps_per_epoch")
+    if budget and budget != ["nan"]:
+        steps = f"a budget of {join('steps_run')} optimizer steps per cell (train.steps_per_epoch = {join('params.steps_per_epoch')} × epochs), whatever the train fraction"
+    else:
+        steps = f"one pass over the training patches per epoch ({join('steps_run')} optimizer steps: fewer for smaller train fractions)"
+    bn = join("params.evaluation.precise_bn_batches")
+    return (f"Protocol: every cell is scored once, with the weights its selection rule picks "
+            f"({join('selection')}), on the same fixed test set of {join('n_test_images')} images "
+            f"({join('n_test_empty')} with an empty reference, scored as 'empty predicted empty', the rest in the "
+            f"Dice mean); the validation set ({join('n_val_images')} images) gives the curves and best_val "
+            f"selection and never the headline numbers. Batch-norm statistics are re-estimated before every "
+            f"evaluation over {bn} fixed batches of training patches (0: running averages kept). Training: {steps}. "
+            f"Cells whose prediction is constant on every test image are 'collapsed', a non-finite loss "
+            f"'diverged': both are counted in the status and left out of the means.")
+
+
+def reference_row(reference: dict, table: pd.DataFrame) -> dict:
+    """The global-threshold reference as a table row (no seeds, no test against it)."""
+    row = {c: "" for c in table.columns}
+    dice = reference.get("dice")
+    row.update({"cell": "reference: global grey threshold", "seeds": "", "n": 1, "n_seeds": 0, "n_ok": 1,
+                "n_diverged": 0, "n_collapsed": 0, "status": "ok", "dice": float("nan") if dice is None else dice,
+                "dice_std": float("nan"), "ci95_low": float("nan"), "ci95_high": float("nan"),
+                "iou": float("nan"), "val_dice": float("nan"), "selected_epoch": float("nan"),
+                "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
+                "selection": f"fitted on {reference['n_train_cases']} training cases", "steps": float("nan"),
+                "n_test_images": reference["n_test_images"], "test": "reference", "diff_vs_best": float("nan"),
+                "p_vs_best": float("nan"), "significant": None})
+    return row
 
 
 def _figure(name: str, alt: str) -> str:
@@ -98,7 +138,8 @@ def _figure(name: str, alt: str) -> str:
 
 
 def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: Path, extra_figures: list[Path],
-                 out: Path, examples: Path | None = None, axes: dict[str, list[str]] | None = None) -> Path:
+                 out: Path, examples: Path | None = None, axes: dict[str, list[str]] | None = None,
+                 references: dict[str, dict] | None = None) -> Path:
     """Write the report folder atomically; return the path of ``index.html``.
 
     Args:
@@ -112,6 +153,8 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
         examples: the example-segmentation folder (``segsweep examples``), if any.
         axes: study -> its axis names in params order (a two-axis study also gets a
             pivot table: rows the first axis, columns the second).
+        references: dataset -> its global-threshold reference (``segsweep.reference``),
+            added as the last row of every study on that dataset.
     """
     cells = pd.read_csv(summary / "cells.csv")
     per_image_csv = summary / "per_image.csv"
@@ -124,20 +167,25 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
     with atomic_path(out) as tmp, plt.rc_context(style):
         (tmp / "tables").mkdir(parents=True)
         (tmp / "figures").mkdir()
-        n_div = int((cells["status"] == "diverged").sum())
+        counts = cells["status"].value_counts()
         body = [f"<h1>{html.escape(cfg.title)}</h1>",
-                f"<p class=small>{len(cells)} cells, {n_div} diverged; {len(chosen)} studies.</p>",
+                f"<p class=small>{len(cells)} cells ({counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
+                f"{counts.get('collapsed', 0)} collapsed); {len(chosen)} studies.</p>",
+                f"<p class=small>{html.escape(protocol_note(cells))}</p>",
                 "<p class=small>" + html.escape(STATS_NOTE.format(
                     alpha=cfg.alpha, tests="paired t-test over the seeds both rows share; otherwise a paired "
-                    f"bootstrap ({cfg.bootstrap} resamples) of the per-image Dice difference on the validation "
-                    "images both were scored on")) + "</p>"]
+                    f"bootstrap ({cfg.bootstrap} resamples) of the per-image Dice difference on the test "
+                    "images")) + "</p>"]
         headline = {}
         for study, ids in chosen.items():
             table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed)
             headline[study] = _headline(table)
-            table.to_csv(tmp / "tables" / f"{study}.csv", index=False)
-            (tmp / "tables" / f"{study}.md").write_text(to_markdown(table, cfg.decimals))
-            (tmp / "tables" / f"{study}.tex").write_text(to_latex(table, f"Study {study}", cfg.decimals))
+            datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
+            shown = pd.concat([table, *(pd.DataFrame([reference_row(references[ds], table)])
+                                        for ds in sorted(datasets & set(references or {})))], ignore_index=True)
+            shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
+            (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals))
+            (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals))
             curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
             body.append(f"<h2>Study: {html.escape(study)}</h2>")
             pivot = pivot_table(table, axes.get(study, []), cfg.decimals)
@@ -147,13 +195,14 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                 (tmp / "tables" / f"{study}_pivot.tex").write_text(frame_latex(frame, bold))
                 frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
                 body += [_html_frame(frame, bold), f"<p class=small>tables/{study}_pivot.csv · .md · .tex</p>"]
-            body += [_html_table(table, cfg.decimals),
+            body += [_html_table(shown, cfg.decimals),
                      f"<p class=small>tables/{study}.csv · .md · .tex</p>",
                      _figure(f"curves_{study}", f"curves {study}")]
             if fraction_figure(table, study, width, tmp / "figures" / f"fraction_{study}"):
                 body += [_figure(f"fraction_{study}", f"Dice against train fraction, {study}"),
-                         ("<p class=small>Each fraction is scored on the cases it did not train on, so the "
-                          "validation sets differ (smaller fractions: more validation cases).</p>")]
+                         ("<p class=small>Every fraction is scored on the same test images; the fractions "
+                          "are shares of one training pool (nested: smaller sets are subsets of larger ones) "
+                          "and the validation set is the same for all.</p>")]
         seeds = seed_table(cells)
         if len(seeds):
             seeds.to_csv(tmp / "tables" / "seeds.csv", index=False)
@@ -162,7 +211,7 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             (tmp / "tables" / "seeds.tex").write_text(frame_latex(rounded))
             body += ["<h2>Variation over seeds</h2>",
                      ("<p class=small>Every group of cells that differ only by seed: mean, standard deviation "
-                      "and 95 % t-interval of the validation Dice. A difference between two cells smaller than "
+                      "and 95 % t-interval of the test Dice. A difference between two cells smaller than "
                       "this spread is not evidence of an effect.</p>"),
                      rounded.to_html(index=False, border=0, escape=True)]
         if examples is not None:

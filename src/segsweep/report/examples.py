@@ -1,7 +1,7 @@
 """Example segmentations: image, ground truth and the predictions of the best and the
-worst cell (validation Dice, status ok) on the same validation images.
+worst cell (test Dice, status ok) on the same test images.
 
-Predictions come from each cell's ``checkpoint_best.pt`` on the whole prepared image,
+Predictions come from each cell's ``checkpoint_selected.pt`` on the whole prepared image,
 exactly as the training loop scored it, so the per-image Dice in the panel titles equal
 the ``per_image_dice`` of the cell's ``metrics.json``.
 """
@@ -18,7 +18,7 @@ import torch
 from segsweep.errors import DataError
 from segsweep.figures import PALETTE, plt, save
 from segsweep.paths import prepared, split
-from segsweep.train.data import ValImage, load_val_images, read_split
+from segsweep.train.data import EvalImage, load_eval_images, read_split
 from segsweep.train.metrics import dice_iou, predict
 
 GT, PRED = PALETTE[0], PALETTE[1]  # blue ground truth, orange prediction
@@ -32,8 +32,8 @@ def best_and_worst(cells: pd.DataFrame) -> list[str]:
     return ids[:1] + ids[-1:] if len(ids) > 1 else ids
 
 
-def choose_cases(val: list[ValImage], n: int) -> list[str]:
-    """``n`` validation cases spread over the range of foreground fractions (cases with
+def choose_cases(val: list[EvalImage], n: int) -> list[str]:
+    """``n`` test cases spread over the range of foreground fractions (cases with
     foreground first: an empty image shows nothing about a segmentation)."""
     frac = {v.case: float(v.mask.float().mean()) for v in val}
     fg = sorted((c for c in frac if frac[c] > 0), key=frac.get)
@@ -44,17 +44,17 @@ def choose_cases(val: list[ValImage], n: int) -> list[str]:
 
 
 @torch.no_grad()
-def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[ValImage], list[np.ndarray]]:
-    """The cell's validation images ``cases`` and its binary predictions
-    ((H, W) or (D, H, W) uint8, original extent) from ``checkpoint_best.pt``."""
+def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[EvalImage], list[np.ndarray]]:
+    """The cell's test images ``cases`` and its binary predictions
+    ((H, W) or (D, H, W) uint8, original extent) from ``checkpoint_selected.pt``."""
     from segsweep.config import Train
     from segsweep.models import build_model
 
     meta = json.loads((cell_dir / "metrics.json").read_text())
     cfg = Train.model_validate(meta["params"])
-    val = load_val_images(Path(prepared(cfg.dataset)), cases, meta["ndim"], 2**cfg.model.depth)
+    val = load_eval_images(Path(prepared(cfg.dataset)), cases, meta["ndim"], 2**cfg.model.depth)
     model = build_model(cfg.model, meta["ndim"], val[0].image.shape[1])
-    model.load_state_dict(torch.load(cell_dir / "checkpoint_best.pt", map_location="cpu", weights_only=True)["model"])
+    model.load_state_dict(torch.load(cell_dir / "checkpoint_selected.pt", map_location="cpu", weights_only=True)["model"])
     model.eval()
     preds = []
     for v in val:
@@ -63,7 +63,7 @@ def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[ValImage], list
     return val, preds
 
 
-def _show(v: ValImage) -> tuple[np.ndarray, np.ndarray, int | None]:
+def _show(v: EvalImage) -> tuple[np.ndarray, np.ndarray, int | None]:
     """A displayable image (H, W[, 3]) and mask of a validation image; for 3D the axial
     slice with the most foreground (returned as the third value)."""
     img = v.image[0].numpy()[(slice(None), *(slice(0, s) for s in v.extent))]
@@ -96,11 +96,11 @@ def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, width: 
         raise DataError("examples: no cell finished with status ok; nothing to show")
     metas = [json.loads((cells_dir / c / "metrics.json").read_text()) for c in chosen]
     splits = [read_split(Path(split(m["params"]["dataset"], m["params"]["train_fraction"], m["params"]["split_seed"])))
-              ["val"] for m in metas]
+              ["test"] for m in metas]
     common = [c for c in splits[0] if all(c in s for s in splits[1:])]
     if not common or len({m["params"]["dataset"] for m in metas}) > 1:
-        raise DataError(f"examples: cells {', '.join(chosen)} share no validation case (different datasets?)")
-    val = load_val_images(Path(prepared(metas[0]["params"]["dataset"])), common, metas[0]["ndim"], 1)
+        raise DataError(f"examples: cells {', '.join(chosen)} share no test case (different datasets?)")
+    val = load_eval_images(Path(prepared(metas[0]["params"]["dataset"])), common, metas[0]["ndim"], 1)
     cases = choose_cases(val, n_images)
     results = [predict_cell(cells_dir / c, cases) for c in chosen]
     fig, axes = plt.subplots(len(cases), 2 + len(chosen), figsize=(width, width / (2 + len(chosen)) * len(cases)),

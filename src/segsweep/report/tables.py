@@ -20,9 +20,10 @@ import pandas as pd
 
 from segsweep.report.stats import compare, seed_groups
 
-METRICS = ["n", "status", "dice", "dice_std", "ci95_low", "ci95_high", "iou", "best_epoch", "final_dice",
+METRICS = ["n", "n_seeds", "n_ok", "n_diverged", "n_collapsed", "status", "dice", "dice_std", "ci95_low",
+           "ci95_high", "iou", "empty_correct", "val_dice", "selected_epoch", "selection", "steps", "n_test_images",
            "test", "diff_vs_best", "p_vs_best", "significant"]
-SHOWN = ["status", "dice", "ci95", "iou", "best_epoch", "final_dice", "vs best"]
+SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs best"]
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
@@ -64,6 +65,23 @@ def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
     return sub
 
 
+def _mean(frame: pd.DataFrame, column: str) -> float:
+    """Mean of a metric over the row's ok seeds (NaN when none or the column is absent)."""
+    if column not in frame or frame.empty:
+        return math.nan
+    return float(pd.to_numeric(frame[column], errors="coerce").mean())
+
+
+def _status_counts(status: pd.Series) -> dict:
+    """``n`` / ``n_seeds``, counts per status, and the status text (``ok``, or e.g.
+    ``1/3 diverged, 1/3 collapsed``). Failed seeds are counted, never averaged."""
+    n = len(status)
+    counts = {k: int((status == k).sum()) for k in ("ok", "diverged", "collapsed")}
+    bad = [f"{counts[k]}/{n} {k}" if counts[k] < n else k for k in ("diverged", "collapsed") if counts[k]]
+    return {"n": n, "n_seeds": n, "n_ok": counts["ok"], "n_diverged": counts["diverged"],
+            "n_collapsed": counts["collapsed"], "status": ", ".join(bad) or "ok"}
+
+
 def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | None = None,
                 alpha: float = 0.05, n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
     """One row per seed group of ``ids`` (study order) with varying params, statistics
@@ -87,16 +105,16 @@ def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | N
     for group in seed_groups(cells, ids):
         g = sub.loc[group]
         ok = g[g["status"] == "ok"]
-        n_bad = len(g) - len(ok)
         mean, std, low, high = _t_interval(ok["dice"].astype(float))
         rows.append({
             "cell": group[0], "seeds": ", ".join(str(s) for s in g["seed"]),
             **{c[len("params."):]: g[c].iloc[0] for c in params},
-            "n": len(g), "status": "ok" if not n_bad else "diverged" if not len(ok) else f"{n_bad}/{len(g)} diverged",
+            **_status_counts(g["status"]),
             "dice": mean, "dice_std": std, "ci95_low": low, "ci95_high": high,
-            "iou": float(ok["iou"].astype(float).mean()) if len(ok) else math.nan,
-            "best_epoch": float(ok["best_epoch"].mean()) if len(ok) else math.nan,
-            "final_dice": float(ok["final_dice"].astype(float).mean()) if len(ok) else math.nan,
+            **{k: _mean(ok, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
+            "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
+            "steps": _mean(ok, "steps_run"),
+            "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
             "_cells": group,
         })
     out = pd.DataFrame(rows)
@@ -105,7 +123,7 @@ def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | N
     tests = []
     for i, r in out.iterrows():
         if best is None or math.isnan(r["dice"]):
-            tests.append(("diverged" if r["status"] == "diverged" else "n/a", math.nan, math.nan, None))
+            tests.append((r["status"] if r["n_ok"] == 0 else "n/a", math.nan, math.nan, None))
         elif i == best:
             tests.append(("best", 0.0, math.nan, None))
         else:
@@ -122,38 +140,41 @@ def _fmt(v, decimals: int) -> str:
 
 
 def _vs_best(r) -> str:
-    if r["test"] in ("best", "diverged", "n/a"):
-        return {"best": "best", "diverged": "", "n/a": "no test"}[r["test"]]
+    if r["test"] in ("best", "n/a") or r["n_ok"] == 0:
+        return {"best": "best", "n/a": "no test"}.get(r["test"], "")
     p = f"p={r['p_vs_best']:.2g}"
     return p if r["significant"] else f"n.s. ({p})"
 
 
 def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
     """The table as text, and the (row, column) positions to set in bold: the best value
-    of each metric column (Dice, IoU, final Dice) among rows that did not diverge. Dice
-    reads ``mean ± std`` where a row has several seeds; the seeds and interval columns
-    appear only then."""
+    of each metric column (test Dice, IoU, empty predicted empty, validation Dice) among
+    rows with an ok seed. Dice reads ``mean ± std`` where a row has several seeds; the
+    seeds and interval columns appear only then, the status column only when a seed
+    failed."""
     several = bool((df["n"] > 1).any())
+    failed = bool((df["status"] != "ok").any())
     keys = [c for c in df.columns if c not in METRICS and c != "seeds" or (c == "seeds" and several)]
-    header = keys + [c for c in SHOWN if c != "ci95" or several]
+    header = keys + [c for c in SHOWN if (c != "ci95" or several) and (c != "status" or failed)]
     rows = []
     for _, r in df.iterrows():
         # parameter values as written (1e-4 must not round to 0.000); metrics to `decimals`
         row = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in keys]
-        diverged = r["status"] == "diverged"
+        none_ok = r["n_ok"] == 0
         dice = _fmt(r["dice"], decimals)
         if r["n"] > 1 and not math.isnan(r["dice_std"]):
             dice += f" ± {_fmt(r['dice_std'], decimals)}"
-        shown = {"status": r["status"], "dice": "diverged" if diverged else dice,
+        shown = {"status": r["status"], "dice": r["status"] if none_ok else dice,
                  "ci95": "" if math.isnan(r["ci95_low"]) else
                  f"[{_fmt(r['ci95_low'], decimals)}, {_fmt(r['ci95_high'], decimals)}]",
-                 "iou": "diverged" if diverged else _fmt(r["iou"], decimals),
-                 "best_epoch": "" if math.isnan(r["best_epoch"]) else
-                 (f"{r['best_epoch']:.0f}" if r["n"] == 1 else f"{r['best_epoch']:.1f}"),
-                 "final_dice": _fmt(r["final_dice"], decimals), "vs best": _vs_best(r)}
+                 "iou": "" if none_ok else _fmt(r["iou"], decimals),
+                 "empty_correct": _fmt(r["empty_correct"], decimals), "val_dice": _fmt(r["val_dice"], decimals),
+                 "selected_epoch": "" if math.isnan(r["selected_epoch"]) else
+                 (f"{r['selected_epoch']:.0f}" if r["n_ok"] == 1 else f"{r['selected_epoch']:.1f}"),
+                 "vs best": _vs_best(r)}
         rows.append(row + [shown[c] for c in header[len(keys):]])
     bold = set()
-    for col in ("dice", "iou", "final_dice"):
+    for col in ("dice", "iou", "empty_correct", "val_dice"):
         values = df[col].astype(float)
         if values.notna().any():
             bold |= {(i, header.index(col)) for i in range(len(df)) if values.iloc[i] == values.max()}
@@ -172,8 +193,8 @@ def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3) -> str:
     """A study table as a LaTeX ``table`` (booktabs): parameters left-aligned, metrics
     right-aligned, best values bold."""
     text, bold = display_rows(df, decimals)
-    status = text.columns.get_loc("status")
-    align = "l" * (status + 1) + "r" * (len(text.columns) - status - 1)
+    first = text.columns.get_loc("status" if "status" in text.columns else "dice")
+    align = "l" * first + "r" * (len(text.columns) - first)
     return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
                       frame_latex(text, bold, align).rstrip("\n"), r"\end{table}"]) + "\n"
 
