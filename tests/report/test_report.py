@@ -48,7 +48,7 @@ def test_study_table_equals_pandas(tmp_path):
     assert table["cell"].tolist() == ["opt-sgd", "baseline"]
     assert table["dice"].tolist() == expected["dice"].tolist() and table["iou"].tolist() == expected["iou"].tolist()
     assert "optimizer.name" in table.columns and "seed" not in table.columns  # only what varies
-    assert table["n"].tolist() == [1, 1] and table["test"].tolist() == ["best", "n/a"]  # no per-image data
+    assert table["n"].tolist() == [1, 1] and table["test"].tolist() == ["n/a", "reference"]  # no per-image data
 
 
 def test_markdown_and_latex(tmp_path):
@@ -79,7 +79,8 @@ def test_html_references_existing_files_and_holds_every_table(tmp_path):
         assert (index.parent / ref).exists(), ref
     assert page.count("<table>") == len(studies) + 1  # + provenance
     metrics = json.loads((tmp_path / "report/study_metrics.json").read_text())
-    assert metrics["optimizer"]["opt-sgd"] == {"dice": 0.657, "dice_std": None, "n": 1, "n_ok": 1, "p_vs_best": None}
+    assert metrics["optimizer"]["opt-sgd"] == {"dice": 0.657, "dice_std": None, "n": 1, "n_ok": 1, "diff": None,
+                                                  "p_holm": None}
     assert metrics["optimizer"]["opt-rms_50%"]["dice"] is None  # diverged: no number, still listed
     assert "T &lt;&amp;&gt;" in page and "diverged" in page and "http" not in page
     for study in studies:
@@ -135,7 +136,7 @@ def _seeded_cells() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(images)
 
 
-def test_seed_groups_give_mean_std_interval_and_paired_t_test():
+def test_seed_groups_give_mean_std_interval_and_exact_sign_flip_test():
     from scipy import stats
 
     cells, per_image = _seeded_cells()
@@ -144,44 +145,74 @@ def test_seed_groups_give_mean_std_interval_and_paired_t_test():
     assert table["cell"].tolist() == ["baseline", "opt-sgd"] and table["n"].tolist() == [3, 3]
     assert "lr" not in table.columns and "seeds" in table.columns  # lr does not vary
     adam, sgd = pd.Series([0.70, 0.74, 0.72]), pd.Series([0.60, 0.62])
-    half = stats.t.ppf(0.975, 2) * adam.std(ddof=1) / 3**0.5
     a, s = table.iloc[0], table.iloc[1]
     assert a["dice"] == pytest.approx(adam.mean()) and a["dice_std"] == pytest.approx(adam.std(ddof=1))
-    assert (a["ci95_low"], a["ci95_high"]) == pytest.approx((adam.mean() - half, adam.mean() + half))
-    assert s["status"] == "1/3 diverged" and s["dice"] == pytest.approx(sgd.mean())
+    # the interval is a bootstrap of means of values in [0, 1]: inside the seeds' per-image range
+    assert 0.70 - 0.025 <= a["ci95_low"] < a["dice"] < a["ci95_high"] <= 0.74 + 0.025
+    assert s["status"] == "1/3 diverged" and s["dice"] == pytest.approx(sgd.mean()) and s["n_ok"] == 2
     assert s["iou"] == pytest.approx((sgd - 0.1).mean()) and s["selected_epoch"] == pytest.approx(2.5)
-    expected = stats.ttest_rel([0.60, 0.62], [0.70, 0.74])  # the seeds both rows have (0, 1)
-    assert a["test"] == "best" and s["test"] == "paired t, 2 seeds"
-    assert s["p_vs_best"] == pytest.approx(expected.pvalue) and s["diff_vs_best"] == pytest.approx(-0.11)
-    assert bool(s["significant"]) == (expected.pvalue < 0.05)
+    d = np.array([0.60 - 0.70, 0.62 - 0.74])  # the seeds both rows have (0, 1)
+    exact = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf)
+    assert a["test"] == "reference" and s["test"] == "exact sign-flip, 2 seeds"
+    assert s["p"] == pytest.approx(exact.pvalue) == 0.5 and s["p_floor"] == 0.5 and s["diff"] == pytest.approx(-0.11)
+    assert s["p_holm"] == s["p"] and s["significant"] is False and s["p_improve"] == 0.0
+    assert s["mde"] == np.inf  # 2 seeds: no p below 0.5, so no effect is detectable at 0.05
     md = to_markdown(table)
-    assert "**0.720 ± 0.020**" in md and "[0.670, 0.770]" in md
-    assert ("n.s. (p=" in md) == (expected.pvalue >= 0.05)
+    assert "**0.720 ± 0.020**" in md and "n.s. (0.5)" in md and "-0.110 [" in md
     assert r"$\pm$" in to_latex(table, "t")
 
 
-def test_bootstrap_over_images_pairs_by_case_and_marks_noise_not_significant():
-    from segsweep.report.stats import paired_bootstrap
+@pytest.mark.parametrize("d", [[0.1, -0.05, 0.2], [0.3, 0.1, 0.2, 0.05, -0.01], list(np.linspace(-0.2, 0.4, 9))])
+def test_sign_flip_equals_scipy_exact_permutation_test(d):
+    from scipy import stats
 
-    rng = np.random.default_rng(0)
-    base = pd.Series(rng.uniform(0.3, 0.9, 40), index=[f"c{i}" for i in range(40)])
-    shifted = (base - 0.1)[::-1]  # other order: pairing must follow the case ids
-    clear = paired_bootstrap(shifted, base, 2000, seed=0)
-    assert clear.diff == pytest.approx(-0.1) and clear.p < 0.01 and clear.high < 0
-    noise = paired_bootstrap(base + rng.normal(0, 0.05, 40), base, 2000, seed=0)
-    assert noise.p > 0.05 and noise.low < 0 < noise.high
-    assert paired_bootstrap(shifted, base, 2000, seed=0) == clear  # deterministic for a seed
-    with_nan = base.copy()
-    with_nan.iloc[:3] = np.nan  # empty ground truth: no Dice, left out of the pairs
-    assert paired_bootstrap(with_nan, base, 500, seed=0).test == "bootstrap, 37 images"
+    from segsweep.report.stats import sign_flip_test
+
+    p, floor = sign_flip_test(np.array(d))
+    ref = stats.permutation_test((np.array(d),), np.mean, permutation_type="samples", n_resamples=np.inf)
+    assert p == pytest.approx(ref.pvalue) and p >= floor == 2 / 2 ** len(d)
 
 
-def test_single_seed_rows_fall_back_to_the_image_bootstrap():
+def test_sign_flip_never_below_its_floor():
+    from segsweep.report.stats import sign_flip_test
+
+    assert sign_flip_test(np.full(6, 0.02)) == (pytest.approx(1 / 32), 1 / 32)  # 6 pairs: 2/64
+    p, floor = sign_flip_test(np.full(40, 0.02), n_resamples=999)
+    assert p == floor == 1 / 1000
+
+
+def test_holm_against_a_known_table():
+    from segsweep.report.stats import holm
+
+    # Holm (1979): sorted p 0.01, 0.02, 0.03, 0.5 over m = 4 -> 0.04, 0.06, 0.06 (monotone), 0.5
+    assert holm([0.03, 0.01, float("nan"), 0.5, 0.02]) == pytest.approx([0.06, 0.04, float("nan"), 0.5, 0.06],
+                                                                          nan_ok=True)
+
+
+def test_intervals_stay_inside_zero_one():
+    from segsweep.report.stats import hierarchical_interval
+
+    near_one = np.clip(np.random.default_rng(0).normal(0.98, 0.05, (3, 30)), 0, 1)
+    low, high = hierarchical_interval(near_one, 2000, seed=0)
+    assert 0 <= low < near_one.mean() < high <= 1
+
+
+def test_minimum_detectable_effect():
+    from scipy import stats
+
+    from segsweep.report.stats import min_detectable_effect, seeds_needed
+
+    assert seeds_needed(0.05) == 6 and min_detectable_effect(0.01, 3, 0.05) == np.inf
+    expected = (stats.t.ppf(0.975, 9) + stats.t.ppf(0.8, 9)) * 0.02 / 10**0.5
+    assert min_detectable_effect(0.02, 10, 0.05) == pytest.approx(expected)
+
+
+def test_single_seed_rows_fall_back_to_a_sign_flip_over_images():
     cells, per_image = _seeded_cells()
     one = cells[cells["seed"] == 0]
     table = study_table(one, one["cell"].tolist(), per_image, n_resamples=500)
-    assert table["test"].tolist() == ["best", "bootstrap, 6 images"]
-    assert table["diff_vs_best"].iloc[1] == pytest.approx(0.60 - 0.70)
+    assert table["test"].tolist() == ["reference", "sign-flip over 6 test images, 1 seed"]
+    assert table["diff"].iloc[1] == pytest.approx(0.60 - 0.70) and table["p_floor"].iloc[1] == 2 / 64
     assert "seeds" not in to_markdown(table).splitlines()[0]  # single-seed tables stay compact
 
 

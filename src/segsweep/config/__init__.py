@@ -183,6 +183,11 @@ def _check_train(params: Params, source: str) -> None:
     cells, studies = expand(params.train, params.grid, source)
     _check_probe(params, cells, studies, source)
     _check_studies(params.report.studies, "report.studies", studies, source)
+    _check_studies(list(params.report.reference), "report.reference", studies, source)
+    for study, cell in params.report.reference.items():
+        if cell not in studies[study]:
+            raise ConfigError(f"{source}: report.reference.{study} = {json.dumps(cell)}: not a cell of study "
+                              f"{study}{did_you_mean(cell, studies[study])}; valid: {', '.join(studies[study])}")
     for i, cell in enumerate(params.landscape.cells):
         if cell not in cells:
             raise ConfigError(f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"

@@ -29,8 +29,10 @@ class Report(Section):
     title: str = "segsweep study"
     decimals: Annotated[int, Field(ge=1, le=6)] = 3
     studies: list[str] = []       # studies to tabulate, in this order; []: every study
-    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05   # "n.s." when p >= alpha (vs the best row)
-    bootstrap: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000   # resamples (paired bootstrap)
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05   # "n.s." when the Holm-adjusted p >= alpha
+    # study -> a cell of the row every other row is compared with (default: baseline)
+    reference: dict[str, str] = {}
+    bootstrap: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000   # resamples (hierarchical bootstrap)
     seed: int = 0                 # bootstrap resampling seed
     figure: FigureStyle = FigureStyle()
     examples: Examples = Examples()

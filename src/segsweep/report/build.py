@@ -27,6 +27,7 @@ from segsweep.report.tables import (
     pivot_table,
     seed_table,
     study_table,
+    table_note,
     to_latex,
     to_markdown,
 )
@@ -77,11 +78,11 @@ code{background:#f3f3f3;padding:1px 4px}.small{color:#666;font-size:12px}"""
 
 
 STATS_NOTE = ("Dice: test-set mean of per-image Dice of each cell's selected weights; with several seeds "
-              "mean ± std and the 95 % t-interval over the ok seeds (failed seeds are counted, not averaged). Bold: the best value of each metric column. 'vs best': "
-              "two-sided p-value of a paired test against the row with the best Dice ({tests}); n.s.: "
-              "p ≥ {alpha} (not corrected for multiple comparisons). "
-              "The bootstrap over images leaves out training noise: compare with the seed-to-seed spread "
-              "below before calling a single-seed difference an effect.")
+              "mean ± std over the ok seeds (failed seeds are counted, not averaged), 95 % interval: "
+              "hierarchical percentile bootstrap over seeds and test images. Bold: the best value of each metric "
+              "column. 'vs reference': the row's mean difference from the study's reference row (baseline), "
+              "with its 95 % hierarchical bootstrap interval; p: {tests}, Holm-adjusted over the rows of the table; "
+              "n.s.: adjusted p ≥ {alpha}. A p-value is never shown below the smallest value its test can give.")
 
 
 def _headline(table: pd.DataFrame) -> dict:
@@ -90,7 +91,8 @@ def _headline(table: pd.DataFrame) -> dict:
         return None if pd.isna(v) else round(float(v), 6)
 
     return {r["cell"]: {"dice": num(r["dice"]), "dice_std": num(r["dice_std"]), "n": int(r["n"]),
-                        "n_ok": int(r["n_ok"]), "p_vs_best": num(r["p_vs_best"])} for _, r in table.iterrows()}
+                        "n_ok": int(r["n_ok"]), "diff": num(r["diff"]), "p_holm": num(r["p_holm"])}
+            for _, r in table.iterrows()}
 
 
 def protocol_note(cells: pd.DataFrame) -> str:
@@ -122,14 +124,15 @@ def reference_row(reference: dict, table: pd.DataFrame) -> dict:
     """The global-threshold reference as a table row (no seeds, no test against it)."""
     row = {c: "" for c in table.columns}
     dice = reference.get("dice")
-    row.update({"cell": "reference: global grey threshold", "seeds": "", "n": 1, "n_seeds": 0, "n_ok": 1,
+    row.update({"cell": "global grey threshold (no learning)", "seeds": "", "n": 1, "n_seeds": 0, "n_ok": 1,
                 "n_diverged": 0, "n_collapsed": 0, "status": "ok", "dice": float("nan") if dice is None else dice,
                 "dice_std": float("nan"), "ci95_low": float("nan"), "ci95_high": float("nan"),
                 "iou": float("nan"), "val_dice": float("nan"), "selected_epoch": float("nan"),
                 "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
                 "selection": f"fitted on {reference['n_train_cases']} training cases", "steps": float("nan"),
-                "n_test_images": reference["n_test_images"], "test": "reference", "diff_vs_best": float("nan"),
-                "p_vs_best": float("nan"), "significant": None})
+                "n_test_images": reference["n_test_images"], "test": "threshold", "significant": None})
+    for key in ("n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde"):
+        row[key] = float("nan")
     return row
 
 
@@ -173,19 +176,21 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                 f"{counts.get('collapsed', 0)} collapsed); {len(chosen)} studies.</p>",
                 f"<p class=small>{html.escape(protocol_note(cells))}</p>",
                 "<p class=small>" + html.escape(STATS_NOTE.format(
-                    alpha=cfg.alpha, tests="paired t-test over the seeds both rows share; otherwise a paired "
-                    f"bootstrap ({cfg.bootstrap} resamples) of the per-image Dice difference on the test "
-                    "images")) + "</p>"]
+                    alpha=cfg.alpha, tests="exact two-sided sign-flip test of the per-seed differences over the "
+                    "seeds both rows share (paired t-test beyond 16 seeds); with a single seed, the sign-flip test "
+                    "over per-image test differences, which leaves out training noise")) + "</p>"]
         headline = {}
         for study, ids in chosen.items():
-            table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed)
+            table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed,
+                                cfg.reference.get(study, "baseline"))
             headline[study] = _headline(table)
             datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
             shown = pd.concat([table, *(pd.DataFrame([reference_row(references[ds], table)])
                                         for ds in sorted(datasets & set(references or {})))], ignore_index=True)
             shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
-            (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals))
-            (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals))
+            note = table_note(shown, cfg.alpha)
+            (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
+            (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals, note))
             curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
             body.append(f"<h2>Study: {html.escape(study)}</h2>")
             pivot = pivot_table(table, axes.get(study, []), cfg.decimals)
@@ -195,7 +200,7 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                 (tmp / "tables" / f"{study}_pivot.tex").write_text(frame_latex(frame, bold))
                 frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
                 body += [_html_frame(frame, bold), f"<p class=small>tables/{study}_pivot.csv · .md · .tex</p>"]
-            body += [_html_table(shown, cfg.decimals),
+            body += [_html_table(shown, cfg.decimals), f"<p class=small>{html.escape(note)}</p>",
                      f"<p class=small>tables/{study}.csv · .md · .tex</p>",
                      _figure(f"curves_{study}", f"curves {study}")]
             if fraction_figure(table, study, width, tmp / "figures" / f"fraction_{study}"):

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
-from segsweep.report.stats import compare, seed_groups
+from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seed_groups, seeds_needed
 
 METRICS = ["n", "n_seeds", "n_ok", "n_diverged", "n_collapsed", "status", "dice", "dice_std", "ci95_low",
            "ci95_high", "iou", "empty_correct", "val_dice", "selected_epoch", "selection", "steps", "n_test_images",
-           "test", "diff_vs_best", "p_vs_best", "significant"]
-SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs best"]
+           "test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde",
+           "significant"]
+SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs reference", "p (Holm)"]
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
@@ -83,29 +85,32 @@ def _status_counts(status: pd.Series) -> dict:
 
 
 def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | None = None,
-                alpha: float = 0.05, n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
+                alpha: float = 0.05, n_resamples: int = 10_000, seed: int = 0,
+                reference: str = "baseline") -> pd.DataFrame:
     """One row per seed group of ``ids`` (study order) with varying params, statistics
-    and the paired test against the best row.
+    and the paired comparison with the reference row (``segsweep.report.stats``).
 
     Args:
         cells: the summary table (``cells.csv``).
         ids: the study's cell ids.
-        per_image: ``per_image.csv`` (cell, case, dice) for the bootstrap over images;
-            ``None``: only tests over seeds.
-        alpha: level below which a difference from the best row counts as significant.
+        per_image: ``per_image.csv`` (cell, case, dice) for hierarchical intervals and
+            single-seed tests over images; ``None``: seeds only.
+        alpha: level below which a Holm-adjusted p counts as significant.
         n_resamples, seed: bootstrap resamples and resampling seed.
+        reference: a cell id of the reference row; the first row when no row holds it.
     """
     per_image = per_image if per_image is not None else pd.DataFrame(columns=["cell", "case", "dice"])
     raw = cells.set_index("cell").loc[ids]
     sub = _own_settings(raw)
     # columns the study varies; a value no row's component takes is not shown at all
-    params = [c for c in sub.columns if c.startswith("params.") and c != "params.seed"
+    params = [c for c in sub.columns if c.startswith("params.") and c not in ("params.seed", "params.split_seed")
               and raw[c].astype(str).nunique() > 1 and (sub[c] != IGNORED).any()]
     rows = []
     for group in seed_groups(cells, ids):
         g = sub.loc[group]
         ok = g[g["status"] == "ok"]
-        mean, std, low, high = _t_interval(ok["dice"].astype(float))
+        mean, std, _, _ = _t_interval(ok["dice"].astype(float))
+        low, high = mean_interval(list(ok.index), cells, per_image, n_resamples, seed)
         rows.append({
             "cell": group[0], "seeds": ", ".join(str(s) for s in g["seed"]),
             **{c[len("params."):]: g[c].iloc[0] for c in params},
@@ -118,19 +123,49 @@ def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | N
             "_cells": group,
         })
     out = pd.DataFrame(rows)
-    scored = out[out["dice"].notna()]
-    best = scored["dice"].idxmax() if len(scored) else None
+    ref = next((i for i, r in out.iterrows() if reference in r["_cells"]), 0)
     tests = []
     for i, r in out.iterrows():
-        if best is None or math.isnan(r["dice"]):
-            tests.append((r["status"] if r["n_ok"] == 0 else "n/a", math.nan, math.nan, None))
-        elif i == best:
-            tests.append(("best", 0.0, math.nan, None))
-        else:
-            c = compare(r["_cells"], out.at[best, "_cells"], cells, per_image, n_resamples, seed)
-            tests.append((c.test, c.diff, c.p, None if math.isnan(c.p) else bool(c.p < alpha)))
-    out[["test", "diff_vs_best", "p_vs_best", "significant"]] = pd.DataFrame(tests, index=out.index)
+        if i == ref:
+            tests.append({"test": "reference"})
+            continue
+        c = compare(r["_cells"], out.at[ref, "_cells"], cells, per_image, n_resamples, seed)
+        tests.append({"test": c.test, "n_pairs": c.n_pairs, "diff": c.diff, "diff_ci95_low": c.low,
+                      "diff_ci95_high": c.high, "p": c.p, "p_floor": c.p_floor, "p_improve": c.p_improve,
+                      "mde": min_detectable_effect(c.sd, c.n_pairs, alpha)})
+    tests = pd.DataFrame(tests, index=out.index).reindex(
+        columns=["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_floor", "p_improve", "mde"])
+    out = pd.concat([out, tests], axis=1)
+    out["p_holm"] = holm(out["p"].astype(float).tolist())
+    out["significant"] = [None if math.isnan(p) else bool(p < alpha) for p in out["p_holm"]]
     return out.drop(columns="_cells")
+
+
+def _join(values) -> str:
+    return " / ".join(str(v) for v in sorted({int(v) for v in values if not pd.isna(v)})) or "?"
+
+
+def table_note(table: pd.DataFrame, alpha: float) -> str:
+    """What every table must state: n seeds, n test images, the test, the correction,
+    and the smallest difference the design can resolve."""
+    rows = table[table["test"] != "threshold"]
+    compared = rows[~rows["test"].isin(["reference"]) & rows["p"].notna()]
+    ref = rows[rows["test"] == "reference"]
+    text = (f"n = {_join(rows['n_seeds'])} seeds per row, {_join(rows['n_test_images'])} test images per cell "
+            f"(the same images for every row).")
+    if ref.empty or compared.empty:
+        return text + " No paired comparison."
+    tests = ", ".join(sorted(set(compared["test"])))
+    text += (f" Each row vs the reference row ({ref['cell'].iloc[0]}): {tests}; p Holm-adjusted over "
+             f"{len(compared)} comparisons.")
+    floor = float(compared["p_floor"].min())
+    if floor >= alpha:
+        return text + (f" With these pairs the smallest possible p is {floor:.2g} ≥ {alpha:g}: no difference can be "
+                       f"significant (the exact test needs at least {seeds_needed(alpha)} seeds); read the intervals.")
+    mde = compared["mde"].replace(float("inf"), float("nan")).dropna()
+    if len(mde):
+        text += f" Smallest difference detectable with 80 % power: {mde.median():.3f} Dice (median over rows)."
+    return text
 
 
 def _fmt(v, decimals: int) -> str:
@@ -139,11 +174,17 @@ def _fmt(v, decimals: int) -> str:
     return str(v)
 
 
-def _vs_best(r) -> str:
-    if r["test"] in ("best", "n/a") or r["n_ok"] == 0:
-        return {"best": "best", "n/a": "no test"}.get(r["test"], "")
-    p = f"p={r['p_vs_best']:.2g}"
-    return p if r["significant"] else f"n.s. ({p})"
+def _vs_reference(r, decimals: int) -> tuple[str, str]:
+    """The difference from the reference row with its interval, and the Holm-adjusted p
+    (``n.s.`` when not below alpha; ``p ≥ floor`` never printed below the test's floor)."""
+    if r["test"] == "reference":
+        return "reference", ""
+    if pd.isna(r["diff"]):
+        return ("" if r["n_ok"] == 0 else "no test"), ""
+    diff = f"{r['diff']:+.{decimals}f} [{r['diff_ci95_low']:+.{decimals}f}, {r['diff_ci95_high']:+.{decimals}f}]"
+    p = max(float(r["p_holm"]), float(r["p_floor"]) if not pd.isna(r["p_floor"]) else 0.0)
+    text = f"{p:.2g}" if p >= 0.001 else "<0.001"
+    return diff, text if r["significant"] else f"n.s. ({text})"
 
 
 def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
@@ -170,8 +211,8 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
                  "iou": "" if none_ok else _fmt(r["iou"], decimals),
                  "empty_correct": _fmt(r["empty_correct"], decimals), "val_dice": _fmt(r["val_dice"], decimals),
                  "selected_epoch": "" if math.isnan(r["selected_epoch"]) else
-                 (f"{r['selected_epoch']:.0f}" if r["n_ok"] == 1 else f"{r['selected_epoch']:.1f}"),
-                 "vs best": _vs_best(r)}
+                 (f"{r['selected_epoch']:.0f}" if r["n_ok"] == 1 else f"{r['selected_epoch']:.1f}")}
+        shown["vs reference"], shown["p (Holm)"] = _vs_reference(r, decimals)
         rows.append(row + [shown[c] for c in header[len(keys):]])
     bold = set()
     for col in ("dice", "iou", "empty_correct", "val_dice"):
@@ -181,20 +222,21 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
     return pd.DataFrame(rows, columns=header), frozenset(bold)
 
 
-def to_markdown(df: pd.DataFrame, decimals: int = 3) -> str:
-    return frame_markdown(*display_rows(df, decimals))
+def to_markdown(df: pd.DataFrame, decimals: int = 3, note: str = "") -> str:
+    return frame_markdown(*display_rows(df, decimals)) + (f"\n{note}\n" if note else "")
 
 
 def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3) -> str:
+def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "") -> str:
     """A study table as a LaTeX ``table`` (booktabs): parameters left-aligned, metrics
     right-aligned, best values bold."""
     text, bold = display_rows(df, decimals)
     first = text.columns.get_loc("status" if "status" in text.columns else "dice")
     align = "l" * first + "r" * (len(text.columns) - first)
+    caption = f"{caption}. {note}" if note else caption
     return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
                       frame_latex(text, bold, align).rstrip("\n"), r"\end{table}"]) + "\n"
 
@@ -298,9 +340,9 @@ def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tupl
     row_keys, col_keys = list(dict.fromkeys(rows)), list(dict.fromkeys(columns))
     frame = pd.DataFrame([[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
                          columns=[factors[0] + " \\ " + factors[1], *col_keys])
-    best = table.index[table["test"] == "best"]
+    scored = table["dice"].astype(float)
     bold = frozenset()
-    if len(best):
-        i = table.index.get_loc(best[0])
+    if scored.notna().any():
+        i = int(np.nanargmax(scored.to_numpy()))
         bold = frozenset({(row_keys.index(rows[i]), 1 + col_keys.index(columns[i]))})
     return frame, bold
