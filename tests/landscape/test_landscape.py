@@ -10,7 +10,7 @@ import torch
 from segsweep.config import Landscape, LossCfg
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
-from segsweep.landscape.surface import cell_landscape, roughness
+from segsweep.landscape.surface import cell_landscape, interpolation_grid, roughness
 from segsweep.losses import build_loss
 from segsweep.models.unet import UNet
 
@@ -67,24 +67,44 @@ def test_centre_is_the_models_loss_and_batched_equals_loop(norm, loss):
     assert batched[0][centre] == pytest.approx(own, rel=1e-4)
 
 
-@pytest.mark.parametrize("evaluation", ["loop", "batched", "fast"])
-def test_interpolation_ends_are_the_two_models(evaluation):
+@pytest.mark.parametrize("resolution", [3, 4, 5, 7, 8, 11, 12, 13, 21, 50, 201])
+def test_interpolation_grid_holds_0_and_1_exactly_and_is_uniform(resolution):
+    ts = interpolation_grid(resolution)
+    assert len(ts) == resolution
+    assert 0.0 in ts.tolist() and 1.0 in ts.tolist()  # exact equality, no tolerance
+    h = np.diff(ts)
+    np.testing.assert_allclose(h, h[0], rtol=1e-12)
+    k = round(1 / h[0])
+    assert 1 / k == pytest.approx(h[0])  # step 1/k: 0 and 1 are k steps apart
+    np.testing.assert_allclose(ts[0] + ts[-1], 1.0, atol=1e-12)  # symmetric about 0.5
+    if resolution >= 6:
+        assert 1 / 7 - 1e-12 <= -ts[0] <= 1 / 3 + 1e-12
+
+
+def test_interpolation_grid_examples_and_errors():
+    np.testing.assert_array_equal(interpolation_grid(7), [-0.25, 0, 0.25, 0.5, 0.75, 1, 1.25])
+    np.testing.assert_allclose(interpolation_grid(11), (np.arange(11) - 2) / 6)
+    np.testing.assert_array_equal(interpolation_grid(3), [0, 0.5, 1])
+    with pytest.raises(ValueError, match="resolution must be >= 3, got 2"):
+        interpolation_grid(2)
+
+
+@pytest.mark.parametrize("evaluation,resolution", [("loop", 7), ("batched", 11), ("fast", 11), ("fast", 8)])
+def test_interpolation_ends_are_the_two_models(evaluation, resolution, tmp_path):
     init, trained = _model("batch", 0), _model("batch", 1)
     batches = _batches(1)
     loss_fn = build_loss(LossCfg(name="ce"), "softmax")
-    cfg = Landscape(kinds=["interpolation"], resolution=7, evaluation=evaluation)  # t = -0.25, 0, ..., 1.25
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        cell_landscape(cfg, trained, loss_fn, trained.state_dict(), init.state_dict(), batches, Path(tmp) / "c")
-        z = np.load(Path(tmp) / "c.npz")
+    cfg = Landscape(kinds=["interpolation"], resolution=resolution, evaluation=evaluation)
+    cell_landscape(cfg, trained, loss_fn, trained.state_dict(), init.state_dict(), batches, tmp_path / "c")
+    with np.load(tmp_path / "c.npz") as z:
         ts, losses = z["interp_t"], z["interp_loss"]
+    np.testing.assert_array_equal(ts, interpolation_grid(resolution))
     with torch.no_grad():
         for model, t in ((init, 0.0), (trained, 1.0)):
             model.eval()
             own = float(loss_fn(model(batches[0][0]), batches[0][1]))
-            assert losses[np.argmin(abs(ts - t))] == pytest.approx(own, rel=1e-4)
+            (at,) = np.flatnonzero(ts == t)  # the grid holds t exactly: no nearest-point lookup
+            assert losses[at] == pytest.approx(own, rel=1e-4)
 
 
 def test_roughness_of_known_surfaces():

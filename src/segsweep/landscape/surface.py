@@ -2,8 +2,10 @@
 
 - ``line``: loss along one filter-normalised direction d1, θ* + α·d1, α ∈ [-span, span];
 - ``plane``: θ* + α·d1 + β·d2 on a resolution × resolution grid;
-- ``interpolation``: (1 − t)·θ_init + t·θ*, t ∈ [-0.25, 1.25]; batch-norm running
-  statistics blended the same way when ``interpolate_buffers``.
+- ``interpolation``: (1 − t)·θ_init + t·θ* on a uniform t grid that holds t = 0 (the
+  initialisation) and t = 1 (the trained model) exactly and reaches about a quarter
+  beyond each (``interpolation_grid``); batch-norm running statistics blended the same
+  way when ``interpolate_buffers``.
 θ* is the cell's best checkpoint; the evaluation batches are training patches of the
 cell's split, drawn with the landscape seed.
 """
@@ -20,6 +22,35 @@ from segsweep.io import atomic_path
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
 from segsweep.landscape.fast import evaluate_fast
+
+
+def interpolation_grid(resolution: int, margin: float = 0.25) -> np.ndarray:
+    """The t values of the interpolation: uniform, with 0 and 1 exactly on the grid.
+
+    Rule: ``resolution`` = k + 1 + 2·m points t_i = (i − m) / k, i = 0 … resolution − 1:
+    step h = 1/k, m points before t = 0 and m after t = 1, so the grid spans
+    [−m/k, 1 + m/k]. The margin m is the integer (m ≥ 0, k ≥ 1) that brings m/k closest
+    to ``margin`` (ties: the smaller m). Examples: r = 7 → −0.25 … 1.25 (h = 1/4);
+    r = 11 → −1/3 … 4/3 (h = 1/6); r = 13 → −0.25 … 1.25 (h = 1/8); r = 3 → 0, 0.5, 1;
+    for 6 ≤ r ≤ 201 the reach m/k lies in [1/7, 1/3] (exactly 1/4 when r − 1 is a
+    multiple of 6).
+    A plain ``linspace(-0.25, 1.25, r)`` has 0 and 1 on it only when r − 1 is a
+    multiple of 6 (not for the default 11), so the two end models were not evaluated.
+    The grid is uniform, as ``roughness`` needs.
+
+    Args:
+        resolution: number of points, ≥ 3.
+        margin: the wanted reach beyond [0, 1] on each side, as a fraction of it.
+
+    Raises:
+        ValueError: ``resolution`` < 3.
+    """
+    if resolution < 3:
+        raise ValueError(f"resolution must be >= 3, got {resolution}")
+    intervals = resolution - 1  # = k + 2m
+    m = min(range((intervals - 1) // 2 + 1), key=lambda m: (abs(m / (intervals - 2 * m) - margin), m))
+    # integers divided once: (i − m) / k is exactly 0.0 at i = m and exactly 1.0 at i = m + k
+    return (np.arange(resolution) - m) / (intervals - 2 * m)
 
 
 def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
@@ -99,7 +130,7 @@ def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | Non
         model.load_state_dict(init_state)
         p0, b0 = split_state(model)
         model.load_state_dict(best_state)
-        ts = np.linspace(-0.25, 1.25, cfg.resolution)
+        ts = interpolation_grid(cfg.resolution)
         delta = {k: params[k] - p0[k] for k in params}
         kw = {}
         if cfg.interpolate_buffers:
