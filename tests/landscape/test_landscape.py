@@ -116,3 +116,94 @@ def test_roughness_of_known_surfaces():
     saddle = np.subtract.outer(a**2, a**2)
     assert roughness(a, saddle)["nonconvex_fraction"] == 1.0
     assert roughness(a, np.cos(8 * a))["nonconvex_fraction"] > 0.3
+
+
+def test_roughness_counts_and_skips_nonfinite_points():
+    a = np.linspace(-1, 1, 11)  # centre index 5
+    line = a**2
+    line[[0, 8]] = [np.nan, np.inf]
+    r = roughness(a, line)
+    assert r["n_nonfinite"] == 2 and isinstance(r["n_nonfinite"], int)
+    assert r["range"] == pytest.approx(1.0 - 0.0)  # finite points only: a = -0.8 ... 0.6, 1.0
+    assert r["curvature_1"] == pytest.approx(2.0)  # stencil 4, 5, 6 is finite
+    assert r["nonconvex_fraction"] == 0.0  # over the interior points with a finite stencil
+    line[6] = np.nan
+    assert np.isnan(roughness(a, line)["curvature_1"])  # the centre stencil touches NaN
+    bowl = np.add.outer(a**2, 3 * a**2)
+    bowl[0, 0], bowl[10, 3], bowl[5, 6] = np.nan, -np.inf, np.nan
+    r = roughness(a, bowl)
+    assert r["n_nonfinite"] == 3
+    assert r["curvature_1"] == pytest.approx(2.0) and np.isnan(r["curvature_2"])
+    assert r["nonconvex_fraction"] == 0.0
+    saddle = np.subtract.outer(a**2, a**2)
+    saddle[2:4, 2:4] = np.nan
+    assert roughness(a, saddle)["nonconvex_fraction"] == 1.0
+
+
+def test_roughness_of_a_surface_without_finite_points_is_nan_without_warnings():
+    import warnings
+
+    a = np.linspace(-1, 1, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = roughness(a, np.full((5, 5), np.nan))
+    assert r["n_nonfinite"] == 25
+    assert all(np.isnan(r[k]) for k in ("range", "curvature_1", "curvature_2", "nonconvex_fraction"))
+
+
+def test_nonfinite_points_stay_in_the_arrays_are_counted_and_shown(tmp_path, monkeypatch):
+    import segsweep.landscape.plots as plots
+    from segsweep.landscape.surface import roughness_table
+
+    init, trained = _model("batch", 0), _model("batch", 1)
+    init_state = init.state_dict()
+    for k, v in trained.state_dict().items():
+        if k.endswith("running_var"):
+            # var(t) = var0 + t (var* − var0) < 0 for t > 1 when var0 = 10 var*: NaN there
+            init_state[k] = 10 * v
+    loss_fn = build_loss(LossCfg(name="ce"), "softmax")
+    cfg = Landscape(kinds=["line", "interpolation"], resolution=7, evaluation="loop")  # t = -0.25 ... 1.25
+    stats = cell_landscape(cfg, trained, loss_fn, trained.state_dict(), init_state, _batches(1), tmp_path / "c")
+    with np.load(tmp_path / "c.npz") as z:
+        data = {"c": dict(z)}
+    t, loss, dice = data["c"]["interp_t"], data["c"]["interp_loss"], data["c"]["interp_dice"]
+    assert len(loss) == 7  # nothing dropped
+    np.testing.assert_array_equal(np.isnan(loss), t > 1)  # only t = 1.25 is beyond the trained model
+    np.testing.assert_array_equal(np.isnan(dice), t > 1)
+    assert stats["interpolation"]["n_nonfinite"] == 1 and stats["line"]["n_nonfinite"] == 0
+    assert np.isfinite(stats["interpolation"]["curvature_1"])  # centre t = 0.5: stencil finite
+    table = roughness_table({"c": stats})
+    assert table.set_index("kind")["n_nonfinite"].to_dict() == {"line": 0, "interpolation": 1}
+
+    # a plane and a second cell with injected NaN / inf, then the figures
+    a = data["c"]["axis"]
+    plane = np.add.outer(a**2, a**2) + 0.1
+    plane[0, 0], plane[3, 4] = np.nan, np.inf
+    data["c"]["plane_loss"] = plane
+    line = data["c"]["line_loss"].copy()
+    line[[1, 5]] = [np.nan, np.inf]
+    data["d"] = {"axis": a, "line_loss": line, "plane_loss": np.full_like(plane, np.nan)}
+    figures = {}
+    monkeypatch.setattr(plots, "save", lambda fig, stem: figures.__setitem__(stem.name, fig))
+    plots.plot_cells(data, tmp_path)
+    assert set(figures) == {"line", "interpolation", "plane_contours", "plane_surfaces"}
+
+    def crosses(ax):
+        return [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
+
+    (ax,) = figures["interpolation"].axes
+    (x,) = crosses(ax)
+    np.testing.assert_array_equal(x.get_xdata(), [1.25])
+    assert "1 non-finite" in ax.get_title() and "c (1 non-finite ×)" in [t.get_text() for t in ax.get_legend().texts]
+    (ax,) = figures["line"].axes
+    np.testing.assert_array_equal(crosses(ax)[0].get_xdata(), a[[1, 5]])
+    assert "2 non-finite" in ax.get_title()
+    ax_c, ax_d = figures["plane_contours"].axes[:2]
+    (x,) = crosses(ax_c)
+    assert sorted(zip(x.get_xdata(), x.get_ydata())) == sorted([(a[0], a[0]), (a[3], a[4])])
+    assert ax_c.get_title() == "c (2 non-finite ×)" and ax_d.get_title() == f"d ({plane.size} non-finite ×)"
+    for fig in figures.values():  # the real writer runs on them too
+        plots.plt.close(fig)
+    monkeypatch.undo()
+    plots.plot_cells(data, tmp_path / "written")
+    assert (tmp_path / "written" / "plane_contours.pdf").exists()

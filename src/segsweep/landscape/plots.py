@@ -1,4 +1,10 @@
-"""Side-by-side landscape figures for several cells on shared scales."""
+"""Side-by-side landscape figures for several cells on shared scales.
+
+Points whose loss is not finite (NaN or ±inf in the .npz) are shown, not dropped: on
+line and interpolation plots a × in the cell's colour at the bottom edge at their x
+position, on contour and surface plots a black × at their grid point, with the count
+in the legend or the panel title.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +13,107 @@ from pathlib import Path
 import numpy as np
 
 from segsweep.figures import PALETTE, plt, save
+from segsweep.landscape.surface import as_nan
+
+NONFINITE = {"marker": "x", "linestyle": "none", "markersize": 6, "markeredgewidth": 1.2}
 
 
 def _log_levels(arrays: list[np.ndarray], n: int = 14) -> np.ndarray:
-    lo = max(min(float(np.nanmin(a)) for a in arrays), 1e-6)
-    hi = max(float(np.nanmax(a)) for a in arrays)
+    """``n`` log-spaced levels over the finite values of all ``arrays``."""
+    finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays])
+    if not finite.size:  # every point non-finite: any levels do, the panels only show ×
+        return np.geomspace(1e-3, 1.0, n)
+    lo = max(float(finite.min()), 1e-6)
+    hi = float(finite.max())
     return np.geomspace(lo, hi if hi > lo else lo * 10, n)
 
 
+def _nonfinite_note(n: int) -> str:
+    return f" ({n} non-finite ×)" if n else ""
+
+
+def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str, stem: Path) -> bool:
+    """One loss curve per cell; × at the bottom edge where the loss is not finite."""
+    cells = [c for c in data if ykey in data[c]]
+    if not cells:
+        return False
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    # x in data units, y in axes units: the × sit on the bottom edge whatever the scale
+    edge = ax.get_xaxis_transform()
+    total = 0
+    for i, c in enumerate(cells):
+        colour = PALETTE[i % len(PALETTE)]
+        x, y = np.asarray(data[c][xkey]), as_nan(data[c][ykey])
+        bad = np.isnan(y)
+        total += int(bad.sum())
+        ax.plot(x, y, marker=".", color=colour, label=c + _nonfinite_note(int(bad.sum())))
+        if bad.any():
+            ax.plot(x[bad], np.full(int(bad.sum()), 0.03), color=colour, transform=edge, clip_on=False, **NONFINITE)
+    title = f"{kind}: loss" + (f"; {total} non-finite points (×, bottom edge)" if total else "")
+    ax.set(yscale="log", xlabel=xlabel, ylabel="loss", title=title)
+    ax.legend(fontsize=7)
+    save(fig, stem)
+    return True
+
+
+def _contours(data: dict[str, dict], cells: list[str], stem: Path) -> None:
+    planes = {c: as_nan(data[c]["plane_loss"]) for c in cells}
+    levels = _log_levels(list(planes.values()))
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.2), squeeze=False)
+    norm = plt.matplotlib.colors.LogNorm(levels[0], levels[-1])
+    for ax, c in zip(axes[0], cells):
+        a, z = data[c]["axis"], planes[c]
+        ax.contour(a, a, np.ma.masked_invalid(z).T, levels=levels, cmap="viridis", norm=norm)
+        ax.plot(0, 0, "k+")
+        bad = np.isnan(z)
+        if bad.any():
+            A, B = np.meshgrid(a, a, indexing="ij")
+            ax.plot(A[bad], B[bad], color="black", clip_on=False, **NONFINITE)  # edge points whole
+        ax.set(title=c + _nonfinite_note(int(bad.sum())), xlabel="α", ylabel="β", aspect="equal")
+    # a mappable of its own: a panel with no finite contour must not break the colour bar
+    mappable = plt.matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis")
+    fig.colorbar(mappable, ax=axes[0].tolist(), label="loss (shared log levels)", format="%.3g")
+    save(fig, stem)
+
+
+def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
+    logs = {c: np.log10(np.clip(as_nan(data[c]["plane_loss"]), 1e-6, None)) for c in cells}
+    finite = np.concatenate([z[np.isfinite(z)] for z in logs.values()])
+    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
+    if zmax <= zmin:
+        zmax = zmin + 1.0
+    fig = plt.figure(figsize=(3.4 * len(cells), 3.4))
+    for i, c in enumerate(cells):
+        ax = fig.add_subplot(1, len(cells), i + 1, projection="3d")
+        a, z = data[c]["axis"], logs[c]
+        A, B = np.meshgrid(a, a, indexing="ij")
+        ax.plot_surface(A, B, z, cmap="viridis", vmin=zmin, vmax=zmax)
+        bad = np.isnan(z)
+        if bad.any():  # on the floor of the box: the surface has a hole there
+            ax.plot(A[bad], B[bad], np.full(int(bad.sum()), zmin), color="black", **NONFINITE)
+        ax.set(title=c + _nonfinite_note(int(bad.sum())), xlabel="α", ylabel="β", zlabel="log10 loss",
+               zlim=(zmin, zmax))
+    save(fig, stem)
+
+
 def plot_cells(data: dict[str, dict], out: Path) -> list[Path]:
-    """``data``: cell -> loaded npz arrays. Writes line/interpolation/plane/surface figures."""
+    """Write line/interpolation/plane figures for several cells side by side.
+
+    Args:
+        data: cell -> loaded npz arrays (``segsweep.landscape.surface.cell_landscape``).
+        out: folder for the figures (``<name>.png`` and ``.pdf``).
+
+    Returns:
+        The figure stems written.
+    """
     written = []
     for kind, xkey, ykey, xlabel in (("line", "axis", "line_loss", "α (filter-normalised direction)"),
                                      ("interpolation", "interp_t", "interp_loss", "t (0: initialisation, 1: trained)")):
-        cells = [c for c in data if ykey in data[c]]
-        if not cells:
-            continue
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        for i, c in enumerate(cells):
-            ax.plot(data[c][xkey], data[c][ykey], marker=".", color=PALETTE[i % len(PALETTE)], label=c)
-        ax.set(yscale="log", xlabel=xlabel, ylabel="loss", title=f"{kind}: loss")
-        ax.legend(fontsize=7)
-        save(fig, out / kind)
-        written.append(out / kind)
+        if _curves(data, kind, xkey, ykey, xlabel, out / kind):
+            written.append(out / kind)
     cells = [c for c in data if "plane_loss" in data[c]]
     if cells:
-        levels = _log_levels([data[c]["plane_loss"] for c in cells])
-        fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.2), squeeze=False)
-        for ax, c in zip(axes[0], cells):
-            a = data[c]["axis"]
-            cs = ax.contour(a, a, data[c]["plane_loss"].T, levels=levels, cmap="viridis",
-                            norm=plt.matplotlib.colors.LogNorm(levels[0], levels[-1]))
-            ax.plot(0, 0, "k+")
-            ax.set(title=c, xlabel="α", ylabel="β", aspect="equal")
-        fig.colorbar(cs, ax=axes[0].tolist(), label="loss (shared log levels)", format="%.3g")
-        save(fig, out / "plane_contours")
-        fig = plt.figure(figsize=(3.4 * len(cells), 3.4))
-        zmax = max(float(np.nanmax(np.log10(np.clip(data[c]["plane_loss"], 1e-6, None)))) for c in cells)
-        zmin = min(float(np.nanmin(np.log10(np.clip(data[c]["plane_loss"], 1e-6, None)))) for c in cells)
-        for i, c in enumerate(cells):
-            ax = fig.add_subplot(1, len(cells), i + 1, projection="3d")
-            a = data[c]["axis"]
-            A, B = np.meshgrid(a, a, indexing="ij")
-            ax.plot_surface(A, B, np.log10(np.clip(data[c]["plane_loss"], 1e-6, None)), cmap="viridis",
-                            vmin=zmin, vmax=zmax)
-            ax.set(title=c, xlabel="α", ylabel="β", zlabel="log10 loss", zlim=(zmin, zmax))
-        save(fig, out / "plane_surfaces")
+        _contours(data, cells, out / "plane_contours")
+        _surfaces(data, cells, out / "plane_surfaces")
         written += [out / "plane_contours", out / "plane_surfaces"]
     return written

@@ -53,28 +53,54 @@ def interpolation_grid(resolution: int, margin: float = 0.25) -> np.ndarray:
     return (np.arange(resolution) - m) / (intervals - 2 * m)
 
 
+def as_nan(values: np.ndarray) -> np.ndarray:
+    """``values`` as floats with every non-finite entry (NaN, ±inf) set to NaN: one
+    marker for "this point has no loss", which the nan-aware statistics skip."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _fraction_below_zero(x: np.ndarray) -> float:
+    """Share of the finite entries of ``x`` that are negative; NaN when none is finite."""
+    finite = x[np.isfinite(x)]
+    return float((finite < 0).mean()) if finite.size else float("nan")
+
+
 def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
     """Sharpness and roughness of a 1D or 2D surface on a uniform grid.
 
-    ``curvature_*``: second difference at the centre along each axis (divided by h²);
-    ``nonconvex_fraction``: fraction of interior points where the discrete Hessian
-    has a negative eigenvalue (2D) or the second difference is negative (1D);
-    ``range``: max − min.
+    Non-finite values (a NaN or infinite loss, e.g. batch-norm running variances
+    extrapolated below zero) are treated as missing points:
+
+    - ``n_nonfinite``: how many grid points are not finite (an int);
+    - ``range``: max − min over the finite points (NaN when there are none);
+    - ``curvature_*``: second difference at the centre along each axis (divided by h²);
+      NaN when its three-point stencil touches a non-finite point;
+    - ``nonconvex_fraction``: among the interior points whose stencil (2D: 3 × 3, the
+      mixed derivative included) is all finite, the fraction where the discrete Hessian
+      has a negative eigenvalue (2D) or the second difference is negative (1D); NaN
+      when there are none.
+
+    Args:
+        alphas: the grid along each axis, uniform (step ``alphas[1] − alphas[0]``).
+        values: the surface, shape (n,) or (n, n).
     """
     h = float(alphas[1] - alphas[0])
     c = len(alphas) // 2
-    out = {"range": float(np.nanmax(values) - np.nanmin(values))}
-    if values.ndim == 1:
-        d2 = (values[2:] - 2 * values[1:-1] + values[:-2]) / h**2
-        out |= {"curvature_1": float(d2[c - 1]), "nonconvex_fraction": float((d2 < 0).mean())}
+    v = as_nan(values)
+    finite = v[np.isfinite(v)]
+    out = {"n_nonfinite": int(v.size - finite.size),
+           "range": float(finite.max() - finite.min()) if finite.size else float("nan")}
+    if v.ndim == 1:
+        d2 = (v[2:] - 2 * v[1:-1] + v[:-2]) / h**2  # NaN wherever the stencil touches NaN
+        out |= {"curvature_1": float(d2[c - 1]), "nonconvex_fraction": _fraction_below_zero(d2)}
         return out
-    v = values
     dxx = (v[2:, 1:-1] - 2 * v[1:-1, 1:-1] + v[:-2, 1:-1]) / h**2
     dyy = (v[1:-1, 2:] - 2 * v[1:-1, 1:-1] + v[1:-1, :-2]) / h**2
     dxy = (v[2:, 2:] - v[2:, :-2] - v[:-2, 2:] + v[:-2, :-2]) / (4 * h**2)
     min_eig = (dxx + dyy) / 2 - np.sqrt(((dxx - dyy) / 2) ** 2 + dxy**2)
     out |= {"curvature_1": float(dxx[c - 1, c - 1]), "curvature_2": float(dyy[c - 1, c - 1]),
-            "nonconvex_fraction": float((min_eig < 0).mean())}
+            "nonconvex_fraction": _fraction_below_zero(min_eig)}
     return out
 
 
@@ -111,10 +137,15 @@ def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | Non
     def run(base, dirs, coords, **kw):
         coords = torch.as_tensor(coords, dtype=torch.float32)
         if evaluation == "batched":
-            return evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw)
-        if evaluation == "fast":  # falls back to the loop off the CPU or for other models
-            return evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
-        return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+            loss, dice = evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw)
+        elif evaluation == "fast":  # falls back to the loop off the CPU or for other models
+            loss, dice = evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+        else:
+            loss, dice = evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+        # A point whose loss is not finite stays in the arrays, as NaN in both: its hard
+        # prediction comes from NaN logits (argmax's arbitrary pick), not from a model.
+        bad = ~np.isfinite(loss)
+        return as_nan(loss), np.where(bad, np.nan, dice)
 
     if "line" in cfg.kinds:
         loss, dice = run(params, [d1], axis[:, None])
@@ -146,9 +177,13 @@ def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | Non
     return stats
 
 
+ROUGHNESS_COLUMNS = ["cell", "kind", "n_nonfinite", "range", "curvature_1", "curvature_2", "nonconvex_fraction"]
+
+
 def roughness_table(stats: dict[str, dict[str, dict]]) -> pd.DataFrame:
-    """One row per cell and kind; columns cell, kind, then the roughness numbers."""
-    if not stats:
-        return pd.DataFrame(columns=["cell", "kind", "range", "curvature_1", "curvature_2", "nonconvex_fraction"])
-    return pd.DataFrame([{"cell": cell, "kind": kind, **numbers}
-                         for cell, kinds in stats.items() for kind, numbers in kinds.items()])
+    """One row per cell and kind: ``ROUGHNESS_COLUMNS`` (``curvature_2`` is NaN for 1D
+    kinds; ``n_nonfinite`` is NaN for a JSON written before it was recorded)."""
+    rows = [{"cell": cell, "kind": kind, **numbers} for cell, kinds in stats.items() for kind, numbers in kinds.items()]
+    table = pd.DataFrame(rows, columns=ROUGHNESS_COLUMNS)
+    # a nullable int: counts print as counts, and an old JSON's missing count as <NA>
+    return table.astype({"n_nonfinite": "Int64"})
