@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
     sp.add_argument("--out", required=True, help="output stem (patches, pixels) or folder (dynamics)")
     sp.add_argument("--norms", nargs="+", default=[], help="dynamics: CELL=path/to/norms.parquet ...")
+    sp.add_argument("--metrics", nargs="+", default=[],
+                    help="dynamics: CELL=path/to/metrics.json ... (its params group seeds into study rows)")
     sp = verb("landscape", cmd_landscape, "loss landscapes: one cell, or a comparison of cells")
     sp.add_argument("what", choices=("cell", "compare"))
     sp.add_argument("--cell", help="cell id")

@@ -57,7 +57,10 @@ def cmd_probe(args) -> None:
         from segsweep.probe.dynamics import dynamics
 
         cells = dict(item.split("=", 1) for item in args.norms)
-        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out)
+        # the cells' resolved settings: a study row is its cells that differ only by seed
+        params = {c: json.loads(Path(p).read_text())["params"] for c, p in (m.split("=", 1) for m in args.metrics)}
+        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out,
+                 params)
 
 
 def cmd_landscape(args) -> None:

@@ -89,21 +89,25 @@ DYNAMICS_CELLS = list(dict.fromkeys(c for s in P.probe.dynamics.studies for c in
 
 
 rule probe_dynamics:
+    """Norm curves per cell and study, and per study the gradient-norm trend per row (the
+    cells that differ only by seed, grouped by the params in their metrics.json) and layer."""
     input:
-        expand("results/cells/{cell}/norms.parquet", cell=DYNAMICS_CELLS),
+        norms=expand("results/cells/{cell}/norms.parquet", cell=DYNAMICS_CELLS),
+        metrics=expand("results/cells/{cell}/metrics.json", cell=DYNAMICS_CELLS),
     output:
         directory("results/probes/dynamics"),
     params:
         cfg=probe_cfg,
         studies=lambda w: shlex.quote(section_json({s: STUDIES[s] for s in P.probe.dynamics.studies})),
-        norms=lambda w, input: " ".join(f"{c}={p}" for c, p in zip(DYNAMICS_CELLS, input)),
+        norms=lambda w, input: " ".join(f"{c}={p}" for c, p in zip(DYNAMICS_CELLS, input.norms)),
+        metrics=lambda w, input: " ".join(f"{c}={p}" for c, p in zip(DYNAMICS_CELLS, input.metrics)),
     log:
         "logs/probe/dynamics.log",
     conda:
         "../envs/train.yaml"
     shell:
         "{SEGSWEEP} --log {log} probe dynamics --cfg {params.cfg} --studies {params.studies}"
-        " --out {output} --norms {params.norms}"
+        " --out {output} --norms {params.norms} --metrics {params.metrics}"
 
 
 rule probe_all:
