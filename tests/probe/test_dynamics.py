@@ -110,7 +110,6 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
             paths[cell] = tmp_path / f"{cell}.parquet"
             _trend_norms(ratios, steps=40 + 3 * s, seed=s).to_parquet(paths[cell])
             params[cell] = {"optimizer": {"name": row}, "seed": s}
-            (tmp_path / f"{cell}.json").write_text(json.dumps({"params": params[cell]}))
     figures = {}
     real_save = dyn.save
     monkeypatch.setattr(dyn, "save", lambda fig, stem: figures.__setitem__(stem.name, fig) or real_save(fig, stem))
