@@ -83,7 +83,7 @@ def seed_rows(ids: list[str], params: dict[str, dict]) -> dict[str, list[str]]:
         if cid not in params:
             rows[cid] = [cid]
             continue
-        key = json.dumps({k: v for k, v in params[cid].items() if k != "seed"}, sort_keys=True)
+        key = json.dumps({k: v for k, v in params[cid].items() if k not in ("seed", "split_seed")}, sort_keys=True)
         rows.setdefault(first.setdefault(key, cid), []).append(cid)
     return rows
 
@@ -216,10 +216,13 @@ def dynamics(cells: dict[str, Path], studies: dict[str, list[str]], window: int,
 def _dynamics(frames: dict[str, pd.DataFrame], studies: dict[str, list[str]], window: int, out: Path,
               params: dict[str, dict]) -> pd.DataFrame:
     rows, ratios = [], {}
+    # one per-cell figure per study row (its first seed): the trend figure covers the seeds
+    drawn = {label for ids in studies.values() for label in seed_rows(ids, params)} if params else set(frames)
     for cell, norms in frames.items():
         if "grad_total" not in norms or norms.empty:
             continue  # log_norms was off, or the cell diverged at once
-        plot_cell(norms, cell, window, out / f"cell_{cell}")
+        if cell in drawn:
+            plot_cell(norms, cell, window, out / f"cell_{cell}")
         g, u = smooth(norms["grad_total"], window), smooth(norms["update_total"], window)
         rows.append({"cell": cell, "steps": len(norms), "grad_first": g.iloc[0], "grad_last": g.iloc[-1],
                      "update_first": u.iloc[0], "update_last": u.iloc[-1],

@@ -23,6 +23,7 @@ from segsweep.report.plots import curves_figure, fraction_figure
 from segsweep.report.tables import (
     display_rows,
     frame_latex,
+    labelled,
     frame_markdown,
     pivot_table,
     seed_table,
@@ -60,7 +61,8 @@ def provenance(params_json: str) -> dict:
 
 
 def _html_table(df: pd.DataFrame, decimals: int) -> str:
-    return _html_frame(*display_rows(df, decimals))
+    text, bold = display_rows(df, decimals)
+    return _html_frame(labelled(text), bold)
 
 
 def _html_frame(frame: pd.DataFrame, bold: frozenset) -> str:
@@ -190,7 +192,8 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
             note = table_note(shown, cfg.alpha)
             (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
-            (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals, note))
+            (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals, note,
+                                                                             label=f"tab:{study}"))
             curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
             body.append(f"<h2>Study: {html.escape(study)}</h2>")
             pivot = pivot_table(table, axes.get(study, []), cfg.decimals)

@@ -27,7 +27,10 @@ METRICS = ["n", "n_seeds", "n_ok", "n_diverged", "n_collapsed", "status", "dice"
            "significant"]
 SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs reference", "p (Holm)"]
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 # non-ASCII the report writes, for pdflatex without extra packages
+                 "±": r"$\pm$", "Δ": r"$\Delta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "–": "--", "≥": r"$\geq$",
+                 "→": r"$\to$", "∞": r"$\infty$"}
 
 
 def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
@@ -42,6 +45,24 @@ def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
 
 
 IGNORED = "–"  # a setting the row's component does not take (adam has no momentum)
+
+# Column headers of the human-readable renderings (HTML, Markdown, LaTeX); CSV and JSON
+# keep the machine names. Other params columns read as their last dotted part.
+LABELS = {"cell": "cell", "seeds": "seeds", "status": "status", "dice": "Dice", "ci95": "95 % CI", "iou": "IoU",
+          "empty_correct": "empty predicted empty", "val_dice": "val. Dice", "selected_epoch": "epoch",
+          "vs reference": "Δ Dice vs reference [95 % CI]", "p (Holm)": "p (Holm)", "optimizer.lr": "learning rate",
+          "optimizer.weight_decay": "weight decay", "optimizer.name": "optimizer", "loss.name": "loss",
+          "scheduler.name": "scheduler", "scheduler.gamma": "γ", "model.norm": "normalisation",
+          "train_fraction": "train fraction", "loss.lam": "λ"}
+
+
+def label(column: str) -> str:
+    """A column's header for people: ``optimizer.lr`` -> ``learning rate``."""
+    return LABELS.get(column) or column.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(columns={c: label(c) for c in frame.columns})
 
 
 def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
@@ -223,22 +244,25 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
 
 
 def to_markdown(df: pd.DataFrame, decimals: int = 3, note: str = "") -> str:
-    return frame_markdown(*display_rows(df, decimals)) + (f"\n{note}\n" if note else "")
+    text, bold = display_rows(df, decimals)
+    return frame_markdown(labelled(text), bold) + (f"\n{note}\n" if note else "")
 
 
 def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "") -> str:
+def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", label: str = "") -> str:
     """A study table as a LaTeX ``table`` (booktabs): parameters left-aligned, metrics
     right-aligned, best values bold."""
     text, bold = display_rows(df, decimals)
     first = text.columns.get_loc("status" if "status" in text.columns else "dice")
     align = "l" * first + "r" * (len(text.columns) - first)
+    text = labelled(text)
     caption = f"{caption}. {note}" if note else caption
-    return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
-                      frame_latex(text, bold, align).rstrip("\n"), r"\end{table}"]) + "\n"
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}"]
+    lines += [rf"\label{{{label}}}"] if label else []
+    return "\n".join([*lines, frame_latex(text, bold, align).rstrip("\n"), r"\end{table}"]) + "\n"
 
 
 def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
@@ -279,7 +303,7 @@ def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset(), align: str | No
     lines = [r"\begin{tabular}{" + (align or "l" * len(text.columns)) + "}", r"\toprule",
              " & ".join(latex_escape(c) for c in text.columns) + r" \\", r"\midrule"]
     for i, row in enumerate(text.to_numpy()):
-        cells = [latex_escape(v).replace("±", r"$\pm$") for v in row]
+        cells = [latex_escape(v) for v in row]
         cells = [rf"\textbf{{{v}}}" if (i, j) in bold else v for j, v in enumerate(cells)]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
