@@ -253,16 +253,19 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", label: str = "") -> str:
-    """A study table as a LaTeX ``table`` (booktabs): parameters left-aligned, metrics
-    right-aligned, best values bold."""
+    """A study table as a LaTeX ``table``: parameters left-aligned, metrics right-aligned,
+    best values bold, the note in the caption, scaled down to ``\\linewidth`` when wider.
+    Needs ``\\usepackage{booktabs,graphicx}``."""
     text, bold = display_rows(df, decimals)
     first = text.columns.get_loc("status" if "status" in text.columns else "dice")
     align = "l" * first + "r" * (len(text.columns) - first)
     text = labelled(text)
     caption = f"{caption}. {note}" if note else caption
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}"]
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(caption)}}}"]
     lines += [rf"\label{{{label}}}"] if label else []
-    return "\n".join([*lines, frame_latex(text, bold, align).rstrip("\n"), r"\end{table}"]) + "\n"
+    # shrink to \linewidth only when wider (graphicx's \resizebox sees the natural \width)
+    return "\n".join([*lines, r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
+                      frame_latex(text, bold, align).rstrip("\n") + "}", r"\end{table}"]) + "\n"
 
 
 def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
