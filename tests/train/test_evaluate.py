@@ -93,7 +93,9 @@ def test_step_budget_in_training(tiny_data, tmp_path):
 
 
 def test_best_val_selects_on_validation(tiny_data, tmp_path):
-    m = _train(tiny_cfg(epochs=4, evaluation={"selection": "best_val"}), tiny_data, tmp_path / "b")
+    # the same BN sample for curves and scored weights: the re-scored Dice equals the curve's
+    m = _train(tiny_cfg(epochs=4, evaluation={"selection": "best_val", "precise_bn_batches": 4,
+                                               "curve_bn_batches": 4}), tiny_data, tmp_path / "b")
     history = pd.read_csv(tmp_path / "b/history.csv")
     assert m["selected_epoch"] == int(history["val_dice"].idxmax()) == m["best_val_epoch"]
     # the selected weights are re-scored on validation: the same Dice as in the curve
@@ -109,6 +111,11 @@ def test_last_k_averages_the_last_epochs_weights(tiny_data, tmp_path):
     for key, value in selected.items():
         if "running" not in key and value.is_floating_point():
             torch.testing.assert_close(value, (snaps[0][key] + snaps[1][key]) / 2)
+
+
+def test_curve_sample_is_part_of_the_scored_sample():
+    with pytest.raises(ValueError, match="curve_bn_batches = 8: must be at most precise_bn_batches = 4"):
+        Train.model_validate({"evaluation": {"precise_bn_batches": 4, "curve_bn_batches": 8}})
 
 
 def test_last_k_only_with_its_selection():
@@ -134,4 +141,4 @@ def test_selected_checkpoint_is_what_was_scored(tiny_data, tmp_path):
     assert keys and any(not torch.equal(ckpt["model"][k], last["model"][k]) for k in keys)
     assert all(torch.equal(ckpt["model"][k], last["model"][k]) for k in ckpt["model"] if k.endswith("weight"))
     saved = json.loads((tmp_path / "p/metrics.json").read_text())
-    assert saved["precise_bn_batches"] == 8 and saved["selection"] == "last" and m["status"] == "ok"
+    assert saved["precise_bn_batches"] == 32 and saved["curve_bn_batches"] == 4 and saved["selection"] == "last" and m["status"] == "ok"

@@ -90,11 +90,13 @@ class RegCfg(Section):
 class EvalCfg(Section):
     """Which weights a cell reports, and how they are scored (the evaluation protocol).
 
-    Every evaluation (validation curves each epoch, the final test) runs on a copy of
-    the weights whose batch-norm statistics are re-estimated over ``precise_bn_batches``
-    fixed batches of training patches ("precise BN", detectron2's ``PreciseBN`` hook):
-    after a few steps the running averages still mostly hold their initial values and
-    describe no set of weights. The weights themselves are never changed by it.
+    Every evaluation runs on a copy of the weights whose batch-norm statistics are
+    re-estimated over fixed batches of training patches ("precise BN", detectron2's
+    ``PreciseBN`` hook): after a few steps the running averages still mostly hold their
+    initial values and describe no set of weights. The weights themselves are never
+    changed. The selected weights (validation and test scores, ``checkpoint_selected.pt``)
+    get ``precise_bn_batches`` batches; the per-epoch validation curves (and so
+    ``best_val``) the first ``curve_bn_batches`` of them, a cheaper estimate.
 
     ``selection`` picks the reported weights, never looking at the test set:
     ``last`` (the final weights, as nnU-Net reports), ``best_val`` (the epoch with the
@@ -104,10 +106,14 @@ class EvalCfg(Section):
 
     selection: Literal["last", "best_val", "last_k"] = "last"
     last_k: PositiveInt | None = None      # required by, and only allowed with, selection: last_k
-    precise_bn_batches: Annotated[int, Field(ge=0)] = 8   # 0: keep the running statistics
+    precise_bn_batches: Annotated[int, Field(ge=0)] = 32  # 0: keep the running statistics
+    curve_bn_batches: Annotated[int, Field(ge=0)] = 4     # at most precise_bn_batches
 
     @model_validator(mode="after")
     def _k_only_with_last_k(self):
+        if self.curve_bn_batches > self.precise_bn_batches:
+            raise ValueError(f"curve_bn_batches = {self.curve_bn_batches}: must be at most precise_bn_batches = "
+                             f"{self.precise_bn_batches} (the curves use the first batches of that sample)")
         if self.selection == "last_k" and self.last_k is None:
             raise ValueError("selection last_k needs last_k (the number of final epochs to average)")
         if self.selection != "last_k" and self.last_k is not None:

@@ -111,13 +111,14 @@ def protocol_note(cells: pd.DataFrame) -> str:
         steps = f"a budget of {join('steps_run')} optimizer steps per cell (train.steps_per_epoch = {join('params.steps_per_epoch')} × epochs), whatever the train fraction"
     else:
         steps = f"one pass over the training patches per epoch ({join('steps_run')} optimizer steps: fewer for smaller train fractions)"
-    bn = join("params.evaluation.precise_bn_batches")
+    bn, curve = join("params.evaluation.precise_bn_batches"), join("params.evaluation.curve_bn_batches")
     return (f"Protocol: every cell is scored once, with the weights its selection rule picks "
             f"({join('selection')}), on the same fixed test set of {join('n_test_images')} images "
             f"({join('n_test_empty')} with an empty reference, scored as 'empty predicted empty', the rest in the "
             f"Dice mean); the validation set ({join('n_val_images')} images) gives the curves and best_val "
             f"selection and never the headline numbers. Batch-norm statistics are re-estimated before every "
-            f"evaluation over {bn} fixed batches of training patches (0: running averages kept). Training: {steps}. "
+            f"evaluation over fixed batches of training patches: {bn} for the scored weights, the first {curve} "
+            f"of them for the per-epoch curves (0: running averages kept). Training: {steps}. "
             f"Cells whose prediction is constant on every test image are 'collapsed', a non-finite loss "
             f"'diverged': both are counted in the status and left out of the means.")
 

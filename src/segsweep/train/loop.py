@@ -251,7 +251,7 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
         if state.diverged_at is not None:
             log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, state.diverged_at["step"])
             break
-        ev = score_images(precise_bn(model, bn_sample), loss_fn, val, device)
+        ev = score_images(precise_bn(model, bn_sample[:cfg.evaluation.curve_bn_batches]), loss_fn, val, device)
         lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
         state.history.append({"epoch": epoch, "steps": len(state.steps), "train_loss": float(np.mean(losses)),
                               "val_loss": ev["loss"], "val_dice": ev["dice"], "val_iou": ev["iou"], "lr": lr})
@@ -305,7 +305,7 @@ def _score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir
         "n_test_empty": int(sum(math.isnan(d) for d in scored["per_image_dice"])),
         "n_test_constant": int(sum(scored["constant"])),  # all-background or all-foreground predictions
         "selection": ev.selection, "selected_epoch": selected_epoch, "selected_from_epochs": from_epochs,
-        "precise_bn_batches": ev.precise_bn_batches,
+        "precise_bn_batches": ev.precise_bn_batches, "curve_bn_batches": ev.curve_bn_batches,
         "val_dice": val_scores["dice"], "n_val_images": len(val), "n_train_cases": len(split["train"]),
         "n_train_patches": len(data_index),
         "final_val_dice": state.history[-1]["val_dice"] if state.history else None,

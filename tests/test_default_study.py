@@ -1,0 +1,70 @@
+"""The default study's conclusions are real: the positive controls of the evaluation
+protocol hold in the report that README command (1) produces (slow: the whole default
+run, ~10 min on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+from tests.test_workflow import run, snakemake
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    dst = tmp_path_factory.mktemp("default") / "repo"
+    dst.mkdir()
+    for name in ("Snakefile", "dvc.yaml", ".gitignore", ".dvcignore", "params.yaml"):
+        shutil.copy(REPO / name, dst / name)
+    for name in ("workflow", "src", ".dvc"):
+        shutil.copytree(REPO / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "cache", "tmp"))
+    run(["git", "init", "-q"], dst)
+    snakemake(dst)
+    return dst
+
+
+def _tables(repo) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_csv(p) for p in sorted((repo / "results/report/tables").glob("*.csv"))
+            if not p.stem.endswith("_pivot") and p.stem != "seeds"}
+
+
+def test_every_row_is_replicated_and_scored_on_one_test_set(default_run):
+    tables = _tables(default_run)
+    assert set(tables) == {"optimizer", "scheduler", "loss", "train_fraction", "norm"}
+    sizes = set()
+    for study, t in tables.items():
+        cells = t[t["test"] != "threshold"]
+        assert (cells["n_seeds"] >= 3).all(), study
+        assert {"selection", "n_ok", "n_diverged", "n_collapsed", "n_test_images"} <= set(t.columns)
+        assert set(cells["selection"]) == {"last"}
+        sizes |= set(t["n_test_images"])
+    assert len(sizes) == 1 and sizes.pop() >= 30  # identical across every row of every table
+    base = {study: t[t["cell"] == "baseline"].iloc[0] for study, t in tables.items()}
+    assert len({(round(r["dice"], 9), r["n_seeds"]) for r in base.values()}) == 1, "'baseline' differs between tables"
+
+
+def test_positive_controls(default_run):
+    tables = _tables(default_run)
+    tf = tables["train_fraction"].set_index("train_fraction")
+    spread = max(tf.loc[1.0, "dice_std"], tf.loc[0.2, "dice_std"])
+    assert tf.loc[0.2, "dice"] < tf.loc[1.0, "dice"] - spread, "Dice must fall with the train fraction"
+    sched = tables["scheduler"]
+    sched = sched[sched["test"] != "threshold"]
+    assert sched["dice"].round(6).nunique() == len(sched), "the scheduler rows must differ"
+    baseline = tables["optimizer"].set_index("cell").loc["baseline"]
+    assert baseline["dice_std"] <= 0.02 and baseline["n_ok"] >= 3
+    reference = tables["optimizer"].set_index("test").loc["threshold"]
+    assert baseline["dice"] > reference["dice"] + 0.1, "a U-Net must clearly beat one global threshold"
+    cells = pd.read_csv(default_run / "results/summary/cells.csv")
+    assert (cells["selected_epoch"].dropna() > 0).all()
+    ok = cells[cells["status"] == "ok"]
+    assert (ok["n_test_constant"] < ok["n_test_images"]).all(), "a collapsed cell reported as ok"
+    for cell in cells["cell"]:  # the status follows from the predictions, whatever the table says
+        m = json.loads((default_run / "results/cells" / cell / "metrics.json").read_text())
+        assert (m["status"] == "collapsed") == (m["n_test_constant"] == m["n_test_images"]) or m["status"] == "diverged"
