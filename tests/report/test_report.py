@@ -305,3 +305,23 @@ def test_report_writes_the_pivot_in_the_declared_axis_order(tmp_path):
     assert md.splitlines()[0] == "| train_fraction \\ optimizer | adam | sgd |"
     assert (tmp_path / "report/figures/fraction_tf_x_opt.png").exists()
     assert (tmp_path / "report/index.html").read_text().count("<table>") == 3  # pivot, long table, provenance
+
+
+def test_page_is_accessible_and_provenance_checkable(tmp_path):
+    import hashlib
+
+    summary = _summary(tmp_path)
+    studies = {"optimizer": ["baseline", "opt-sgd", "opt-rms_50%"]}
+    index = build_report(Report(), json.dumps({"x": 1}), studies, summary, [], tmp_path / "report")
+    page = index.read_text()
+    assert '<html lang="en">' in page and 'name="viewport"' in page
+    assert page.count('<div class="scroll"') == page.count("<table>") and "<caption>" in page
+    assert '<th scope="col">' in page
+    for alt in re.findall(r'alt="([^"]*)"', page):  # alt text describes, it is not a file name
+        assert len(alt.split()) >= 5 and not alt.endswith(".png"), alt
+    assert 'href="tables/optimizer.csv"' in page and 'href="tables/optimizer.tex"' in page
+    assert 'href="provenance.json"' in page
+    prov = json.loads((tmp_path / "report/provenance.json").read_text())
+    shipped = (tmp_path / "report/params.json").read_bytes()
+    assert prov["params_sha256"] == hashlib.sha256(shipped).hexdigest()  # what `sha256sum params.json` prints
+    assert isinstance(prov["git_dirty"], bool)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from segsweep.figures import plt
 from segsweep.io import atomic_path
+from segsweep.report import html as page_html
 from segsweep.report.plots import curves_figure, fraction_figure
 from segsweep.report.tables import (
     display_rows,
@@ -36,7 +37,20 @@ from segsweep.report.tables import (
 PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
 
 
+def data_hashes(lock: Path = Path("dvc.lock")) -> dict[str, str]:
+    """md5 of every data and model output DVC recorded in ``dvc.lock`` (empty without)."""
+    import yaml
+
+    if not lock.exists():
+        return {}
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+    return {o["path"]: o.get("md5", "") for st in stages.values() for o in st.get("outs", []) if "path" in o}
+
+
 def provenance(params_json: str) -> dict:
+    """Commit (and whether the work tree had uncommitted changes), the sha256 of the
+    shipped ``params.json`` (check it with ``sha256sum params.json``), the data hashes
+    DVC recorded, package versions and device."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
@@ -54,29 +68,15 @@ def provenance(params_json: str) -> dict:
     device = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
     if torch.cuda.is_available():
         device += f", CUDA {torch.cuda.get_device_name(0)}"
-    return {"git_commit": commit + (" (uncommitted changes)" if dirty else ""),
-            "params_sha256": hashlib.sha256(params_json.encode()).hexdigest(),
+    return {"git_commit": commit, "git_dirty": dirty,
+            "params_sha256": hashlib.sha256((params_json + "\n").encode()).hexdigest(),
             "python": platform.python_version(), "platform": platform.platform(), "device": device,
-            "packages": versions}
+            "data_md5": data_hashes(), "packages": versions}
 
 
-def _html_table(df: pd.DataFrame, decimals: int) -> str:
+def _html_table(df: pd.DataFrame, decimals: int, caption: str) -> str:
     text, bold = display_rows(df, decimals)
-    return _html_frame(labelled(text), bold)
-
-
-def _html_frame(frame: pd.DataFrame, bold: frozenset) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(
-        f"<td>{'<b>' if (i, j) in bold else ''}{html.escape(str(v))}{'</b>' if (i, j) in bold else ''}</td>"
-        for j, v in enumerate(row)) + "</tr>" for i, row in enumerate(frame.to_numpy()))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ccc}
-th{border-bottom:2px solid #444;text-align:left}img{max-width:100%;margin:0.5em 0}
-code{background:#f3f3f3;padding:1px 4px}.small{color:#666;font-size:12px}"""
+    return page_html.table(labelled(text), bold, caption)
 
 
 STATS_NOTE = ("Dice: test-set mean of per-image Dice of each cell's selected weights; with several seeds "
@@ -139,10 +139,6 @@ def reference_row(reference: dict, table: pd.DataFrame) -> dict:
     return row
 
 
-def _figure(name: str, alt: str) -> str:
-    return f'<img src="figures/{html.escape(name)}.png" alt="{html.escape(alt)}">'
-
-
 def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: Path, extra_figures: list[Path],
                  out: Path, examples: Path | None = None, axes: dict[str, list[str]] | None = None,
                  references: dict[str, dict] | None = None) -> Path:
@@ -203,15 +199,20 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                 (tmp / "tables" / f"{study}_pivot.md").write_text(frame_markdown(frame, bold))
                 (tmp / "tables" / f"{study}_pivot.tex").write_text(frame_latex(frame, bold))
                 frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
-                body += [_html_frame(frame, bold), f"<p class=small>tables/{study}_pivot.csv · .md · .tex</p>"]
-            body += [_html_table(shown, cfg.decimals), f"<p class=small>{html.escape(note)}</p>",
-                     f"<p class=small>tables/{study}.csv · .md · .tex</p>",
-                     _figure(f"curves_{study}", f"curves {study}")]
+                body += [page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"),
+                         page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp)]
+            n = f"n = {int(table['n_seeds'].max())} seeds per row"
+            body += [_html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
+                     f"<p class=small>{html.escape(note)}</p>",
+                     page_html.links([f"tables/{study}.{e}" for e in ("csv", "md", "tex")], tmp),
+                     page_html.figure(f"curves_{study}", f"Study {study}: training (solid) and validation (dashed) "
+                                      f"loss and validation Dice per epoch, one colour per row, mean over seeds "
+                                      f"(shaded: range; {n}).")]
             if fraction_figure(table, study, width, tmp / "figures" / f"fraction_{study}"):
-                body += [_figure(f"fraction_{study}", f"Dice against train fraction, {study}"),
-                         ("<p class=small>Every fraction is scored on the same test images; the fractions "
-                          "are shares of one training pool (nested: smaller sets are subsets of larger ones) "
-                          "and the validation set is the same for all.</p>")]
+                body += [page_html.figure(f"fraction_{study}", f"Study {study}: test Dice (mean ± std over seeds, "
+                                          f"{n}) against the train fraction. Every fraction is scored on the same "
+                                          "test images; fractions are shares of one training pool (smaller sets "
+                                          "are subsets of larger ones) and the validation set is the same for all.")]
         seeds = seed_table(cells)
         if len(seeds):
             seeds.to_csv(tmp / "tables" / "seeds.csv", index=False)
@@ -222,7 +223,8 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                      ("<p class=small>Every group of cells that differ only by seed: mean, standard deviation "
                       "and 95 % t-interval of the test Dice. A difference between two cells smaller than "
                       "this spread is not evidence of an effect.</p>"),
-                     rounded.to_html(index=False, border=0, escape=True)]
+                     page_html.table(rounded, caption="Test Dice over seeds, per group of cells"),
+                     page_html.links([f"tables/seeds.{e}" for e in ("csv", "md", "tex")], tmp)]
         if examples is not None:
             pngs = sorted(examples.glob("*.png"))
             if pngs:
@@ -231,7 +233,9 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                 for src in (png, png.with_suffix(".pdf")):
                     if src.exists():
                         shutil.copy(src, tmp / "figures" / f"examples_{src.name}")
-                body.append(_figure(f"examples_{png.stem}", "example segmentations"))
+                body.append(page_html.figure(f"examples_{png.stem}", "Test images (rows): image, ground truth, and "
+                                             "the predictions (orange, ground-truth outline blue) of the best and the "
+                                             "worst cell by test Dice, with each image's Dice."))
         if extra_figures:
             body.append("<h2>Gradient probes and loss landscapes</h2>")
         for fig in extra_figures:
@@ -240,16 +244,15 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
                 src = fig.with_suffix(ext)
                 if src.exists():
                     shutil.copy(src, tmp / "figures" / f"{name}{ext}")
-            body += [f"<h3>{html.escape(name)}</h3>", _figure(name, name)]
+            body.append(page_html.figure(name, page_html.describe(name), pdf=fig.with_suffix(".pdf").exists()))
         (tmp / "study_metrics.json").write_text(json.dumps(headline, indent=2) + "\n")
         prov = provenance(params_json)
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
         (tmp / "params.json").write_text(params_json + "\n")
-        rows = "".join(f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(str(v))}</code></td></tr>"
-                       for k, v in {**{k: v for k, v in prov.items() if k != "packages"}, **prov["packages"]}.items())
-        body += ["<h2>Provenance</h2>", f"<table>{rows}</table>",
-                 '<p class=small>Resolved params: <a href="params.json">params.json</a></p>']
-        page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + html.escape(cfg.title) +
-                f"</title><style>{CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n")
-        (tmp / "index.html").write_text(page)
+        flat = {**{k: v for k, v in prov.items() if k not in ("packages", "data_md5")}, **prov["packages"],
+                **{f"md5 {k}": v for k, v in prov["data_md5"].items()}}
+        body += ["<h2>Provenance</h2>",
+                 page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
+                 page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp)]
+        (tmp / "index.html").write_text(page_html.page(cfg.title, body))
     return out / "index.html"
