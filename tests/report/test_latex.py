@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segsweep.report.tables import study_table, table_note, to_latex
+from segsweep.report.render import to_latex
+from segsweep.report.tables import study_table, table_note
 
 pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 

@@ -13,13 +13,8 @@ import pytest
 
 from segsweep.config import Report
 from segsweep.report.build import build_report
-from segsweep.report.tables import (
-    IGNORED,
-    latex_escape,
-    study_table,
-    to_latex,
-    to_markdown,
-)
+from segsweep.report.render import latex_escape, to_latex, to_markdown
+from segsweep.report.tables import IGNORED, study_table
 
 
 def _summary(tmp_path: Path) -> Path:
@@ -111,7 +106,7 @@ def test_seed_statistics_equal_pandas():
 
 
 def test_plain_frames_are_booktabs_and_escaped():
-    from segsweep.report.tables import frame_latex, frame_markdown
+    from segsweep.report.render import frame_latex, frame_markdown
 
     df = pd.DataFrame({"dice_mean": ["0.5"], "cells": ["a_b, 50% & c"]})
     tex = frame_latex(df)
@@ -228,7 +223,7 @@ def test_fraction_figure_only_when_the_study_varies_it(tmp_path):
 
 
 def test_two_factor_study_gets_a_pivot_table():
-    from segsweep.report.tables import frame_latex, frame_markdown, pivot_table
+    from segsweep.report.render import frame_latex, frame_markdown, pivot_table
 
     rows = []
     for tf in (0.8, 0.4):
@@ -247,7 +242,7 @@ def test_two_factor_study_gets_a_pivot_table():
 
 
 def test_pivot_labels_tell_apart_settings_of_one_component():
-    from segsweep.report.tables import pivot_table
+    from segsweep.report.render import pivot_table
 
     rows = []
     for tf in (0.8, 0.4):

@@ -21,18 +21,16 @@ from segsweep.figures import plt
 from segsweep.io import atomic_path
 from segsweep.report import html as page_html
 from segsweep.report.plots import curves_figure, fraction_figure
-from segsweep.report.tables import (
+from segsweep.report.render import (
     display_rows,
     frame_latex,
-    labelled,
     frame_markdown,
+    labelled,
     pivot_table,
-    seed_table,
-    study_table,
-    table_note,
     to_latex,
     to_markdown,
 )
+from segsweep.report.tables import seed_table, study_table, table_note
 
 PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
 

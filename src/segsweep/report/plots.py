@@ -13,7 +13,8 @@ import pandas as pd
 
 from segsweep.figures import PALETTE, plt, save
 from segsweep.report.stats import seed_groups
-from segsweep.report.tables import METRICS, factor_labels
+from segsweep.report.render import factor_labels
+from segsweep.report.tables import METRICS
 
 
 def curves_figure(cells: pd.DataFrame, table: pd.DataFrame, ids: list[str], curves: Path, study: str,

@@ -1,22 +1,18 @@
-"""Study tables from the cells' summary (``results/summary/cells.csv``).
+"""Study tables from the cells' summary (``results/summary/cells.csv``), as data.
 
-One table per study. A row is a group of cells that differ only by seed (one cell when
-the study has no seed axis): the parameter values that vary within the study (``–``
-where the row's loss / optimizer / scheduler does not take that setting), the
-number of seeds, status, Dice as mean, standard deviation and 95 % t-interval over the
-seeds, IoU, best epoch, final Dice (means over seeds), and the paired test against the
-study's best row (``segsweep.report.stats``). Diverged cells stay in the table, marked
-``diverged``. Writers for Markdown and LaTeX (booktabs) mark the best value of each
-metric column in bold, mark
-differences from the best that are not significant ``n.s.``, and escape LaTeX's
-special characters.
+One table per study. A row is a group of cells that differ only by seed: the parameter
+values that vary within the study (``–`` where the row's loss / optimizer / scheduler
+does not take that setting), seed and status counts (failed seeds counted, never
+averaged), test Dice as mean, standard deviation and 95 % interval, IoU, empty images
+predicted empty, validation Dice and epoch of the scored weights, and the paired
+comparison with the study's reference row (``segsweep.report.stats``). These columns
+are the CSV; ``segsweep.report.render`` turns them into Markdown, LaTeX and HTML text.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seed_groups, seeds_needed
@@ -25,14 +21,6 @@ METRICS = ["n", "n_seeds", "n_ok", "n_diverged", "n_collapsed", "status", "dice"
            "ci95_high", "iou", "empty_correct", "val_dice", "selected_epoch", "selection", "steps", "n_test_images",
            "test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde",
            "significant"]
-SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs reference", "p (Holm)"]
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 # non-ASCII the report writes, for pdflatex without extra packages
-                 "±": r"$\pm$", "Δ": r"$\Delta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "–": "--", "≥": r"$\geq$",
-                 "→": r"$\to$", "∞": r"$\infty$"}
-
-
 def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
     """mean, std (ddof 1), and the 95 % t-interval of ``x`` (NaN where undefined)."""
     from scipy import stats
@@ -45,25 +33,6 @@ def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
 
 
 IGNORED = "–"  # a setting the row's component does not take (adam has no momentum)
-
-# Column headers of the human-readable renderings (HTML, Markdown, LaTeX); CSV and JSON
-# keep the machine names. Other params columns read as their last dotted part.
-LABELS = {"cell": "cell", "seeds": "seeds", "status": "status", "dice": "Dice", "ci95": "95 % CI", "iou": "IoU",
-          "empty_correct": "empty predicted empty", "val_dice": "val. Dice", "selected_epoch": "epoch",
-          "vs reference": "Δ Dice vs reference [95 % CI]", "p (Holm)": "p (Holm)", "optimizer.lr": "learning rate",
-          "optimizer.weight_decay": "weight decay", "optimizer.name": "optimizer", "loss.name": "loss",
-          "scheduler.name": "scheduler", "scheduler.gamma": "γ", "model.norm": "normalisation",
-          "train_fraction": "train fraction", "loss.lam": "λ"}
-
-
-def label(column: str) -> str:
-    """A column's header for people: ``optimizer.lr`` -> ``learning rate``."""
-    return LABELS.get(column) or column.rsplit(".", 1)[-1].replace("_", " ")
-
-
-def labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.rename(columns={c: label(c) for c in frame.columns})
-
 
 def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
     """``sub`` with each component setting its component does not take replaced by
@@ -189,85 +158,6 @@ def table_note(table: pd.DataFrame, alpha: float) -> str:
     return text
 
 
-def _fmt(v, decimals: int) -> str:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.{decimals}f}"
-    return str(v)
-
-
-def _vs_reference(r, decimals: int) -> tuple[str, str]:
-    """The difference from the reference row with its interval, and the Holm-adjusted p
-    (``n.s.`` when not below alpha; ``p ≥ floor`` never printed below the test's floor)."""
-    if r["test"] == "reference":
-        return "reference", ""
-    if pd.isna(r["diff"]):
-        return ("" if r["n_ok"] == 0 else "no test"), ""
-    diff = f"{r['diff']:+.{decimals}f} [{r['diff_ci95_low']:+.{decimals}f}, {r['diff_ci95_high']:+.{decimals}f}]"
-    p = max(float(r["p_holm"]), float(r["p_floor"]) if not pd.isna(r["p_floor"]) else 0.0)
-    text = f"{p:.2g}" if p >= 0.001 else "<0.001"
-    return diff, text if r["significant"] else f"n.s. ({text})"
-
-
-def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
-    """The table as text, and the (row, column) positions to set in bold: the best value
-    of each metric column (test Dice, IoU, empty predicted empty, validation Dice) among
-    rows with an ok seed. Dice reads ``mean ± std`` where a row has several seeds; the
-    seeds and interval columns appear only then, the status column only when a seed
-    failed."""
-    several = bool((df["n"] > 1).any())
-    failed = bool((df["status"] != "ok").any())
-    keys = [c for c in df.columns if c not in METRICS and c != "seeds" or (c == "seeds" and several)]
-    header = keys + [c for c in SHOWN if (c != "ci95" or several) and (c != "status" or failed)]
-    rows = []
-    for _, r in df.iterrows():
-        # parameter values as written (1e-4 must not round to 0.000); metrics to `decimals`
-        row = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in keys]
-        none_ok = r["n_ok"] == 0
-        dice = _fmt(r["dice"], decimals)
-        if r["n"] > 1 and not math.isnan(r["dice_std"]):
-            dice += f" ± {_fmt(r['dice_std'], decimals)}"
-        shown = {"status": r["status"], "dice": r["status"] if none_ok else dice,
-                 "ci95": "" if math.isnan(r["ci95_low"]) else
-                 f"[{_fmt(r['ci95_low'], decimals)}, {_fmt(r['ci95_high'], decimals)}]",
-                 "iou": "" if none_ok else _fmt(r["iou"], decimals),
-                 "empty_correct": _fmt(r["empty_correct"], decimals), "val_dice": _fmt(r["val_dice"], decimals),
-                 "selected_epoch": "" if math.isnan(r["selected_epoch"]) else
-                 (f"{r['selected_epoch']:.0f}" if r["n_ok"] == 1 else f"{r['selected_epoch']:.1f}")}
-        shown["vs reference"], shown["p (Holm)"] = _vs_reference(r, decimals)
-        rows.append(row + [shown[c] for c in header[len(keys):]])
-    bold = set()
-    for col in ("dice", "iou", "empty_correct", "val_dice"):
-        values = df[col].astype(float)
-        if values.notna().any():
-            bold |= {(i, header.index(col)) for i in range(len(df)) if values.iloc[i] == values.max()}
-    return pd.DataFrame(rows, columns=header), frozenset(bold)
-
-
-def to_markdown(df: pd.DataFrame, decimals: int = 3, note: str = "") -> str:
-    text, bold = display_rows(df, decimals)
-    return frame_markdown(labelled(text), bold) + (f"\n{note}\n" if note else "")
-
-
-def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
-
-
-def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", label: str = "") -> str:
-    """A study table as a LaTeX ``table``: parameters left-aligned, metrics right-aligned,
-    best values bold, the note in the caption, scaled down to ``\\linewidth`` when wider.
-    Needs ``\\usepackage{booktabs,graphicx}``."""
-    text, bold = display_rows(df, decimals)
-    first = text.columns.get_loc("status" if "status" in text.columns else "dice")
-    align = "l" * first + "r" * (len(text.columns) - first)
-    text = labelled(text)
-    caption = f"{caption}. {note}" if note else caption
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(caption)}}}"]
-    lines += [rf"\label{{{label}}}"] if label else []
-    # shrink to \linewidth only when wider (graphicx's \resizebox sees the natural \width)
-    return "\n".join([*lines, r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
-                      frame_latex(text, bold, align).rstrip("\n") + "}", r"\end{table}"]) + "\n"
-
-
 def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells that differ only by ``seed``, grouped: n, mean, std and a 95 % t-interval
     of the validation Dice (diverged seeds counted in ``n_diverged``, left out of the
@@ -287,89 +177,3 @@ def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
                                        "ci95_low", "ci95_high"])
 
 
-def frame_markdown(df: pd.DataFrame, bold: frozenset = frozenset()) -> str:
-    """A plain table (already formatted values) as Markdown; ``bold``: (row, column)
-    positions to set in bold."""
-    text = df.astype(str)
-    lines = ["| " + " | ".join(text.columns) + " |", "|" + "|".join("---" for _ in text.columns) + "|"]
-    for i, row in enumerate(text.to_numpy()):
-        cells = [v.replace("|", r"\|") for v in row]
-        cells = [f"**{v}**" if (i, j) in bold else v for j, v in enumerate(cells)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset(), align: str | None = None) -> str:
-    """A plain table as a booktabs tabular, LaTeX specials escaped; ``align``: column
-    alignment (default all ``l``)."""
-    text = df.astype(str)
-    lines = [r"\begin{tabular}{" + (align or "l" * len(text.columns)) + "}", r"\toprule",
-             " & ".join(latex_escape(c) for c in text.columns) + r" \\", r"\midrule"]
-    for i, row in enumerate(text.to_numpy()):
-        cells = [latex_escape(v) for v in row]
-        cells = [rf"\textbf{{{v}}}" if (i, j) in bold else v for j, v in enumerate(cells)]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def factor_columns(table: pd.DataFrame, axis: str) -> list[str]:
-    """The table's varying-params columns that grid axis ``axis`` sets. A loss /
-    optimizer / scheduler axis owns every column of its section (a mapping value such
-    as ``{name: sgd, momentum: 0.95}`` sets several)."""
-    from segsweep.grid import AXES
-
-    cols = []
-    for path in AXES[axis]:
-        section, _, field = path.rpartition(".")
-        if field == "name":
-            cols += [c for c in table.columns if c.startswith(section + ".")]
-        elif path in table.columns:
-            cols.append(path)
-    return cols
-
-
-def factor_labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
-    """Short labels of a factor's values: the component name, plus the settings that
-    tell apart rows sharing that name (``exponential, gamma=0.97``)."""
-    names = [c for c in cols if c.endswith(".name")]
-    if len(cols) == 1 and not names:
-        return [str(v) for v in table[cols[0]]]
-    out = []
-    for _, r in table.iterrows():
-        same = table[table[names[0]].astype(str) == str(r[names[0]])] if names else table
-        extra = [c for c in cols if c not in names and (not names or same[c].astype(str).nunique() > 1)]
-        out.append(", ".join([str(r[n]) for n in names] + [f"{c.rsplit('.', 1)[-1]}={r[c]}" for c in extra]))
-    return out
-
-
-def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tuple[pd.DataFrame, frozenset] | None:
-    """A two-factor study as the grid papers print: rows the first axis's values,
-    columns the second's, cells the Dice (mean ± std with several seeds, ``diverged``,
-    ``n.s.`` appended where not significantly below the best). ``None`` unless the study
-    has exactly two axes besides ``seed``.
-
-    Returns:
-        ``(frame, bold)``: text frame (first column: the row factor) and the position of
-        the best cell.
-    """
-    factors = [a for a in axes if a != "seed"]
-    if len(factors) != 2:
-        return None
-    cols = [factor_columns(table, a) for a in factors]
-    if not all(cols):
-        return None
-    rows, columns = factor_labels(table, cols[0]), factor_labels(table, cols[1])
-    text, _ = display_rows(table, decimals)
-    cell = {}
-    for (row, col), shown, (_, r) in zip(zip(rows, columns), text["dice"], table.iterrows()):
-        cell[row, col] = shown + (" n.s." if r["significant"] is False else "")
-    row_keys, col_keys = list(dict.fromkeys(rows)), list(dict.fromkeys(columns))
-    frame = pd.DataFrame([[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
-                         columns=[factors[0] + " \\ " + factors[1], *col_keys])
-    scored = table["dice"].astype(float)
-    bold = frozenset()
-    if scored.notna().any():
-        i = int(np.nanargmax(scored.to_numpy()))
-        bold = frozenset({(row_keys.index(rows[i]), 1 + col_keys.index(columns[i]))})
-    return frame, bold
