@@ -23,12 +23,13 @@ plt.rcParams.update({
 
 
 def save(fig, stem: Path) -> list[Path]:
-    """Write ``stem``.png and ``stem``.pdf atomically and close the figure."""
+    """Write ``stem``.png and ``stem``.pdf atomically and close the figure. The PDF
+    carries no creation date, so the same figure gives the same bytes (DVC hashes)."""
     out = []
     for ext in ("png", "pdf"):
         path = Path(f"{stem}.{ext}")
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, bbox_inches="tight")
+            fig.savefig(tmp, format=ext, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
         out.append(path)
     plt.close(fig)
     return out
