@@ -203,6 +203,13 @@ def test_adding_a_grid_value_trains_only_the_new_cell(repo):
     params["report"]["figure"] = {"dpi": 80}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert planned_rules(repo) == {"resolved_params": 1, "examples": 1, "report": 1}
+    params.setdefault("landscape", {})["cells"] = ["baseline"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    snakemake(repo)
+    # One more landscape cell: only its job, the comparison and the report (not every landscape job)
+    params["landscape"]["cells"] = ["baseline", "opt-rmsprop"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert planned_rules(repo) == {"landscape_cell": 1, "landscape_compare": 1, "resolved_params": 1, "report": 1}
 
 
 @pytest.mark.parametrize("study", ["published_unet.yaml", "published_unet_cpu.yaml"])

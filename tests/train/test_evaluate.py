@@ -67,7 +67,29 @@ def test_a_constant_prediction_everywhere_is_collapsed(fg):
     if fg:  # an all-foreground prediction still has a Dice: 2f/(1+f), which a mean would report
         assert scores["dice"] == pytest.approx(2 * (4 / 36) / (1 + 4 / 36))
     assert status_of(scores, diverged=True) == "diverged"
-    assert status_of({**scores, "constant": [True, False]}, diverged=False) == "ok"
+    assert status_of({**scores, "constant": [True, False], "identical": False}, diverged=False) == "ok"
+
+
+class _Border(nn.Module):
+    """Foreground everywhere but a one-pixel border, whatever the input (a dead network
+    whose padding leaves the border: seen with norm none, 0.99 foreground on every image)."""
+
+    def forward(self, x):
+        logits = torch.zeros(x.shape[0], 2, *x.shape[2:])
+        logits[:, 1, 1:-1, 1:-1] = 1.0
+        logits[:, 0] = 0.5
+        return logits
+
+
+def test_the_same_mask_on_every_image_is_collapsed():
+    masks = [np.pad(np.ones((2, 2), np.uint8), 2), np.pad(np.ones((3, 3), np.uint8), (1, 2))]
+    cpu = torch.device("cpu")
+    loss = lambda logits, mask: torch.tensor(0.0)  # noqa: E731
+    scores = score_images(_Border(), loss, _images(masks), cpu)
+    assert scores["constant"] == [False, False] and scores["identical"]
+    assert status_of(scores, diverged=False) == "collapsed"
+    one = score_images(_Border(), loss, _images(masks[:1]), cpu)  # a single image proves nothing
+    assert not one["identical"] and status_of(one, diverged=False) == "ok"
 
 
 @pytest.mark.parametrize("n", [5, 17, 40])

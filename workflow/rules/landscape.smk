@@ -16,7 +16,8 @@ rule landscape_cell:
         npz="results/landscapes/cells/{cell}.npz",
         roughness="results/landscapes/cells/{cell}_roughness.json",
     params:
-        cfg=lambda w: cfg_arg(P.landscape),
+        # not landscape.cells: adding a cell runs only that cell's job (and the comparison)
+        cfg=lambda w: cfg_arg(P.landscape.model_dump(mode="json", exclude={"cells"})),
         cell=lambda w: cfg_arg(CELLS[w.cell]),
         ndim=lambda w: NDIM[CELLS[w.cell].dataset],
     threads: lambda w: CELLS[w.cell].threads

@@ -3,7 +3,12 @@
 
 
 def probe_cfg(w=None):
-    return cfg_arg(P.probe)
+    """The probe settings a job computes with; not the lists that say which jobs exist
+    (cells, pixels.cell, dynamics.studies), so adding a cell runs only its own jobs."""
+    data = P.probe.model_dump(mode="json", exclude={"cells"})
+    data["pixels"].pop("cell", None)
+    data["dynamics"].pop("studies", None)
+    return cfg_arg(data)
 
 
 rule probe_init:

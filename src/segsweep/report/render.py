@@ -52,6 +52,8 @@ def _vs_reference(r, decimals: int) -> tuple[str, str]:
     (``n.s.`` when not below alpha; ``p ≥ floor`` never printed below the test's floor)."""
     if r["test"] == "reference":
         return "reference", ""
+    if r["test"] == "threshold":
+        return "not compared", ""
     if pd.isna(r["diff"]):
         return ("" if r["n_ok"] == 0 else "no test"), ""
     diff = f"{r['diff']:+.{decimals}f} [{r['diff_ci95_low']:+.{decimals}f}, {r['diff_ci95_high']:+.{decimals}f}]"

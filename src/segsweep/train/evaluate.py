@@ -9,6 +9,7 @@ score whole images in eval mode (``score_images``). The weights are never change
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 
 import numpy as np
@@ -65,10 +66,12 @@ def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) 
         ``loss`` (mean), ``dice`` / ``iou`` (means over images with foreground; NaN if
         none), ``empty_correct`` (fraction of empty references predicted empty; NaN if
         none), ``per_image_dice`` (NaN for empty references), ``constant`` (per image:
-        the prediction is all background or all foreground).
+        the prediction is all background or all foreground), ``identical`` (at least
+        two images, all of one size, and the same predicted mask on every one: the
+        output ignores the input).
     """
     model.eval()
-    dices, ious, losses, empty_ok, constant = [], [], [], [], []
+    dices, ious, losses, empty_ok, constant, masks = [], [], [], [], [], set()
     for v in images:
         logits = model(v.image.to(device))
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
@@ -80,6 +83,7 @@ def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) 
         ious.append(float(i[0]))
         n_fg = int(pred.sum())
         constant.append(n_fg == 0 or n_fg == pred.numel())
+        masks.add((tuple(v.extent), hashlib.sha256(pred.cpu().numpy().tobytes()).hexdigest()))
         if not mask.any():
             empty_ok.append(float(n_fg == 0))
     finite = [d for d in dices if not math.isnan(d)]
@@ -90,15 +94,17 @@ def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) 
         "empty_correct": float(np.mean(empty_ok)) if empty_ok else math.nan,
         "per_image_dice": dices,
         "constant": constant,
+        "identical": len(images) >= 2 and len(masks) == 1,
     }
 
 
 def status_of(scores: dict, diverged: bool) -> str:
-    """``diverged`` (a non-finite training loss), ``collapsed`` (a constant prediction,
-    all background or all foreground, on every scored image: a dead network that a
-    mean Dice would report as a number) or ``ok``."""
+    """``diverged`` (a non-finite training loss), ``collapsed`` (a dead network that a
+    mean Dice would report as a number: a constant prediction, all background or all
+    foreground, on every scored image; or one and the same predicted mask on every
+    image, e.g. all foreground but a border the padding leaves) or ``ok``."""
     if diverged:
         return "diverged"
-    if scores["constant"] and all(scores["constant"]):
+    if (scores["constant"] and all(scores["constant"])) or scores.get("identical"):
         return "collapsed"
     return "ok"

@@ -16,8 +16,6 @@ weights are scored once on the test images, which nothing else ever looks at.
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import math
 import os
@@ -27,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from segsweep.config import Train, section_json
@@ -36,8 +33,9 @@ from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer, lr_factor
 from segsweep.train.data import bn_batches, epoch_batches, load_eval_images, load_train_patches, read_split
-from segsweep.train.evaluate import precise_bn, score_images, status_of
+from segsweep.train.evaluate import precise_bn, score_images
 from segsweep.train.norms import NormLogger
+from segsweep.train.results import cpu_state, score_and_write, track_selection
 
 log = logging.getLogger("segsweep.train")
 
@@ -47,11 +45,6 @@ WORK = ".work"
 RESUME = f"{WORK}/resume.pt"
 OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt",
            "snapshots")
-HISTORY = ["epoch", "steps", "train_loss", "val_loss", "val_dice", "val_iou", "lr"]
-
-
-def _cpu_state(model: torch.nn.Module) -> dict:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def _snapshot(model: torch.nn.Module, folder: Path, epoch: int) -> None:
@@ -82,17 +75,6 @@ def _penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor | flo
     if l2:
         total = total + l2 * torch.stack([(w * w).sum() for w in weights]).sum()
     return total
-
-
-def _clean(x):
-    """JSON has no NaN: use null."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clean(v) for v in x]
-    return x
 
 
 @dataclass
@@ -170,34 +152,6 @@ def run_epoch(cfg: Train, epoch: int, model, optimizer, scaler, loss_fn, data, n
     return losses
 
 
-def _track_selection(cfg: Train, state: TrainState, model, val_dice: float, epoch: int) -> None:
-    """Keep what the selection rule needs: the best validation weights, or the sum of
-    the last k epochs' weights."""
-    ev = cfg.evaluation
-    if ev.selection == "best_val" and not math.isnan(val_dice) and val_dice > state.best_val["dice"]:
-        state.best_val = {"epoch": epoch, "dice": val_dice}
-        state.best_state = _cpu_state(model)
-    if ev.selection == "last_k" and epoch >= cfg.epochs - ev.last_k:
-        current = _cpu_state(model)
-        if state.averaged is None:
-            state.averaged = current
-        else:
-            for k, v in current.items():
-                state.averaged[k] = state.averaged[k] + v if v.is_floating_point() else v
-        state.n_averaged += 1
-
-
-def selected_weights(cfg: Train, state: TrainState, model) -> tuple[dict, int, list[int]]:
-    """The reported weights, the epoch they count as, and the epochs they come from."""
-    sel, last = cfg.evaluation.selection, state.epoch - 1
-    if sel == "best_val" and state.best_state is not None:
-        return state.best_state, state.best_val["epoch"], [state.best_val["epoch"]]
-    if sel == "last_k" and state.n_averaged:
-        avg = {k: v / state.n_averaged if v.is_floating_point() else v for k, v in state.averaged.items()}
-        return avg, last, list(range(state.epoch - state.n_averaged, state.epoch))
-    return _cpu_state(model), last, [last]
-
-
 def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path,
                out_dir: Path, ndim: int) -> dict:
     """Train ``cfg`` and write ``OUTPUTS`` into ``out_dir``; return the metrics.
@@ -226,7 +180,7 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, ndim, data.images.shape[1]).to(device)
-    init_state = _cpu_state(model)
+    init_state = cpu_state(model)
     optimizer = build_optimizer(cfg.optimizer, model.parameters())
     loss_fn = build_loss(cfg.loss, cfg.model.output)
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
@@ -255,7 +209,7 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
         lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
         state.history.append({"epoch": epoch, "steps": len(state.steps), "train_loss": float(np.mean(losses)),
                               "val_loss": ev["loss"], "val_dice": ev["dice"], "val_iou": ev["iou"], "lr": lr})
-        _track_selection(cfg, state, model, ev["dice"], epoch)
+        track_selection(cfg, state, model, ev["dice"], epoch)
         state.epoch = epoch + 1
         log.info("%s: epoch %d/%d (%d steps) train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g", cell, epoch + 1,
                  cfg.epochs, len(state.steps), state.history[-1]["train_loss"], ev["loss"], ev["dice"], lr)
@@ -263,7 +217,7 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
             _snapshot(model, snapshots, epoch + 1)
         state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
 
-    metrics = _score_and_write(cfg, cell, ndim, split, prepared_dir, out_dir, device, model, init_state, loss_fn,
+    metrics = score_and_write(cfg, cell, ndim, split, prepared_dir, out_dir, device, model, init_state, loss_fn,
                                bn_sample, state, val, norms, optimizer, resumed_from, data.index)
     snapshots.mkdir(parents=True, exist_ok=True)
     if (out_dir / "snapshots").exists():
@@ -272,59 +226,3 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
     write_json(out_dir / "metrics.json", metrics)  # last: its presence means "done"
     shutil.rmtree(out_dir / WORK, ignore_errors=True)
     return metrics
-
-
-def _score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir: Path, out_dir: Path, device,
-                     model, init_state: dict, loss_fn, bn_sample, state: TrainState, val, norms, optimizer,
-                     resumed_from: int, data_index) -> dict:
-    """Select the weights, score them on validation and test, write every output but
-    ``metrics.json`` (returned)."""
-    diverged = state.diverged_at is not None
-    ev = cfg.evaluation
-    test = load_eval_images(prepared_dir, split["test"], ndim, 2**cfg.model.depth)
-    scored = {"dice": math.nan, "iou": math.nan, "empty_correct": math.nan, "per_image_dice": [], "constant": []}
-    val_scores, selected_epoch, from_epochs, selected = {"dice": math.nan}, None, [], None
-    if not diverged and state.history:
-        weights, selected_epoch, from_epochs = selected_weights(cfg, state, model)
-        selected = copy.deepcopy(model)
-        selected.load_state_dict(weights)
-        selected = precise_bn(selected, bn_sample)
-        scored = score_images(selected, loss_fn, test, device)
-        val_scores = score_images(selected, loss_fn, val, device)
-    status = status_of(scored, diverged)
-    meta = {"cell": cell, "seed": cfg.seed, "params": json.loads(section_json(cfg)), "ndim": ndim}
-    metrics = {
-        **meta,
-        "status": status,
-        # headline: the selected weights on the test set (null when the cell diverged)
-        "dice": scored["dice"], "iou": scored["iou"], "empty_correct": scored["empty_correct"],
-        "per_image_dice": scored["per_image_dice"],
-        "test_cases": [v.case for v in test],  # order of per_image_dice (pairs cells in the report)
-        "n_test_images": len(test),
-        "n_test_scored": int(sum(not math.isnan(d) for d in scored["per_image_dice"])),
-        "n_test_empty": int(sum(math.isnan(d) for d in scored["per_image_dice"])),
-        "n_test_constant": int(sum(scored["constant"])),  # all-background or all-foreground predictions
-        "selection": ev.selection, "selected_epoch": selected_epoch, "selected_from_epochs": from_epochs,
-        "precise_bn_batches": ev.precise_bn_batches, "curve_bn_batches": ev.curve_bn_batches,
-        "val_dice": val_scores["dice"], "n_val_images": len(val), "n_train_cases": len(split["train"]),
-        "n_train_patches": len(data_index),
-        "final_val_dice": state.history[-1]["val_dice"] if state.history else None,
-        "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in state.history]))
-        if state.history and not all(math.isnan(h["val_dice"]) for h in state.history) else None,
-        "epochs_run": len(state.history), "steps_run": len(state.steps), "diverged_at": state.diverged_at,
-        "train_seconds": round(state.train_seconds, 3),
-        "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None,
-        "device": str(device), "resumed_from_epoch": resumed_from, "torch": torch.__version__,
-    }
-    with atomic_path(out_dir / "history.csv") as tmp:
-        pd.DataFrame(state.history, columns=HISTORY).to_csv(tmp, index=False)
-    step_meta = pd.DataFrame(state.steps, columns=["step", "epoch", "loss", "lr"])
-    with atomic_path(out_dir / "norms.parquet") as tmp:
-        (norms.table(step_meta) if norms else step_meta).to_parquet(tmp, index=False)
-    with atomic_path(out_dir / "checkpoint_selected.pt") as tmp:
-        torch.save({**meta, "epoch": selected_epoch, "selection": ev.selection, "from_epochs": from_epochs,
-                    "model": _cpu_state(selected) if selected is not None else init_state}, tmp)
-    with atomic_path(out_dir / "checkpoint_last.pt") as tmp:
-        torch.save({**meta, "epoch": len(state.history), "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict()}, tmp)
-    return _clean(metrics)
