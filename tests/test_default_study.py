@@ -42,7 +42,7 @@ def test_every_row_is_replicated_and_scored_on_one_test_set(default_run):
         cells = t[t["test"] != "threshold"]
         assert (cells["n_seeds"] >= 3).all(), study
         assert {"selection", "n_ok", "n_diverged", "n_collapsed", "n_test_images"} <= set(t.columns)
-        assert set(cells["selection"]) == {"last"}
+        assert set(cells["selection"]) == {"last_k"}  # params.yaml: the average of the last 3 epochs
         sizes |= set(t["n_test_images"])
     assert len(sizes) == 1 and sizes.pop() >= 30  # identical across every row of every table
     base = {study: t[t["cell"] == "baseline"].iloc[0] for study, t in tables.items()}

@@ -126,7 +126,7 @@ def reference_row(reference: dict, table: pd.DataFrame) -> dict:
     row = {c: "" for c in table.columns}
     dice = reference.get("dice")
     row.update({"cell": "global grey threshold (no learning)", "seeds": "", "n": 1, "n_seeds": 0, "n_ok": 1,
-                "n_diverged": 0, "n_collapsed": 0, "status": "ok", "dice": float("nan") if dice is None else dice,
+                "n_diverged": 0, "n_collapsed": 0, "status": "n/a", "dice": float("nan") if dice is None else dice,
                 "dice_std": float("nan"), "ci95_low": float("nan"), "ci95_high": float("nan"),
                 "iou": float("nan"), "val_dice": float("nan"), "selected_epoch": float("nan"),
                 "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],

@@ -69,7 +69,7 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
     seeds and interval columns appear only then, the status column only when a seed
     failed."""
     several = bool((df["n"] > 1).any())
-    failed = bool((df["status"] != "ok").any())
+    failed = bool(((df["status"] != "ok") & (df["test"] != "threshold")).any())  # not the reference row
     keys = [c for c in df.columns if c not in METRICS and c != "seeds" or (c == "seeds" and several)]
     header = keys + [c for c in SHOWN if (c != "ci95" or several) and (c != "status" or failed)]
     rows = []
