@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +55,20 @@ def folder2d(tmp_path: Path) -> Path:
         write_png(tmp_path / "images" / f"c{i}.png", img)
         write_png(tmp_path / "masks" / f"c{i}.png", mask)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """README command (1) in a fresh copy of the repo: the default study, end to end
+    (slow, ~10 min on 2 cores); shared by the e2e tests of its report."""
+    from tests.test_workflow import run, snakemake
+
+    dst = tmp_path_factory.mktemp("default") / "repo"
+    dst.mkdir()
+    for name in ("Snakefile", "dvc.yaml", ".gitignore", ".dvcignore", "params.yaml"):
+        shutil.copy(REPO / name, dst / name)
+    for name in ("workflow", "src", ".dvc"):
+        shutil.copytree(REPO / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "cache", "tmp"))
+    run(["git", "init", "-q"], dst)
+    snakemake(dst)
+    return dst

@@ -5,28 +5,12 @@ run, ~10 min on 2 cores)."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
-from tests.test_workflow import run, snakemake
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    dst = tmp_path_factory.mktemp("default") / "repo"
-    dst.mkdir()
-    for name in ("Snakefile", "dvc.yaml", ".gitignore", ".dvcignore", "params.yaml"):
-        shutil.copy(REPO / name, dst / name)
-    for name in ("workflow", "src", ".dvc"):
-        shutil.copytree(REPO / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "cache", "tmp"))
-    run(["git", "init", "-q"], dst)
-    snakemake(dst)
-    return dst
 
 
 def _tables(repo) -> dict[str, pd.DataFrame]:
@@ -69,3 +53,16 @@ def test_positive_controls(default_run):
         m = json.loads((default_run / "results/cells" / cell / "metrics.json").read_text())
         dead = m["n_test_constant"] == m["n_test_images"] or m["identical_predictions"]
         assert (m["status"] == "collapsed") == dead or m["status"] == "diverged"
+
+
+def test_report_figures_fit_a_paper_and_a_page(default_run):
+    """Every figure the run drew is 3.5 or 7 in wide with text >= 7 pt (segsweep.figures
+    logs a warning otherwise), and no report PNG is over 600 KB."""
+    warned = [f"{log.name}: {line}" for log in (default_run / "logs").rglob("*.log")
+              for line in log.read_text().splitlines() if "segsweep.figures" in line]
+    assert warned == []
+    pngs = list((default_run / "results/report/figures").glob("*.png"))
+    assert pngs and max(p.stat().st_size for p in pngs) <= 600_000, max((p.stat().st_size, p.name) for p in pngs)
+    page = (default_run / "results/report/index.html").read_text()
+    assert "<h2>Datasets</h2>" in page
+    assert "date" in json.loads((default_run / "results/report/provenance.json").read_text())

@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--examples", help="folder of example-segmentation figures (segsweep examples)")
     sp.add_argument("--axes", default="{}", help="JSON: study -> its axis names, in params order")
     sp.add_argument("--references", nargs="*", default=[], help="<dataset>.json files from segsweep reference")
+    sp.add_argument("--manifest", help="the ingest manifest (data/interim/datasets.csv), for the dataset summary")
+    sp.add_argument("--splits", nargs="*", default=[], help="the split JSON files the cells used")
     sp.add_argument("--out", required=True)
     sp = verb("reference", cmd_reference, "a global grey-threshold reference: fit on train, score on test", cfg=False)
     sp.add_argument("--prepared", required=True, help="the dataset's prepared case store")

@@ -131,7 +131,8 @@ def cmd_report(args) -> None:
     references = {Path(f).stem: json.loads(Path(f).read_text()) for f in args.references}
     index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
                          Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None,
-                         json.loads(args.axes), references)
+                         json.loads(args.axes), references, Path(args.manifest) if args.manifest else None,
+                         [Path(s) for s in args.splits])
     log.info("report -> %s", index)
 
 
@@ -152,18 +153,16 @@ def cmd_examples(args) -> None:
     import pandas as pd
 
     from segsweep.config import Report, load_section
-    from segsweep.figures import plt
+    from segsweep.figures import style
     from segsweep.io import atomic_path
     from segsweep.report.examples import examples_figure
 
     cfg = load_section(Report, args.cfg, "report")
     cells = pd.read_csv(Path(args.summary) / "cells.csv")
-    with atomic_path(Path(args.out)) as tmp, plt.rc_context({"savefig.dpi": cfg.figure.dpi,
-                                                             "font.size": cfg.figure.font_size}):
+    with atomic_path(Path(args.out)) as tmp, style(cfg.figure.font_size, cfg.figure.dpi):
         tmp.mkdir()
         if cfg.examples.n_images:
-            shown = examples_figure(cells, Path(args.cells), cfg.examples.n_images, cfg.figure.width,
-                                    tmp / "best_worst")
+            shown = examples_figure(cells, Path(args.cells), cfg.examples.n_images, tmp / "best_worst")
             shown.to_csv(tmp / "best_worst.csv", index=False)
             for r in shown.itertuples():
                 log.info("examples %-5s %s %s Dice %.3f", r.role, r.cell, r.case, r.dice)

@@ -194,10 +194,12 @@ def test_nonfinite_points_stay_in_the_arrays_are_counted_and_shown(tmp_path, mon
     (ax,) = figures["interpolation"].axes
     (x,) = crosses(ax)
     np.testing.assert_array_equal(x.get_xdata(), [1.25])
-    assert "1 non-finite" in ax.get_title() and "c (1 non-finite ×)" in [t.get_text() for t in ax.get_legend().texts]
+    assert ax.get_title() == "interpolation: c (1 non-finite ×)" and not figures["interpolation"].legends
     (ax,) = figures["line"].axes
     np.testing.assert_array_equal(crosses(ax)[0].get_xdata(), a[[1, 5]])
     assert "2 non-finite" in ax.get_title()
+    (legend,) = figures["line"].legends  # two cells: a legend beside the axes
+    assert "d (2 non-finite ×)" in [t.get_text() for t in legend.texts]
     ax_c, ax_d = figures["plane_contours"].axes[:2]
     (x,) = crosses(ax_c)
     assert sorted(zip(x.get_xdata(), x.get_ydata())) == sorted([(a[0], a[0]), (a[3], a[4])])

@@ -133,7 +133,7 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     assert any(list(ln.get_ydata()) == [1.0, 1.0] for ln in ax.get_lines())  # the line at ratio 1
-    legend = ax.get_legend()
+    (legend,) = fig.legends  # one figure legend, beside the axes
     assert [t.get_text() for t in legend.texts] == ["sgd (n = 3)", "adam (n = 3)"]
     fig.canvas.draw()
     assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # outside the data area

@@ -38,7 +38,7 @@ def test_examples_show_recorded_dice(tiny_data, tmp_path, monkeypatch):  # noqa:
                        Path("results/cells") / cell, ndim=2)
         rows.append({"cell": cell, "status": m["status"], "dice": m["dice"]})
     cells = pd.DataFrame(rows)
-    shown = examples_figure(cells, Path("results/cells"), 2, 6.0, tmp_path / "ex")
+    shown = examples_figure(cells, Path("results/cells"), 2, tmp_path / "ex")
     assert (tmp_path / "ex.png").exists() and (tmp_path / "ex.pdf").exists()
     order = best_and_worst(cells)
     assert len(shown) == 2 * len(order) == 4 and shown["cell"].drop_duplicates().tolist() == order

@@ -80,6 +80,8 @@ rule report:
         figures=report_figures,
         examples="results/examples",
         references=expand("results/reference/{ds}.json", ds=REFERENCE_DATASETS),
+        manifest="data/interim/datasets.csv",
+        splits=sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
     output:
         directory("results/report"),
     params:
@@ -95,4 +97,5 @@ rule report:
     shell:
         "{SEGSWEEP} --log {log} report --cfg {params.cfg} --studies {params.studies}"
         " --summary results/summary --params-json {input.params} --figures {params.pngs}"
-        " --examples {input.examples} --axes {params.axes} --references {input.references} --out {output}"
+        " --examples {input.examples} --axes {params.axes} --references {input.references}"
+        " --manifest {input.manifest} --splits {input.splits} --out {output}"

@@ -11,16 +11,17 @@ from segsweep.config.base import Section
 
 
 class FigureStyle(Section):
-    """Style of the report's own figures (curves, Dice vs train fraction, examples)."""
+    """Style of the report's own figures (curves, Dice vs train fraction, examples).
+    Widths are fixed by the figure's kind: 7 in (two columns) or 3.5 in (one column), so
+    the text keeps its size in print (``segsweep.figures``)."""
 
-    dpi: Annotated[int, Field(ge=50, le=600)] = 150   # PNG resolution (PDFs are vector)
-    font_size: Annotated[float, Field(ge=5, le=20)] = 9.0
-    width: Annotated[float, Field(ge=3, le=20)] = 9.0    # inches, a two-panel figure
+    dpi: Annotated[int, Field(ge=50, le=300)] = 150   # PNG resolution (PDFs are vector)
+    font_size: Annotated[float, Field(ge=7, le=12)] = 8.0   # points at print size; journals ask for >= 7
 
 
 class Examples(Section):
     """Example segmentations (image, ground truth, prediction) of the best and worst
-    cells by validation Dice, on the same validation images."""
+    cells by test Dice, on the same test images."""
 
     n_images: Annotated[int, Field(ge=0, le=12)] = 3    # 0: no example figure
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segsweep.figures import PALETTE, plt, save
+from segsweep.figures import DOUBLE, SINGLE, legend_outside, plt, row_style, save
 from segsweep.landscape.surface import as_nan
 
 NONFINITE = {"marker": "x", "linestyle": "none", "markersize": 6, "markeredgewidth": 1.2}
@@ -37,21 +37,26 @@ def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str,
     cells = [c for c in data if ykey in data[c]]
     if not cells:
         return False
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    # one column for one cell; two when a legend must sit beside the axes
+    fig, ax = plt.subplots(figsize=(SINGLE, 2.6) if len(cells) == 1 else (DOUBLE, 2.8))
     # x in data units, y in axes units: the × sit on the bottom edge whatever the scale
     edge = ax.get_xaxis_transform()
     total = 0
     for i, c in enumerate(cells):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = row_style(i)["color"]
         x, y = np.asarray(data[c][xkey]), as_nan(data[c][ykey])
         bad = np.isnan(y)
         total += int(bad.sum())
-        ax.plot(x, y, marker=".", color=colour, label=c + _nonfinite_note(int(bad.sum())))
+        ax.plot(x, y, marker=row_style(i)["marker"], ms=3, ls=row_style(i)["dash"], color=colour,
+                label=c + _nonfinite_note(int(bad.sum())))
         if bad.any():
             ax.plot(x[bad], np.full(int(bad.sum()), 0.03), color=colour, transform=edge, clip_on=False, **NONFINITE)
-    title = f"{kind}: loss" + (f"; {total} non-finite points (×, bottom edge)" if total else "")
+    title = f"{kind}: loss" + (f"; {total} non-finite (×, bottom)" if total else "")
+    if len(cells) == 1:  # no legend on one column: the title names the cell
+        title = f"{kind}: {cells[0]}" + _nonfinite_note(total)
     ax.set(yscale="log", xlabel=xlabel, ylabel="loss", title=title)
-    ax.legend(fontsize=7)
+    if len(cells) > 1:
+        legend_outside(fig, ax)
     save(fig, stem)
     return True
 
@@ -59,7 +64,8 @@ def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str,
 def _contours(data: dict[str, dict], cells: list[str], stem: Path) -> None:
     planes = {c: as_nan(data[c]["plane_loss"]) for c in cells}
     levels = _log_levels(list(planes.values()))
-    fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.2), squeeze=False)
+    width = SINGLE if len(cells) == 1 else DOUBLE
+    fig, axes = plt.subplots(1, len(cells), figsize=(width, min(width / len(cells) * 1.15 + 0.4, 4.0)), squeeze=False)
     norm = plt.matplotlib.colors.LogNorm(levels[0], levels[-1])
     for ax, c in zip(axes[0], cells):
         a, z = data[c]["axis"], planes[c]
@@ -82,7 +88,8 @@ def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if zmax <= zmin:
         zmax = zmin + 1.0
-    fig = plt.figure(figsize=(3.4 * len(cells), 3.4))
+    width = SINGLE if len(cells) == 1 else DOUBLE
+    fig = plt.figure(figsize=(width, min(width / len(cells) * 1.1 + 0.4, 4.0)))
     for i, c in enumerate(cells):
         ax = fig.add_subplot(1, len(cells), i + 1, projection="3d")
         a, z = data[c]["axis"], logs[c]
@@ -91,8 +98,11 @@ def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
         bad = np.isnan(z)
         if bad.any():  # on the floor of the box: the surface has a hole there
             ax.plot(A[bad], B[bad], np.full(int(bad.sum()), zmin), color="black", **NONFINITE)
-        ax.set(title=c + _nonfinite_note(int(bad.sum())), xlabel="α", ylabel="β", zlabel="log10 loss",
-               zlim=(zmin, zmax))
+        ax.set(title=c + _nonfinite_note(int(bad.sum())), xlabel="α", ylabel="β", zlim=(zmin, zmax))
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # three ticks each: 8 pt labels in a 2.3 in panel
+            axis.set_major_locator(plt.matplotlib.ticker.MaxNLocator(3))
+        ax.set_box_aspect(None, zoom=0.85)  # room for the tick labels inside the panel
+    fig.suptitle("log10 loss on the plane of two filter-normalised directions (shared z scale)")
     save(fig, stem)
 
 

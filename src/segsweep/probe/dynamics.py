@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segsweep.figures import PALETTE, plt, save
+from segsweep.figures import DOUBLE, PALETTE, legend_outside, plt, row_style, save
 from segsweep.io import atomic_path
 
 log = logging.getLogger("segsweep")
@@ -39,29 +39,36 @@ def smooth(s: pd.Series, window: int) -> pd.Series:
 def plot_cell(norms: pd.DataFrame, cell: str, window: int, stem: Path) -> None:
     layers = [c[len("grad/"):] for c in norms.columns if c.startswith("grad/")]
     colours = plt.get_cmap("viridis")(np.linspace(0, 1, max(len(layers), 1)))
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE, 2.6))
     for kind, ax in zip(("grad", "update"), axes[:2]):
         for layer, colour in zip(layers, colours):
             ax.plot(norms["step"], smooth(norms[f"{kind}/{layer}"], window), color=colour, lw=0.8)
-        ax.set(yscale="log", xlabel="step", title=f"per-layer {kind} 2-norm (input → output: dark → light)")
+        ax.set(yscale="log", xlabel="step", title=f"per-layer {kind} 2-norm\n(input → output: dark → light)")
     axes[2].plot(norms["step"], smooth(norms["loss"], window), color=PALETTE[0])
     axes[2].set(xlabel="step", ylabel="training loss", title="loss")
     fig.suptitle(f"{cell}: smoothed over {window} steps")
     save(fig, stem)
 
 
-def plot_study(frames: dict[str, pd.DataFrame], study: str, window: int, stem: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for i, (cell, norms) in enumerate(frames.items()):
-        colour = PALETTE[i % len(PALETTE)]
-        for ax, col in zip(axes, ("grad_total", "update_total", "loss")):
-            ax.plot(norms["step"], smooth(norms[col], window), color=colour, label=cell, lw=1)
+def plot_study(frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], study: str, window: int,
+               stem: Path) -> None:
+    """Total gradient and update norm and the loss per step: one colour and marker per
+    row of the study (``seed_rows``), one thin line per seed of the row."""
+    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE, 2.6))
+    for i, (label, cells) in enumerate(rows.items()):
+        st = row_style(i)
+        for k, cell in enumerate(c for c in cells if c in frames):
+            norms = frames[cell]
+            for ax, col in zip(axes, ("grad_total", "update_total", "loss")):
+                ax.plot(norms["step"], smooth(norms[col], window), color=st["color"], lw=0.8,
+                        marker=st["marker"], ms=2.5, markevery=max(len(norms) // 6, 1),
+                        label=f"{label} ({len(cells)} seeds)" if k == 0 else None)
     for ax, title in zip(axes, ("gradient 2-norm (all layers)", "update 2-norm (all layers)", "training loss")):
         ax.set(xlabel="step", title=title)
     axes[0].set_yscale("log")
     axes[1].set_yscale("log")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"study '{study}': smoothed over {window} steps")
+    legend_outside(fig, axes[0])
+    fig.suptitle(f"study {study}: smoothed over {window} steps")
     save(fig, stem)
 
 
@@ -171,7 +178,7 @@ def plot_trend(table: pd.DataFrame, study: str, stem: Path) -> None:
     layers = list(dict.fromkeys(table["layer"]))
     x = {layer: i for i, layer in enumerate(layers)}
     labels = list(dict.fromkeys(table["row"]))
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.35 * len(layers) + 2.5), 3.6))
+    fig, ax = plt.subplots(figsize=(DOUBLE, 3.4))
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--", zorder=0)
     width = 0.6 / max(len(labels), 1)  # rows side by side within a layer's slot
     for i, label in enumerate(labels):
@@ -182,13 +189,14 @@ def plot_trend(table: pd.DataFrame, study: str, stem: Path) -> None:
         err = np.nan_to_num(np.vstack([mean - sub["ci95_low"], sub["ci95_high"] - mean]), nan=0.0)
         seeds = sorted(set(sub["n_seeds"]))
         n = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
-        ax.errorbar(pos, mean, yerr=err, fmt="o", ms=3.5, capsize=2, lw=1, color=PALETTE[i % len(PALETTE)],
+        st = row_style(i)
+        ax.errorbar(pos, mean, yerr=err, fmt=st["marker"], ms=3.5, capsize=2, lw=1, color=st["color"],
                     label=f"{label} (n = {n})")
-    ax.set_xticks(range(len(layers)), layers, rotation=90, fontsize=7)
+    ax.set_xticks(range(len(layers)), layers, rotation=90)
     ax.set(yscale="log", xlabel="layer (input → output)",
-           ylabel=f"grad 2-norm: last {TREND_SHARE:.0%} / first {TREND_SHARE:.0%} of steps",
-           title=f"study '{study}': gradient-norm trend per layer (geometric mean over seeds, 95 % CI)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+           ylabel=f"grad 2-norm, last / first {TREND_SHARE:.0%} of steps",
+           title=f"study {study}: gradient-norm trend per layer\n(geometric mean over seeds, 95 % CI)")
+    legend_outside(fig, ax)
     save(fig, stem)
 
 
@@ -229,8 +237,9 @@ def _dynamics(frames: dict[str, pd.DataFrame], studies: dict[str, list[str]], wi
                      "update_over_lr_grad_last": u.iloc[-1] / (norms["lr"].iloc[-1] * g.iloc[-1])})
         ratios[cell] = late_early_ratios(norms)
     for study, ids in studies.items():
-        plot_study({c: frames[c] for c in ids if c in ratios}, study, window, out / f"study_{study}")
-        trend = trend_table(ratios, study, seed_rows(ids, params))
+        groups = seed_rows(ids, params)
+        plot_study({c: frames[c] for c in ids if c in ratios}, groups, study, window, out / f"study_{study}")
+        trend = trend_table(ratios, study, groups)
         trend.to_csv(out / f"study_{study}_trend.csv", index=False)
         if len(trend):
             plot_trend(trend, study, out / f"study_{study}_trend")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from segsweep.figures import PALETTE, plt, save
+from segsweep.figures import DOUBLE, PALETTE, plt, save
 from segsweep.io import atomic_path
 
 
@@ -76,22 +76,23 @@ def synthetic(losses: dict, size: int, stem: Path) -> pd.DataFrame:
     target = disk(size)
     states = {"p=0.5": torch.zeros_like(target), "partly trained": partly_trained(target)}
     # Curves: loss, ∂L/∂p, ∂L/∂z for each loss, both labels.
-    fig, axes = plt.subplots(3, len(losses), figsize=(2.6 * len(losses), 6.6), squeeze=False)
+    fig, axes = plt.subplots(3, len(losses), figsize=(DOUBLE, 5.4), squeeze=False)
     for j, (name, fn) in enumerate(losses.items()):
         for label in (0, 1):
             df = sweep(fn, size, label, ps)
             for i, col in enumerate(("loss", "dL_dp", "dL_dz")):
                 axes[i][j].plot(df["p"], df[col], color=PALETTE[label], label=f"label {label}")
         axes[0][j].set_title(name)
-        axes[2][j].set_xlabel("prediction p of the swept pixel")
     for i, lab in enumerate(("loss", "∂L/∂p", "∂L/∂z (logit)")):
         axes[i][0].set_ylabel(lab)
     axes[0][0].legend()
+    fig.supxlabel("prediction p of the swept pixel")
     fig.suptitle(f"One pixel swept, the rest of a {size}×{size} disk image at p = 0.5")
     save(fig, Path(f"{stem}_curves"))
 
     rows = []
-    fig, axes = plt.subplots(len(losses), 1 + 2 * len(states), figsize=(2.2 * (1 + 2 * len(states)), 2.2 * len(losses)),
+    n_cols = 1 + 2 * len(states)
+    fig, axes = plt.subplots(len(losses), n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.25 * len(losses) + 0.4),
                              squeeze=False)
     for i, (name, fn) in enumerate(losses.items()):
         axes[i][0].imshow(target[0, 0].numpy(), cmap="gray")
@@ -126,8 +127,8 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
 
     rows = []
     n_cols = 3 + len(losses)
-    fig, axes = plt.subplots(len(val) * len(snapshots), n_cols, figsize=(2.0 * n_cols, 2.0 * len(val) * len(snapshots)),
-                             squeeze=False)
+    n_rows = len(val) * len(snapshots)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.15 * n_rows + 0.4), squeeze=False)
     r = 0
     for v in val:
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
@@ -153,7 +154,7 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
                 rows.append({"case": v.case, "epoch": snap["epoch"], "loss": name,
                              **fg_bg_summary(mag[None, None], mask.float())})
             r += 1
-    for j, title in enumerate(["image", "mask", "prediction", *(f"|∂{n}/∂logits|" for n in losses)]):
+    for j, title in enumerate(["image", "mask", "prediction", *(f"{n}:\n|∂L/∂logits|" for n in losses)]):
         axes[0][j].set_title(title)
     for ax in axes.flat:
         ax.set_xticks([])

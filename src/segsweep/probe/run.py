@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from segsweep.figures import PALETTE, plt, save
+from segsweep.figures import DOUBLE, PALETTE, SINGLE, legend_outside, plt, row_style, save
 from segsweep.io import atomic_path
 from segsweep.losses import build_loss
 from segsweep.models import build_model
@@ -69,7 +69,8 @@ def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, s
 def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Path) -> None:
     """Per loss: every patch's gradient norm (log scale), both kinds, ratio annotated."""
     losses = list(dict.fromkeys(table["loss"]))
-    fig, axes = plt.subplots(1, len(losses), figsize=(2.4 * len(losses), 3), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(losses), figsize=(SINGLE if len(losses) <= 2 else DOUBLE, 2.8), sharey=True,
+                             squeeze=False)
     rng = np.random.default_rng(0)
     for ax, loss in zip(axes[0], losses):
         sub = table[table["loss"] == loss]
@@ -87,14 +88,15 @@ def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Pat
 
 
 def plot_along_training(summary: pd.DataFrame, title: str, stem: Path) -> None:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(DOUBLE, 2.6))
     for i, (loss, sub) in enumerate(summary.groupby("loss", sort=False)):
         sub = sub.sort_values("epoch")
-        a.plot(sub["epoch"], sub["ratio_mean"], marker="o", color=PALETTE[i % len(PALETTE)], label=loss)
-        b.plot(sub["epoch"], sub["fg_bg_mean"], marker="o", color=PALETTE[i % len(PALETTE)], label=f"{loss} fg+bg")
-        b.plot(sub["epoch"], sub["bg_only_mean"], marker="x", ls="--", color=PALETTE[i % len(PALETTE)])
+        st = row_style(i)
+        a.plot(sub["epoch"], sub["ratio_mean"], marker=st["marker"], color=st["color"], label=loss)
+        b.plot(sub["epoch"], sub["fg_bg_mean"], marker=st["marker"], color=st["color"])
+        b.plot(sub["epoch"], sub["bg_only_mean"], marker=st["marker"], ls="--", color=st["color"])
     a.set(yscale="log", xlabel="epoch", ylabel="mean bg-only / mean fg+bg", title="ratio")
     b.set(yscale="log", xlabel="epoch", ylabel="mean gradient 2-norm", title="solid: fg+bg, dashed: bg only")
-    a.legend()
+    legend_outside(fig, a, title="loss")
     fig.suptitle(title)
     save(fig, stem)

@@ -6,71 +6,31 @@ paths inside the report folder, styles are inline.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
-import platform
 import shutil
-import subprocess
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from segsweep.figures import plt
+from segsweep.figures import style
 from segsweep.io import atomic_path
 from segsweep.report import html as page_html
+from segsweep.report.datasets import LABELS as DATASET_LABELS
+from segsweep.report.datasets import dataset_summary
+from segsweep.report.provenance import provenance
 from segsweep.report.plots import curves_figure, fraction_figure
 from segsweep.report.render import (
     display_rows,
-    frame_latex,
+    formatted,
     frame_markdown,
     labelled,
+    latex_table,
     pivot_table,
     to_latex,
     to_markdown,
 )
 from segsweep.report.tables import seed_table, study_table, table_note
-
-PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
-
-
-def data_hashes(lock: Path = Path("dvc.lock")) -> dict[str, str]:
-    """md5 of every data and model output DVC recorded in ``dvc.lock`` (empty without)."""
-    import yaml
-
-    if not lock.exists():
-        return {}
-    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
-    return {o["path"]: o.get("md5", "") for st in stages.values() for o in st.get("outs", []) if "path" in o}
-
-
-def provenance(params_json: str) -> dict:
-    """Commit (and whether the work tree had uncommitted changes), the sha256 of the
-    shipped ``params.json`` (check it with ``sha256sum params.json``), the data hashes
-    DVC recorded, package versions and device."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                    text=True, check=False).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown (not a git checkout)", False
-    versions = {}
-    for pkg in PACKAGES:
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-    import torch
-
-    device = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
-    if torch.cuda.is_available():
-        device += f", CUDA {torch.cuda.get_device_name(0)}"
-    return {"git_commit": commit, "git_dirty": dirty,
-            "params_sha256": hashlib.sha256((params_json + "\n").encode()).hexdigest(),
-            "python": platform.python_version(), "platform": platform.platform(), "device": device,
-            "data_md5": data_hashes(), "packages": versions}
-
 
 def _html_table(df: pd.DataFrame, decimals: int, caption: str) -> str:
     text, bold = display_rows(df, decimals)
@@ -137,9 +97,142 @@ def reference_row(reference: dict, table: pd.DataFrame) -> dict:
     return row
 
 
+def _write_formats(tmp: Path, stem: str, text: pd.DataFrame, caption: str, bold: frozenset = frozenset()) -> None:
+    """``tables/<stem>.md`` and ``.tex`` of an already formatted frame (same digits)."""
+    (tmp / "tables" / f"{stem}.md").write_text(frame_markdown(text, bold))
+    (tmp / "tables" / f"{stem}.tex").write_text(latex_table(text, caption, f"tab:{stem}", bold))
+
+
+def _plain_section(tmp: Path, stem: str, frame: pd.DataFrame, text: pd.DataFrame, heading: str, caption: str,
+                   intro: str) -> list[str]:
+    """A table that needs no statistics: CSV (``frame``), Markdown and LaTeX (``text``,
+    formatted), and its HTML with a heading, an explanation and download links."""
+    frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False)
+    _write_formats(tmp, stem, text, caption)
+    return [f"<h2>{html.escape(heading)}</h2>", f"<p class=small>{html.escape(intro)}</p>",
+            page_html.table(text, caption=caption),
+            page_html.links([f"tables/{stem}.{e}" for e in ("csv", "md", "tex")], tmp)]
+
+
+def _study_section(tmp: Path, cfg, cells: pd.DataFrame, per_image, study: str, ids: list[str], axes: list[str],
+                   summary: Path, references: dict) -> tuple[list[str], dict]:
+    """One study's tables (CSV, Markdown, LaTeX; a pivot for two factors), curves and
+    fraction figures, and its HTML; returns the HTML and the study's headline numbers."""
+    reference = cfg.reference.get(study, "baseline")
+    table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed, reference)
+    datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
+    shown = pd.concat([table, *(pd.DataFrame([reference_row(references[ds], table)])
+                                for ds in sorted(datasets & set(references)))], ignore_index=True)
+    shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
+    note = table_note(shown, cfg.alpha)
+    (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
+    (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals, note,
+                                                         label=f"tab:{study}"))
+    curves_figure(cells, table, ids, summary / "curves", study, tmp / "figures" / f"curves_{study}", reference)
+    body = [f"<h2>Study: {html.escape(study)}</h2>"]
+    pivot = pivot_table(table, axes, cfg.decimals)
+    if pivot is not None:
+        frame, bold = pivot
+        _write_formats(tmp, f"{study}_pivot", frame, f"Study {study}: test Dice, rows × columns", bold)
+        frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
+        body += [page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"),
+                 page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp)]
+    n = f"n = {int(table['n_seeds'].max())} seeds per row, {int(table['n_test_images'].max())} test images"
+    body += [_html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
+             f"<p class=small>{html.escape(note)}</p>",
+             page_html.links([f"tables/{study}.{e}" for e in ("csv", "md", "tex")], tmp),
+             page_html.figure(f"curves_{study}", f"Study {study}: training (solid) and validation (dashed) loss, "
+                              f"and validation Dice, per epoch; one colour and marker per row, the line the mean "
+                              f"over seeds, the band their range ({n}).")]
+    if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}"):
+        body.append(page_html.figure(f"fraction_{study}", f"Study {study}: test Dice (mean ± std over seeds; {n}) "
+                                     "against the train fraction. Every fraction is scored on the same test "
+                                     "images; fractions are shares of one training pool (smaller sets are subsets "
+                                     "of larger ones) and the validation set is the same for all."))
+    return body, _headline(table)
+
+
+def _datasets_section(tmp: Path, manifest: Path | None, splits: list[Path]) -> list[str]:
+    """Per dataset split the cells used: case counts, empty cases, foreground, spacing."""
+    if manifest is None or not splits:
+        return []
+    frame = dataset_summary(manifest, splits)
+    return _plain_section(
+        tmp, "datasets", frame, formatted(frame, 3).rename(columns=DATASET_LABELS), "Datasets",
+        "Datasets: cases per split (train / validation / test) and their reference masks",
+        "The cases every number below was computed on: one row per split the cells use. Empty: cases whose "
+        "reference mask has no foreground. Foreground fraction: median and range over the split's non-empty "
+        "cases. The test cases are the same for every train fraction and seed.")
+
+
+def _seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
+    seeds = seed_table(cells, per_image, cfg.bootstrap, cfg.seed)
+    if not len(seeds):
+        return []
+    return _plain_section(
+        tmp, "seeds", seeds, formatted(seeds, cfg.decimals), "Variation over seeds",
+        "Test Dice over seeds, per group of cells that differ only by seed",
+        "Every group of cells that differ only by seed: mean, standard deviation and 95 % interval of the test "
+        "Dice (hierarchical bootstrap over seeds and test images). A difference between two cells smaller than "
+        "this spread is not evidence of an effect.")
+
+
+def _copy_figure(src_png: Path, tmp: Path, name: str) -> bool:
+    """Copy a PNG (and its PDF, if any) into ``figures/<name>``; True if a PDF came along."""
+    shutil.copy(src_png, tmp / "figures" / f"{name}.png")
+    pdf = src_png.with_suffix(".pdf")
+    if pdf.exists():
+        shutil.copy(pdf, tmp / "figures" / f"{name}.pdf")
+    return pdf.exists()
+
+
+def _figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path]) -> list[str]:
+    body = []
+    pngs = sorted(examples.glob("*.png")) if examples is not None else []
+    if pngs:
+        body.append("<h2>Example segmentations: best and worst cells</h2>")
+    for png in pngs:
+        pdf = _copy_figure(png, tmp, f"examples_{png.stem}")
+        body.append(page_html.figure(f"examples_{png.stem}", "Test images (rows): image, ground truth, and the "
+                                     "predictions (vermillion, ground-truth outline blue) of the best and the worst "
+                                     "cell by test Dice (named in the figure's title), with each image's Dice.",
+                                     pdf=pdf))
+    if extra_figures:
+        body.append("<h2>Gradient probes and loss landscapes</h2>")
+    for fig in extra_figures:
+        name = f"{fig.parent.name}_{fig.stem}"
+        pdf = _copy_figure(fig, tmp, name)
+        body.append(page_html.figure(name, page_html.describe(name), pdf=pdf))
+    return body
+
+
+def _provenance_section(tmp: Path, params_json: str) -> list[str]:
+    prov = provenance(params_json)
+    (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    (tmp / "params.json").write_text(params_json + "\n")
+    flat = {**{k: v for k, v in prov.items() if k not in ("packages", "data_md5")}, **prov["packages"],
+            **{f"md5 {k}": v for k, v in prov["data_md5"].items()}}
+    return ["<h2>Provenance</h2>",
+            page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
+            page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp)]
+
+
+def _intro(cfg, cells: pd.DataFrame, n_studies: int) -> list[str]:
+    counts = cells["status"].value_counts()
+    tests = ("exact two-sided sign-flip test of the per-seed differences over the seeds both rows share (paired "
+             "t-test beyond 16 seeds); with a single seed, the sign-flip test over per-image test differences, "
+             "which leaves out training noise")
+    return [f"<h1>{html.escape(cfg.title)}</h1>",
+            f"<p class=small>{len(cells)} cells ({counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
+            f"{counts.get('collapsed', 0)} collapsed); {n_studies} studies.</p>",
+            f"<p class=small>{html.escape(protocol_note(cells))}</p>",
+            "<p class=small>" + html.escape(STATS_NOTE.format(alpha=cfg.alpha, tests=tests)) + "</p>"]
+
+
 def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: Path, extra_figures: list[Path],
                  out: Path, examples: Path | None = None, axes: dict[str, list[str]] | None = None,
-                 references: dict[str, dict] | None = None) -> Path:
+                 references: dict[str, dict] | None = None, manifest: Path | None = None,
+                 splits: list[Path] | None = None) -> Path:
     """Write the report folder atomically; return the path of ``index.html``.
 
     Args:
@@ -155,102 +248,24 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
             pivot table: rows the first axis, columns the second).
         references: dataset -> its global-threshold reference (``segsweep.reference``),
             added as the last row of every study on that dataset.
+        manifest, splits: the ingest manifest and the split files the cells used, for
+            the dataset summary (none without them).
     """
     cells = pd.read_csv(summary / "cells.csv")
     per_image_csv = summary / "per_image.csv"
     per_image = pd.read_csv(per_image_csv) if per_image_csv.exists() else None
     chosen = {s: studies[s] for s in cfg.studies} if cfg.studies else studies
-    axes = axes or {}
-    width = cfg.figure.width
-    style = {"savefig.dpi": cfg.figure.dpi, "font.size": cfg.figure.font_size,
-             "axes.titlesize": cfg.figure.font_size + 1}
-    with atomic_path(out) as tmp, plt.rc_context(style):
+    with atomic_path(out) as tmp, style(cfg.figure.font_size, cfg.figure.dpi):
         (tmp / "tables").mkdir(parents=True)
         (tmp / "figures").mkdir()
-        counts = cells["status"].value_counts()
-        body = [f"<h1>{html.escape(cfg.title)}</h1>",
-                f"<p class=small>{len(cells)} cells ({counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
-                f"{counts.get('collapsed', 0)} collapsed); {len(chosen)} studies.</p>",
-                f"<p class=small>{html.escape(protocol_note(cells))}</p>",
-                "<p class=small>" + html.escape(STATS_NOTE.format(
-                    alpha=cfg.alpha, tests="exact two-sided sign-flip test of the per-seed differences over the "
-                    "seeds both rows share (paired t-test beyond 16 seeds); with a single seed, the sign-flip test "
-                    "over per-image test differences, which leaves out training noise")) + "</p>"]
+        body = _intro(cfg, cells, len(chosen)) + _datasets_section(tmp, manifest, splits or [])
         headline = {}
         for study, ids in chosen.items():
-            table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed,
-                                cfg.reference.get(study, "baseline"))
-            headline[study] = _headline(table)
-            datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
-            shown = pd.concat([table, *(pd.DataFrame([reference_row(references[ds], table)])
-                                        for ds in sorted(datasets & set(references or {})))], ignore_index=True)
-            shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
-            note = table_note(shown, cfg.alpha)
-            (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
-            (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals, note,
-                                                                             label=f"tab:{study}"))
-            curves_figure(cells, table, ids, summary / "curves", study, width, tmp / "figures" / f"curves_{study}")
-            body.append(f"<h2>Study: {html.escape(study)}</h2>")
-            pivot = pivot_table(table, axes.get(study, []), cfg.decimals)
-            if pivot is not None:
-                frame, bold = pivot
-                (tmp / "tables" / f"{study}_pivot.md").write_text(frame_markdown(frame, bold))
-                (tmp / "tables" / f"{study}_pivot.tex").write_text(frame_latex(frame, bold))
-                frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
-                body += [page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"),
-                         page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp)]
-            n = f"n = {int(table['n_seeds'].max())} seeds per row"
-            body += [_html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
-                     f"<p class=small>{html.escape(note)}</p>",
-                     page_html.links([f"tables/{study}.{e}" for e in ("csv", "md", "tex")], tmp),
-                     page_html.figure(f"curves_{study}", f"Study {study}: training (solid) and validation (dashed) "
-                                      f"loss and validation Dice per epoch, one colour per row, mean over seeds "
-                                      f"(shaded: range; {n}).")]
-            if fraction_figure(table, study, width, tmp / "figures" / f"fraction_{study}"):
-                body += [page_html.figure(f"fraction_{study}", f"Study {study}: test Dice (mean ± std over seeds, "
-                                          f"{n}) against the train fraction. Every fraction is scored on the same "
-                                          "test images; fractions are shares of one training pool (smaller sets "
-                                          "are subsets of larger ones) and the validation set is the same for all.")]
-        seeds = seed_table(cells)
-        if len(seeds):
-            seeds.to_csv(tmp / "tables" / "seeds.csv", index=False)
-            rounded = seeds.round(cfg.decimals)
-            (tmp / "tables" / "seeds.md").write_text(frame_markdown(rounded))
-            (tmp / "tables" / "seeds.tex").write_text(frame_latex(rounded))
-            body += ["<h2>Variation over seeds</h2>",
-                     ("<p class=small>Every group of cells that differ only by seed: mean, standard deviation "
-                      "and 95 % t-interval of the test Dice. A difference between two cells smaller than "
-                      "this spread is not evidence of an effect.</p>"),
-                     page_html.table(rounded, caption="Test Dice over seeds, per group of cells"),
-                     page_html.links([f"tables/seeds.{e}" for e in ("csv", "md", "tex")], tmp)]
-        if examples is not None:
-            pngs = sorted(examples.glob("*.png"))
-            if pngs:
-                body.append("<h2>Example segmentations: best and worst cells</h2>")
-            for png in pngs:
-                for src in (png, png.with_suffix(".pdf")):
-                    if src.exists():
-                        shutil.copy(src, tmp / "figures" / f"examples_{src.name}")
-                body.append(page_html.figure(f"examples_{png.stem}", "Test images (rows): image, ground truth, and "
-                                             "the predictions (orange, ground-truth outline blue) of the best and the "
-                                             "worst cell by test Dice, with each image's Dice."))
-        if extra_figures:
-            body.append("<h2>Gradient probes and loss landscapes</h2>")
-        for fig in extra_figures:
-            name = f"{fig.parent.name}_{fig.stem}"
-            for ext in (".png", ".pdf"):
-                src = fig.with_suffix(ext)
-                if src.exists():
-                    shutil.copy(src, tmp / "figures" / f"{name}{ext}")
-            body.append(page_html.figure(name, page_html.describe(name), pdf=fig.with_suffix(".pdf").exists()))
+            section, headline[study] = _study_section(tmp, cfg, cells, per_image, study, ids,
+                                                      (axes or {}).get(study, []), summary, references or {})
+            body += section
+        body += _seeds_section(tmp, cfg, cells, per_image) + _figures_section(tmp, examples, extra_figures)
         (tmp / "study_metrics.json").write_text(json.dumps(headline, indent=2) + "\n")
-        prov = provenance(params_json)
-        (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
-        (tmp / "params.json").write_text(params_json + "\n")
-        flat = {**{k: v for k, v in prov.items() if k not in ("packages", "data_md5")}, **prov["packages"],
-                **{f"md5 {k}": v for k, v in prov["data_md5"].items()}}
-        body += ["<h2>Provenance</h2>",
-                 page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
-                 page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp)]
+        body += _provenance_section(tmp, params_json)
         (tmp / "index.html").write_text(page_html.page(cfg.title, body))
     return out / "index.html"

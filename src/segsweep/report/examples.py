@@ -16,12 +16,12 @@ import pandas as pd
 import torch
 
 from segsweep.errors import DataError
-from segsweep.figures import PALETTE, plt, save
+from segsweep.figures import DOUBLE, PALETTE, save, subplots
 from segsweep.paths import prepared, split
 from segsweep.train.data import EvalImage, load_eval_images, read_split
 from segsweep.train.metrics import dice_iou, predict
 
-GT, PRED = PALETTE[0], PALETTE[1]  # blue ground truth, orange prediction
+GT, PRED = PALETTE[0], PALETTE[1]  # blue ground truth, vermillion prediction
 
 
 def best_and_worst(cells: pd.DataFrame) -> list[str]:
@@ -84,13 +84,13 @@ def _overlay(ax, img, mask, colour, title, outline=None):
         ax.contourf(mask, levels=[0.5, 1.5], colors=[colour], alpha=0.4)
     if outline is not None and outline.any():
         ax.contour(outline, levels=[0.5], colors=[GT], linewidths=1.0)
-    ax.set_title(title, fontsize="small")
+    ax.set_title(title)
     ax.set_axis_off()
 
 
-def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, width: float, stem: Path) -> pd.DataFrame:
+def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, stem: Path) -> pd.DataFrame:
     """Draw ``stem``.png/.pdf (rows: images; columns: image, ground truth, best cell,
-    worst cell) and return the per-image Dice shown (cell, case, dice)."""
+    worst cell; 7 in wide) and return the per-image Dice shown (cell, case, dice)."""
     chosen = best_and_worst(cells)
     if not chosen:
         raise DataError("examples: no cell finished with status ok; nothing to show")
@@ -103,8 +103,7 @@ def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, width: 
     val = load_eval_images(Path(prepared(metas[0]["params"]["dataset"])), common, metas[0]["ndim"], 1)
     cases = choose_cases(val, n_images)
     results = [predict_cell(cells_dir / c, cases) for c in chosen]
-    fig, axes = plt.subplots(len(cases), 2 + len(chosen), figsize=(width, width / (2 + len(chosen)) * len(cases)),
-                             squeeze=False)
+    fig, axes = subplots(len(cases), 2 + len(chosen), width=DOUBLE, aspect=(len(cases) + 0.5) / (2 + len(chosen)))
     rows = []
     for i, case in enumerate(cases):
         img, mask, z = _show(results[0][0][i])
@@ -116,8 +115,9 @@ def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, width: 
             d, _ = dice_iou(torch.from_numpy(preds[i])[None], truth[None])
             pred = preds[i][z] if z is not None else preds[i]
             role = "best" if j == 0 else "worst"
-            _overlay(axes[i, 2 + j], img, pred, PRED, f"{role}: {cell}\nDice {float(d[0]):.3f}", outline=mask)
+            _overlay(axes[i, 2 + j], img, pred, PRED, f"{role}: Dice {float(d[0]):.3f}", outline=mask)
             rows.append({"cell": cell, "role": role, "case": case, "dice": float(d[0])})
-    fig.suptitle("prediction (orange) with the ground-truth outline (blue)", fontsize="small")
+    which = f"best cell: {chosen[0]}; worst cell: {chosen[-1]}" if len(chosen) > 1 else f"cell {chosen[0]}"
+    fig.suptitle(f"{which}\nprediction (vermillion), ground-truth outline (blue)")
     save(fig, stem)
     return pd.DataFrame(rows)

@@ -113,13 +113,25 @@ def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", 
     text, bold = display_rows(df, decimals)
     first = text.columns.get_loc("status" if "status" in text.columns else "dice")
     align = "l" * first + "r" * (len(text.columns) - first)
-    text = labelled(text)
     caption = f"{caption}. {note}" if note else caption
+    return latex_table(labelled(text), caption, label, bold, align)
+
+
+def latex_table(text: pd.DataFrame, caption: str, label: str = "", bold: frozenset = frozenset(),
+                align: str | None = None) -> str:
+    """A formatted frame as a LaTeX ``table`` float with caption and label, scaled down
+    to ``\\linewidth`` only when wider. Needs ``\\usepackage{booktabs,graphicx}``."""
     lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(caption)}}}"]
     lines += [rf"\label{{{label}}}"] if label else []
     # shrink to \linewidth only when wider (graphicx's \resizebox sees the natural \width)
     return "\n".join([*lines, r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
                       frame_latex(text, bold, align).rstrip("\n") + "}", r"\end{table}"]) + "\n"
+
+
+def formatted(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Every float with ``decimals`` digits (``0.710``, not ``0.71``), NaN blank: the
+    digits the HTML, Markdown and LaTeX renderings share."""
+    return frame.astype(object).map(lambda v: _fmt(v, decimals))
 
 
 def frame_markdown(df: pd.DataFrame, bold: frozenset = frozenset()) -> str:
@@ -176,6 +188,22 @@ def factor_labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
         extra = [c for c in cols if c not in names and (not names or same[c].astype(str).nunique() > 1)]
         out.append(", ".join([str(r[n]) for n in names] + [f"{c.rsplit('.', 1)[-1]}={r[c]}" for c in extra]))
     return out
+
+
+def row_labels(table: pd.DataFrame, reference: str = "baseline") -> list[str]:
+    """Legend names of a study table's rows: the values of the params that vary in the
+    study (``sgd, lr=0.01, momentum=0.95``; ``train fraction = 0.25``), the reference
+    row marked ``(reference)``, never a cell id."""
+    from segsweep.report.tables import METRICS
+
+    cols = [c for c in table.columns if c not in METRICS and c not in ("cell", "seeds")]
+    if not cols:
+        names = [str(c) for c in table["cell"]]
+    elif len(cols) == 1 and not cols[0].endswith(".name"):
+        names = [f"{label(cols[0])} = {v}" for v in table[cols[0]]]
+    else:
+        names = factor_labels(table, cols)
+    return [f"{n} (reference)" if c == reference else n for n, c in zip(names, table["cell"])]
 
 
 def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tuple[pd.DataFrame, frozenset] | None:

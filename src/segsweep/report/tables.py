@@ -158,20 +158,22 @@ def table_note(table: pd.DataFrame, alpha: float) -> str:
     return text
 
 
-def seed_table(cells: pd.DataFrame) -> pd.DataFrame:
-    """Cells that differ only by ``seed``, grouped: n, mean, std and a 95 % t-interval
-    of the validation Dice (diverged seeds counted in ``n_diverged``, left out of the
-    statistics). Groups with a single seed are omitted."""
+def seed_table(cells: pd.DataFrame, per_image: pd.DataFrame | None = None, n_resamples: int = 10_000,
+               seed: int = 0) -> pd.DataFrame:
+    """Cells that differ only by ``seed``, grouped: n, mean and std of the test Dice and
+    its 95 % interval (``stats.mean_interval``: hierarchical bootstrap over seeds and test
+    images, inside [0, 1], as in the study tables); failed seeds counted in
+    ``n_diverged``, left out of the statistics. Groups with a single seed are omitted."""
     params = [c for c in cells.columns if c.startswith("params.") and c != "params.seed"]
     rows = []
     for _, group in cells.groupby(params, dropna=False, sort=False):
         if len(group) < 2:
             continue
-        ok = group.loc[group["status"] == "ok", "dice"].astype(float)
-        n = len(ok)
-        mean, std, low, high = _t_interval(ok)
+        ok = group[group["status"] == "ok"]
+        mean, std, _, _ = _t_interval(ok["dice"].astype(float))
+        low, high = mean_interval(list(ok["cell"]), cells, per_image, n_resamples, seed)
         rows.append({"cells": ", ".join(group["cell"]), "seeds": ", ".join(map(str, group["seed"])),
-                     "n": n, "n_diverged": int((group["status"] != "ok").sum()), "dice_mean": mean,
+                     "n": len(ok), "n_diverged": int((group["status"] != "ok").sum()), "dice_mean": mean,
                      "dice_std": std, "ci95_low": low, "ci95_high": high})
     return pd.DataFrame(rows, columns=["cells", "seeds", "n", "n_diverged", "dice_mean", "dice_std",
                                        "ci95_low", "ci95_high"])
