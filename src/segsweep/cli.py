@@ -171,8 +171,9 @@ def cmd_train(args) -> None:
         split_path=Path(args.split or paths.split(cfg.dataset, cfg.train_fraction, cfg.split_seed)),
         prepared_dir=Path(args.prepared or paths.prepared(cfg.dataset)),
         out_dir=Path(args.out or paths.cell_dir(args.cell)), ndim=ndim)
-    log.info("train %s: status %s, test dice %s (%s weights, epoch %s), %.1f img/s", args.cell, metrics["status"],
-             metrics["dice"], metrics["selection"], metrics["selected_epoch"], metrics["images_per_second"] or 0)
+    log.info("train %s: status %s, test dice %s (%s weights, epoch %s); %.1f s, %.1f img/s, resumed from epoch %d",
+             args.cell, metrics["status"], metrics["dice"], metrics["selection"], metrics["selected_epoch"],
+             metrics["train_seconds"], metrics["images_per_second"] or 0, metrics["resumed_from_epoch"])
 
 
 def cmd_summarize(args) -> None:

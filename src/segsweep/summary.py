@@ -17,8 +17,7 @@ from segsweep.io import atomic_path, write_json
 
 HEADLINE = ("status", "dice", "iou", "empty_correct", "selected_epoch")
 DETAILS = ("selection", "val_dice", "final_val_dice", "best_val_epoch", "n_test_images", "n_test_scored",
-           "n_test_empty", "n_test_constant", "n_val_images", "n_train_cases", "epochs_run", "steps_run", "train_seconds",
-           "images_per_second")
+           "n_test_empty", "n_test_constant", "n_val_images", "n_train_cases", "epochs_run", "steps_run")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -218,11 +218,15 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
         state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
 
     metrics = score_and_write(cfg, cell, ndim, split, prepared_dir, out_dir, device, model, init_state, loss_fn,
-                               bn_sample, state, val, norms, optimizer, resumed_from, data.index)
+                               bn_sample, state, val, norms, optimizer, data.index)
     snapshots.mkdir(parents=True, exist_ok=True)
     if (out_dir / "snapshots").exists():
         shutil.rmtree(out_dir / "snapshots")
     os.replace(snapshots, out_dir / "snapshots")
     write_json(out_dir / "metrics.json", metrics)  # last: its presence means "done"
     shutil.rmtree(out_dir / WORK, ignore_errors=True)
-    return metrics
+    # how this run went, not what it computed: returned (the CLI logs it), never in
+    # metrics.json, so the same settings give the same bytes there (DVC hashes)
+    run = {"train_seconds": round(state.train_seconds, 3), "resumed_from_epoch": resumed_from,
+           "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None}
+    return {**metrics, **run}

@@ -68,7 +68,7 @@ def selected_weights(cfg: Train, state, model) -> tuple[dict, int, list[int]]:
 
 def score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir: Path, out_dir: Path, device,
                      model, init_state: dict, loss_fn, bn_sample, state, val, norms, optimizer,
-                     resumed_from: int, data_index) -> dict:
+                     data_index) -> dict:
     """Select the weights, score them on validation and test, write every output but
     ``metrics.json`` (returned)."""
     diverged = state.diverged_at is not None
@@ -106,9 +106,7 @@ def score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir:
         "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in state.history]))
         if state.history and not all(math.isnan(h["val_dice"]) for h in state.history) else None,
         "epochs_run": len(state.history), "steps_run": len(state.steps), "diverged_at": state.diverged_at,
-        "train_seconds": round(state.train_seconds, 3),
-        "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None,
-        "device": str(device), "resumed_from_epoch": resumed_from, "torch": torch.__version__,
+        "device": str(device), "torch": torch.__version__,
     }
     with atomic_path(out_dir / "history.csv") as tmp:
         pd.DataFrame(state.history, columns=HISTORY).to_csv(tmp, index=False)
