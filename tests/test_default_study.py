@@ -65,4 +65,8 @@ def test_report_figures_fit_a_paper_and_a_page(default_run):
     assert pngs and max(p.stat().st_size for p in pngs) <= 600_000, max((p.stat().st_size, p.name) for p in pngs)
     page = (default_run / "results/report/index.html").read_text()
     assert "<h2>Datasets</h2>" in page
+    import re
+
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    assert len(captions) >= 10 and all(re.search(r"\d", c) for c in captions), captions  # every one states its n
     assert "date" in json.loads((default_run / "results/report/provenance.json").read_text())

@@ -124,11 +124,12 @@ def _web_png(path: Path) -> None:
     small.save(path, format="png", optimize=True)
 
 
-def save(fig, stem: Path) -> list[Path]:
+def save(fig, stem: Path, caption: str | None = None) -> list[Path]:
     """Write ``stem``.png and ``stem``.pdf atomically at the figure's own size (no tight
     bounding box: the width is the width in the paper) and close the figure. The PDF
     carries no creation date, so the same figure gives the same bytes (DVC hashes); a
-    large PNG is reduced for the web (``_web_png``)."""
+    large PNG is reduced for the web (``_web_png``). ``caption`` (what is plotted, over
+    which data, with which n) goes to ``stem``.caption.txt, where the report finds it."""
     for problem in check(fig):
         log.warning("figure %s: %s", Path(stem).name, problem)
     out = []
@@ -138,6 +139,11 @@ def save(fig, stem: Path) -> list[Path]:
             fig.savefig(tmp, format=ext, metadata={"CreationDate": None} if ext == "pdf" else None)
             if ext == "png":
                 _web_png(tmp)
+        out.append(path)
+    if caption:
+        path = Path(f"{stem}.caption.txt")
+        with atomic_path(path) as tmp:
+            tmp.write_text(caption.strip() + "\n")
         out.append(path)
     plt.close(fig)
     return out

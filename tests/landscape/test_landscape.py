@@ -183,10 +183,12 @@ def test_nonfinite_points_stay_in_the_arrays_are_counted_and_shown(tmp_path, mon
     line = data["c"]["line_loss"].copy()
     line[[1, 5]] = [np.nan, np.inf]
     data["d"] = {"axis": a, "line_loss": line, "plane_loss": np.full_like(plane, np.nan)}
-    figures = {}
-    monkeypatch.setattr(plots, "save", lambda fig, stem: figures.__setitem__(stem.name, fig))
+    figures, captions = {}, {}
+    monkeypatch.setattr(plots, "save", lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig)
+                        or captions.__setitem__(stem.name, caption))
     plots.plot_cells(data, tmp_path)
     assert set(figures) == {"line", "interpolation", "plane_contours", "plane_surfaces"}
+    assert f"{len(a)} × {len(a)} points per cell" in captions["plane_contours"] and "cells c, d" in captions["line"]
 
     def crosses(ax):
         return [ln for ln in ax.get_lines() if ln.get_marker() == "x"]

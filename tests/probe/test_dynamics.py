@@ -112,7 +112,8 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
             params[cell] = {"optimizer": {"name": row}, "seed": s}
     figures = {}
     real_save = dyn.save
-    monkeypatch.setattr(dyn, "save", lambda fig, stem: figures.__setitem__(stem.name, fig) or real_save(fig, stem))
+    monkeypatch.setattr(dyn, "save", lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig)
+                        or real_save(fig, stem, caption))
     dynamics(paths, {"optimizer": ids}, 3, tmp_path / "out", params)
     table = pd.read_csv(tmp_path / "out" / "study_optimizer_trend.csv")
     assert list(table.columns) == TREND_COLUMNS
@@ -138,6 +139,8 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
     fig.canvas.draw()
     assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # outside the data area
     assert (tmp_path / "out" / "study_optimizer_trend.png").exists()
+    caption = (tmp_path / "out" / "study_optimizer_trend.caption.txt").read_text()
+    assert "geometric mean over seeds" in caption and "n seeds per row" in caption
 
 
 def test_trend_table_without_norms_is_empty_with_columns():

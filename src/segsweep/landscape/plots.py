@@ -32,6 +32,22 @@ def _nonfinite_note(n: int) -> str:
     return f" ({n} non-finite ×)" if n else ""
 
 
+CAPTIONS = {
+    "line": "Loss along one filter-normalised random direction around each cell's scored weights (α = 0)",
+    "interpolation": "Loss along the straight line from each cell's initial weights (t = 0) to its scored weights "
+                     "(t = 1)",
+    "plane_contours": "Loss on the plane of two filter-normalised random directions around each cell's scored "
+                      "weights (+), shared log-spaced contour levels",
+    "plane_surfaces": "log10 loss on the plane of two filter-normalised random directions around each cell's "
+                      "scored weights, shared z scale",
+}
+
+
+def _caption(kind: str, cells: list[str], n_points: str) -> str:
+    return (f"{CAPTIONS[kind]}: {n_points} points per cell, each the mean loss over the same fixed training "
+            f"batches; cells {', '.join(cells)} (one seed each); × marks a non-finite loss.")
+
+
 def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str, stem: Path) -> bool:
     """One loss curve per cell; × at the bottom edge where the loss is not finite."""
     cells = [c for c in data if ykey in data[c]]
@@ -57,7 +73,7 @@ def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str,
     ax.set(yscale="log", xlabel=xlabel, ylabel="loss", title=title)
     if len(cells) > 1:
         legend_outside(fig, ax)
-    save(fig, stem)
+    save(fig, stem, _caption(kind, cells, str(len(data[cells[0]][xkey]))))
     return True
 
 
@@ -79,7 +95,8 @@ def _contours(data: dict[str, dict], cells: list[str], stem: Path) -> None:
     # a mappable of its own: a panel with no finite contour must not break the colour bar
     mappable = plt.matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis")
     fig.colorbar(mappable, ax=axes[0].tolist(), label="loss (shared log levels)", format="%.3g")
-    save(fig, stem)
+    n = len(data[cells[0]]["axis"])
+    save(fig, stem, _caption("plane_contours", cells, f"{n} × {n}"))
 
 
 def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
@@ -103,7 +120,8 @@ def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
             axis.set_major_locator(plt.matplotlib.ticker.MaxNLocator(3))
         ax.set_box_aspect(None, zoom=0.85)  # room for the tick labels inside the panel
     fig.suptitle("log10 loss on the plane of two filter-normalised directions (shared z scale)")
-    save(fig, stem)
+    n = len(data[cells[0]]["axis"])
+    save(fig, stem, _caption("plane_surfaces", cells, f"{n} × {n}"))
 
 
 def plot_cells(data: dict[str, dict], out: Path) -> list[Path]:

@@ -47,7 +47,8 @@ def plot_cell(norms: pd.DataFrame, cell: str, window: int, stem: Path) -> None:
     axes[2].plot(norms["step"], smooth(norms["loss"], window), color=PALETTE[0])
     axes[2].set(xlabel="step", ylabel="training loss", title="loss")
     fig.suptitle(f"{cell}: smoothed over {window} steps")
-    save(fig, stem)
+    save(fig, stem, f"Cell {cell}: per-layer gradient and update 2-norms and the training loss at each of "
+         f"{len(norms)} logged optimizer steps (one seed), rolling mean over {window} steps.")
 
 
 def plot_study(frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], study: str, window: int,
@@ -69,7 +70,9 @@ def plot_study(frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], stud
     axes[1].set_yscale("log")
     legend_outside(fig, axes[0])
     fig.suptitle(f"study {study}: smoothed over {window} steps")
-    save(fig, stem)
+    n = ", ".join(f"{label}: {len(cells)}" for label, cells in rows.items())
+    save(fig, stem, f"Study {study}: total gradient 2-norm, update 2-norm and training loss per optimizer step, "
+         f"rolling mean over {window} steps; one colour and marker per row, one line per seed (seeds per row: {n}).")
 
 
 def seed_rows(ids: list[str], params: dict[str, dict]) -> dict[str, list[str]]:
@@ -197,7 +200,9 @@ def plot_trend(table: pd.DataFrame, study: str, stem: Path) -> None:
            ylabel=f"grad 2-norm, last / first {TREND_SHARE:.0%} of steps",
            title=f"study {study}: gradient-norm trend per layer\n(geometric mean over seeds, 95 % CI)")
     legend_outside(fig, ax)
-    save(fig, stem)
+    save(fig, stem, f"Study {study}: per layer, mean gradient 2-norm over the last {TREND_SHARE:.0%} of logged "
+         f"steps divided by the mean over the first {TREND_SHARE:.0%} (1: no trend), geometric mean over seeds with "
+         f"a 95 % t-interval on the log ratios; n seeds per row in the legend.")
 
 
 def dynamics(cells: dict[str, Path], studies: dict[str, list[str]], window: int, out: Path,

@@ -88,7 +88,9 @@ def synthetic(losses: dict, size: int, stem: Path) -> pd.DataFrame:
     axes[0][0].legend()
     fig.supxlabel("prediction p of the swept pixel")
     fig.suptitle(f"One pixel swept, the rest of a {size}×{size} disk image at p = 0.5")
-    save(fig, Path(f"{stem}_curves"))
+    save(fig, Path(f"{stem}_curves"), f"One pixel's loss, ∂L/∂p and ∂L/∂logit (rows) per loss (columns) as its "
+         f"predicted probability sweeps {len(ps)} values in (0, 1), for label 0 and 1; the other pixels of a "
+         f"{size}×{size} disk image (one synthetic image, no training) held at p = 0.5.")
 
     rows = []
     n_cols = 1 + 2 * len(states)
@@ -110,7 +112,8 @@ def synthetic(losses: dict, size: int, stem: Path) -> pd.DataFrame:
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0][0].set_title("target")
-    save(fig, Path(f"{stem}_maps"))
+    save(fig, Path(f"{stem}_maps"), f"Per-pixel |∂L/∂logit| and |∂L/∂p| of each loss (rows) on a {size}×{size} disk "
+         f"target, at p = 0.5 everywhere and at a partly trained state ({', '.join(states)}); one synthetic image.")
     summary = pd.DataFrame(rows)
     with atomic_path(Path(f"{stem}_summary.csv")) as tmp:
         summary.to_csv(tmp, index=False)
@@ -159,7 +162,9 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    save(fig, Path(stem))
+    cell = Path(stem).name.removeprefix("cell_")
+    save(fig, Path(stem), f"Cell {cell}: image, reference mask, prediction and |∂L/∂logits| of each loss on "
+         f"{len(val)} validation images (rows) at {len(snapshots)} weight snapshots along training.")
     summary = pd.DataFrame(rows)
     with atomic_path(Path(f"{stem}_summary.csv")) as tmp:
         summary.to_csv(tmp, index=False)

@@ -42,8 +42,13 @@ def probe_init(probe, loss_cfg, patches_dir: Path, ndim: int, stem: Path) -> pd.
     result = pd.concat(frames, ignore_index=True)
     summary = ratios(result, ["epoch"])
     _write_tables(result, summary, stem)
+    n = _counts(result)
     plot_kinds(result, summary, f"Gradient norm at initialisation ({ndim}D U-Net, seeds "
-                                f"{', '.join(map(str, probe.init.seeds))})", stem)
+                                f"{', '.join(map(str, probe.init.seeds))})", stem,
+               f"Gradient 2-norm of each loss (panels) on foreground+background and on background-only training "
+               f"patches ({n}), for {len(probe.init.seeds)} freshly initialised {ndim}D U-Nets (seeds "
+               f"{', '.join(map(str, probe.init.seeds))}); points: patches, line: mean, log scale; the panel title "
+               f"gives the mean bg-only / mean fg+bg ratio.")
     return summary
 
 
@@ -62,11 +67,21 @@ def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, s
     result = pd.concat(frames, ignore_index=True)
     summary = ratios(result, ["epoch"])
     _write_tables(result, summary, stem)
-    plot_along_training(summary, f"{Path(stem).name}: bg_only / fg_bg gradient norm along training", stem)
+    name = Path(stem).name.removeprefix("cell_")
+    plot_along_training(summary, f"{name}: bg_only / fg_bg gradient norm along training", stem,
+                        f"Cell {name}: mean bg-only / mean fg+bg gradient 2-norm (left) and both means (right) per "
+                        f"loss, at each of {summary['epoch'].nunique()} weight snapshots along its training "
+                        f"(seed {cell_cfg.seed}; {_counts(result)}).")
     return summary
 
 
-def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Path) -> None:
+def _counts(result: pd.DataFrame) -> str:
+    """``n = 8 fg+bg and 8 bg-only patches``: distinct patches per kind probed."""
+    per = result.groupby("patch_kind")["patch"].nunique() if "patch" in result else result["patch_kind"].value_counts()
+    return f"n = {per.get('fg_bg', 0)} fg+bg and {per.get('bg_only', 0)} bg-only patches"
+
+
+def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Path, caption: str = "") -> None:
     """Per loss: every patch's gradient norm (log scale), both kinds, ratio annotated."""
     losses = list(dict.fromkeys(table["loss"]))
     fig, axes = plt.subplots(1, len(losses), figsize=(SINGLE if len(losses) <= 2 else DOUBLE, 2.8), sharey=True,
@@ -84,10 +99,10 @@ def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Pat
         ax.set_title(f"{loss}\nratio {r:.1e}")
     axes[0][0].set_ylabel("gradient 2-norm (line: mean)")
     fig.suptitle(title)
-    save(fig, stem)
+    save(fig, stem, caption)
 
 
-def plot_along_training(summary: pd.DataFrame, title: str, stem: Path) -> None:
+def plot_along_training(summary: pd.DataFrame, title: str, stem: Path, caption: str = "") -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(DOUBLE, 2.6))
     for i, (loss, sub) in enumerate(summary.groupby("loss", sort=False)):
         sub = sub.sort_values("epoch")
@@ -99,4 +114,4 @@ def plot_along_training(summary: pd.DataFrame, title: str, stem: Path) -> None:
     b.set(yscale="log", xlabel="epoch", ylabel="mean gradient 2-norm", title="solid: fg+bg, dashed: bg only")
     legend_outside(fig, a, title="loss")
     fig.suptitle(title)
-    save(fig, stem)
+    save(fig, stem, caption)

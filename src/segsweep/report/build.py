@@ -193,16 +193,21 @@ def _figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path]
         body.append("<h2>Example segmentations: best and worst cells</h2>")
     for png in pngs:
         pdf = _copy_figure(png, tmp, f"examples_{png.stem}")
-        body.append(page_html.figure(f"examples_{png.stem}", "Test images (rows): image, ground truth, and the "
-                                     "predictions (vermillion, ground-truth outline blue) of the best and the worst "
-                                     "cell by test Dice (named in the figure's title), with each image's Dice.",
-                                     pdf=pdf))
+        shown = png.with_suffix(".csv")
+        n = f"{pd.read_csv(shown)['case'].nunique()} " if shown.exists() else ""
+        body.append(page_html.figure(f"examples_{png.stem}", f"{n}test images (rows), chosen to span the range of "
+                                     "foreground fractions: image, ground truth, and the predictions (vermillion, "
+                                     "ground-truth outline blue) of the best and the worst cell by test Dice (named "
+                                     "in the figure's title; one seed each), with each image's Dice.", pdf=pdf))
     if extra_figures:
         body.append("<h2>Gradient probes and loss landscapes</h2>")
     for fig in extra_figures:
         name = f"{fig.parent.name}_{fig.stem}"
         pdf = _copy_figure(fig, tmp, name)
-        body.append(page_html.figure(name, page_html.describe(name), pdf=pdf))
+        # the caption its producer wrote (what, over which data, n), else a generic one
+        caption = fig.with_suffix(".caption.txt")
+        text = caption.read_text().strip() if caption.exists() else page_html.describe(name)
+        body.append(page_html.figure(name, text, pdf=pdf))
     return body
 
 
