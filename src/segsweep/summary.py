@@ -1,9 +1,10 @@
 """Collect the cells' results into the files DVC reads: ``metrics.json`` (headline
-numbers per cell, for ``dvc metrics show/diff``: test-set metrics of the selected
-weights), ``cells.csv`` (one row per cell: study membership, the values that define
-it, metrics), ``per_image.csv`` (one row per cell and test case: the Dice the report's
-paired tests use; NaN for an empty reference) and ``curves/<cell>.csv`` (per-epoch
-history, for ``dvc plots show``)."""
+numbers per cell: test-set metrics of the selected weights), ``cells.csv`` (one row per
+cell: study membership, the values that define it, metrics), ``per_image.csv`` (one row
+per cell and test case: the Dice the report's paired tests use; NaN for an empty
+reference), ``curves/<cell>.csv`` (per-epoch history) and ``study_curves/<study>.csv``
+(the histories of a study's cells in one long table with their row, one overlay per
+study for ``dvc plots show``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,26 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def seed_groups(cells: pd.DataFrame, ids: list[str]) -> list[list[str]]:
+    """Split ``ids`` (in order) into groups of cells whose ``params.*`` differ only by
+    seed and split seed: the rows of a study. Groups in the order their first member
+    appears in ``ids``."""
+    sub = cells.set_index("cell").loc[ids]
+    keys = [c for c in sub.columns if c.startswith("params.") and c not in ("params.seed", "params.split_seed")]
+    order: dict[tuple, list[str]] = {}
+    for cell, row in sub[keys].astype(str).iterrows():
+        order.setdefault(tuple(row), []).append(cell)
+    return list(order.values())
+
+
+def study_curves(table: pd.DataFrame, histories: dict[str, pd.DataFrame], ids: list[str]) -> pd.DataFrame:
+    """One long table of a study's per-epoch histories: ``row`` (the first cell id of its
+    seed group, as in the report's tables) and ``cell`` beside each history row."""
+    frames = [histories[c].assign(row=group[0], cell=c)
+              for group in seed_groups(table, [i for i in ids if i in histories]) for c in group]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", "row", "cell"])
+
+
 def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path) -> pd.DataFrame:
     """Write the summary folder ``out`` (files atomically) and return the cells table."""
     out.mkdir(parents=True, exist_ok=True)
@@ -51,7 +72,15 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
     with atomic_path(out / "per_image.csv") as tmp:
         pd.DataFrame(per_image, columns=["cell", "case", "dice"]).to_csv(tmp, index=False)
     (out / "curves").mkdir(exist_ok=True)
+    histories = {}
     for path in metric_files:
         with atomic_path(out / "curves" / f"{Path(path).parent.name}.csv") as tmp:
             shutil.copy(Path(path).parent / "history.csv", tmp)
+        histories[json.loads(Path(path).read_text())["cell"]] = pd.read_csv(Path(path).parent / "history.csv")
+    if (out / "study_curves").exists():  # studies removed from params must not linger
+        shutil.rmtree(out / "study_curves")
+    (out / "study_curves").mkdir()
+    for study, ids in studies.items():
+        with atomic_path(out / "study_curves" / f"{study}.csv") as tmp:
+            study_curves(table, histories, ids).to_csv(tmp, index=False)
     return table

@@ -55,17 +55,6 @@ class Comparison:
 NO_TEST = Comparison("n/a", 0, math.nan, math.nan, math.nan, math.nan, math.nan)
 
 
-def seed_groups(cells: pd.DataFrame, ids: list[str]) -> list[list[str]]:
-    """Split ``ids`` (in order) into groups of cells whose ``params.*`` differ only by
-    seed and split seed; groups in the order their first member appears in ``ids``."""
-    sub = cells.set_index("cell").loc[ids]
-    keys = [c for c in sub.columns if c.startswith("params.") and c not in ("params.seed", "params.split_seed")]
-    order: dict[tuple, list[str]] = {}
-    for cell, row in sub[keys].astype(str).iterrows():
-        order.setdefault(tuple(row), []).append(cell)
-    return list(order.values())
-
-
 def sign_flip_test(d: np.ndarray, n_resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
     """Two-sided sign-flip (paired permutation) test of mean(d) = 0.
 

@@ -15,7 +15,8 @@ import math
 
 import pandas as pd
 
-from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seed_groups, seeds_needed
+from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed
+from segsweep.summary import seed_groups
 
 METRICS = ["n", "n_seeds", "n_ok", "n_diverged", "n_collapsed", "status", "dice", "dice_std", "ci95_low",
            "ci95_high", "iou", "empty_correct", "val_dice", "selected_epoch", "selection", "steps", "n_test_images",
