@@ -43,6 +43,6 @@ def test_dvc_plots_one_overlay_per_study_coloured_by_row():
     (plot,) = dvc["plots"]
     (path, spec), = plot.items()
     assert path == "results/summary/study_curves" and spec["y"] == "val_dice"
-    template = json.loads((REPO / ".dvc/plots" / f"{spec['template']}.json").read_text())
+    template = json.loads((REPO / spec["template"]).read_text())
     assert template["encoding"]["color"]["field"] == "row" and template["encoding"]["detail"]["field"] == "cell"
     assert dvc["metrics"] == ["results/report/study_metrics.json"]  # a few columns per study, not one per cell

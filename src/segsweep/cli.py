@@ -181,7 +181,9 @@ def cmd_summarize(args) -> None:
 
     from segsweep.summary import summarize
 
-    table = summarize([Path(p) for p in args.metrics], json.loads(args.studies), Path(args.out))
+    grid = json.loads(Path(args.grid).read_text())
+    files = [Path(args.cells) / cell / "metrics.json" for cell in grid["cells"]]
+    table = summarize(files, grid["studies"], Path(args.out))
     log.info("summarize: %d cells (%d diverged) -> %s", len(table), int((table["status"] == "diverged").sum()),
              args.out)
 
@@ -233,9 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("patches", "split", "prepared", "out"):
         sp.add_argument(f"--{name}", help="default: the pipeline's layout (segsweep.paths)")
     sp = verb("summarize", cmd_summarize, "collect cells' metrics for DVC metrics/plots", cfg=False)
-    sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
+    sp.add_argument("--grid", required=True, help="results/grid.json: cell ids and studies")
+    sp.add_argument("--cells", default="results/cells", help="folder of the cells' outputs")
     sp.add_argument("--out", required=True)
-    sp.add_argument("metrics", nargs="+", help="cells' metrics.json files")
     sp = verb("probe", cmd_probe, "gradient probes: patches, pixels, dynamics")
     sp.add_argument("what", choices=("patches", "pixels", "dynamics"))
     sp.add_argument("--cell-cfg", help="the probed cell's train section as JSON")
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cells", nargs="*", default=[], help="compare: CELL=output/stem ...")
     sp.add_argument("--out", required=True, help="cell: output stem; compare: output folder")
     sp = verb("report", cmd_report, "the HTML report: tables, figures, provenance")
-    sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
+    sp.add_argument("--grid", required=True, help="results/grid.json: cell ids and studies")
     sp.add_argument("--summary", required=True, help="results/summary")
     sp.add_argument("--params-json", required=True, help="the resolved params (JSON file)")
     sp.add_argument("--figures", nargs="*", default=[], help="PNG figures to include (PDF beside them is copied too)")

@@ -129,7 +129,8 @@ def cmd_report(args) -> None:
     if missing:
         raise ConfigError(f"--figures: {missing[0]} does not exist")
     references = {Path(f).stem: json.loads(Path(f).read_text()) for f in args.references}
-    index = build_report(cfg, Path(args.params_json).read_text().strip(), json.loads(args.studies),
+    studies = json.loads(Path(args.grid).read_text())["studies"]
+    index = build_report(cfg, Path(args.params_json).read_text().strip(), studies,
                          Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None,
                          json.loads(args.axes), references, Path(args.manifest) if args.manifest else None,
                          [Path(s) for s in args.splits])

@@ -2,7 +2,7 @@
 
 
 def landscape_inputs(w):
-    c = CELLS[w.cell]
+    c = cell_of(w)
     return {"best": f"results/cells/{w.cell}/checkpoint_selected.pt",
             "snapshots": f"results/cells/{w.cell}/snapshots",
             "patches": paths.processed(c.dataset, c.noise),
@@ -18,9 +18,9 @@ rule landscape_cell:
     params:
         # not landscape.cells: adding a cell runs only that cell's job (and the comparison)
         cfg=lambda w: cfg_arg(P.landscape.model_dump(mode="json", exclude={"cells"})),
-        cell=lambda w: cfg_arg(CELLS[w.cell]),
-        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
-    threads: lambda w: CELLS[w.cell].threads
+        cell=lambda w: cfg_arg(cell_of(w)),
+        ndim=lambda w: NDIM[cell_of(w).dataset],
+    threads: lambda w: cell_of(w).threads
     log:
         "logs/landscape/{cell}.log",
     conda:

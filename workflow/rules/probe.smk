@@ -32,13 +32,13 @@ rule probe_init:
 rule probe_cell:
     input:
         snapshots="results/cells/{cell}/snapshots",
-        patches=lambda w: paths.processed(CELLS[w.cell].dataset, CELLS[w.cell].noise),
+        patches=lambda w: paths.processed(cell_of(w).dataset, cell_of(w).noise),
     output:
         multiext("results/probes/patches/cell_{cell}", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
     params:
         cfg=probe_cfg,
-        cell=lambda w: cfg_arg(CELLS[w.cell]),
-        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
+        cell=lambda w: cfg_arg(cell_of(w)),
+        ndim=lambda w: NDIM[cell_of(w).dataset],
     log:
         "logs/probe/cell_{cell}.log",
     conda:
@@ -66,7 +66,7 @@ rule probe_pixels_synthetic:
 
 
 def pixels_cell_inputs(w):
-    c = CELLS[w.cell]
+    c = cell_of(w)
     return {"snapshots": f"results/cells/{w.cell}/snapshots", "prepared": paths.prepared(c.dataset),
             "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
 
@@ -78,8 +78,8 @@ rule probe_pixels_cell:
         multiext("results/probes/pixels/cell_{cell}", ".png", ".pdf", "_summary.csv"),
     params:
         cfg=probe_cfg,
-        cell=lambda w: cfg_arg(CELLS[w.cell]),
-        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
+        cell=lambda w: cfg_arg(cell_of(w)),
+        ndim=lambda w: NDIM[cell_of(w).dataset],
     log:
         "logs/probe/pixels_{cell}.log",
     conda:

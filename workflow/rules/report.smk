@@ -81,12 +81,12 @@ rule report:
         examples="results/examples",
         references=expand("results/reference/{ds}.json", ds=REFERENCE_DATASETS),
         manifest="data/interim/datasets.csv",
+        grid="results/grid.json",
         splits=sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
     output:
         directory("results/report"),
     params:
         cfg=lambda w: cfg_arg(P.report),
-        studies=lambda w: shlex.quote(section_json(STUDIES)),
         # axis names as lists: their order (the pivot tables' rows, columns) survives sort_keys
         axes=lambda w: shlex.quote(section_json({s: list(a) for s, a in P.grid.studies.items()})),
         pngs=report_pngs,
@@ -95,7 +95,7 @@ rule report:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} report --cfg {params.cfg} --studies {params.studies}"
+        "{SEGSWEEP} --log {log} report --cfg {params.cfg} --grid {input.grid}"
         " --summary results/summary --params-json {input.params} --figures {params.pngs}"
         " --examples {input.examples} --axes {params.axes} --references {input.references}"
         " --manifest {input.manifest} --splits {input.splits} --out {output}"

@@ -2,7 +2,7 @@
 
 
 def cell_inputs(w):
-    c = CELLS[w.cell]
+    c = cell_of(w)
     return {
         "patches": paths.processed(c.dataset, c.noise),
         "split": paths.split(c.dataset, c.train_fraction, c.split_seed),
@@ -21,13 +21,13 @@ rule train:
         last="results/cells/{cell}/checkpoint_last.pt",
         snapshots=directory("results/cells/{cell}/snapshots"),
     params:
-        cfg=lambda w: cfg_arg(CELLS[w.cell]),
-        ndim=lambda w: NDIM[CELLS[w.cell].dataset],
-    threads: lambda w: CELLS[w.cell].threads
+        cfg=lambda w: cfg_arg(cell_of(w)),
+        ndim=lambda w: NDIM[cell_of(w).dataset],
+    threads: lambda w: cell_of(w).threads
     resources:
         # Limit concurrent GPU jobs with `--resources gpu=N` (Snakemake does not pick the
         # device: set CUDA_VISIBLE_DEVICES per job on multi-GPU nodes).
-        gpu=lambda w: 0 if CELLS[w.cell].device == "cpu" else 1,
+        gpu=lambda w: 0 if cell_of(w).device == "cpu" else 1,
     log:
         "logs/train/{cell}.log",
     conda:
@@ -38,23 +38,38 @@ rule train:
         " --out results/cells/{wildcards.cell}"
 
 
+rule grid:
+    """The grid's cell ids and studies as a file: a 10,000-cell list does not fit on a
+    command line (Linux allows 128 KiB per argument, and `bash -c` gets one)."""
+    output:
+        "results/grid.json",
+    params:
+        grid=lambda w: section_json({"cells": list(CELLS), "studies": STUDIES}),
+    run:
+        Path(output[0]).parent.mkdir(parents=True, exist_ok=True)
+        Path(output[0]).write_text(params.grid + "\n")
+
+
 rule summary:
-    """Every cell's headline metrics in one file (DVC metrics) and its curves (DVC plots)."""
+    """Every cell's headline metrics in one file and its curves (DVC plots)."""
     input:
-        expand("results/cells/{cell}/metrics.json", cell=CELLS),
+        metrics=expand("results/cells/{cell}/metrics.json", cell=CELLS),
+        grid="results/grid.json",
     output:
         metrics="results/summary/metrics.json",
         table="results/summary/cells.csv",
         per_image="results/summary/per_image.csv",
-        curves=expand("results/summary/curves/{cell}.csv", cell=CELLS),
-    params:
-        studies=lambda w: shlex.quote(section_json(STUDIES)),
+        # folders, not one output per cell: a 10,000-file output list makes every DAG
+        # lookup through this rule (and every rule listing its outputs) quadratic
+        curves=directory("results/summary/curves"),
+        # files, not a directory(): Snakemake's marker file in it would be read as a plot
+        study_curves=expand("results/summary/study_curves/{study}.csv", study=STUDIES),
     log:
         "logs/summary.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} summarize --studies {params.studies} --out results/summary {input}"
+        "{SEGSWEEP} --log {log} summarize --grid {input.grid} --cells results/cells --out results/summary"
 
 
 rule train_all:
