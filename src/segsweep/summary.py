@@ -55,10 +55,11 @@ def study_curves(table: pd.DataFrame, histories: dict[str, pd.DataFrame], ids: l
 def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path) -> pd.DataFrame:
     """Write the summary folder ``out`` (files atomically) and return the cells table."""
     out.mkdir(parents=True, exist_ok=True)
-    rows, headline, per_image = [], {}, []
+    rows, headline, per_image, cell_dirs = [], {}, [], {}
     for path in metric_files:
         m = json.loads(Path(path).read_text())
         cell = m["cell"]
+        cell_dirs[cell] = Path(path).parent
         headline[cell] = {k: m.get(k) for k in HEADLINE}
         member = [s for s, ids in studies.items() if cell in ids]
         rows.append({"cell": cell, "studies": ";".join(member), **{k: m.get(k) for k in HEADLINE + DETAILS},
@@ -73,10 +74,10 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
         pd.DataFrame(per_image, columns=["cell", "case", "dice"]).to_csv(tmp, index=False)
     (out / "curves").mkdir(exist_ok=True)
     histories = {}
-    for path in metric_files:
-        with atomic_path(out / "curves" / f"{Path(path).parent.name}.csv") as tmp:
-            shutil.copy(Path(path).parent / "history.csv", tmp)
-        histories[json.loads(Path(path).read_text())["cell"]] = pd.read_csv(Path(path).parent / "history.csv")
+    for cell, folder in cell_dirs.items():
+        with atomic_path(out / "curves" / f"{folder.name}.csv") as tmp:
+            shutil.copy(folder / "history.csv", tmp)
+        histories[cell] = pd.read_csv(folder / "history.csv")
     if (out / "study_curves").exists():  # studies removed from params must not linger
         shutil.rmtree(out / "study_curves")
     (out / "study_curves").mkdir()

@@ -50,9 +50,9 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path) -> bool:
     if "train_fraction" not in table.columns:
         return False
     from segsweep.report.render import factor_labels
-    from segsweep.report.tables import METRICS
+    from segsweep.report.tables import param_columns
 
-    others = [c for c in table.columns if c not in METRICS and c not in ("cell", "seeds", "train_fraction")]
+    others = [c for c in param_columns(table) if c != "train_fraction"]
     fig, axes = subplots(width=SINGLE, aspect=0.75)
     ax = axes[0][0]
     labels = factor_labels(table, others) if others else ["all"] * len(table)

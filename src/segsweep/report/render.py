@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from segsweep.report.tables import METRICS
+from segsweep.report.tables import METRICS, param_columns
 
 SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs reference", "p (Holm)"]
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -194,9 +194,7 @@ def row_labels(table: pd.DataFrame, reference: str = "baseline") -> list[str]:
     """Legend names of a study table's rows: the values of the params that vary in the
     study (``sgd, lr=0.01, momentum=0.95``; ``train fraction = 0.25``), the reference
     row marked ``(reference)``, never a cell id."""
-    from segsweep.report.tables import METRICS
-
-    cols = [c for c in table.columns if c not in METRICS and c not in ("cell", "seeds")]
+    cols = param_columns(table)
     if not cols:
         names = [str(c) for c in table["cell"]]
     elif len(cols) == 1 and not cols[0].endswith(".name"):

@@ -33,6 +33,11 @@ def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
     return mean, std, mean - half, mean + half
 
 
+def param_columns(table: pd.DataFrame) -> list[str]:
+    """The study table's columns of params that vary (not metrics, ids or seeds)."""
+    return [c for c in table.columns if c not in METRICS and c not in ("cell", "seeds")]
+
+
 IGNORED = "–"  # a setting the row's component does not take (adam has no momentum)
 
 def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
