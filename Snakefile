@@ -11,6 +11,7 @@ if not workflow.config_settings.configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/fingerprint.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
@@ -25,7 +26,11 @@ rule all:
         rules.data.input,
         rules.preprocess.input,
         rules.splits.input,
-        rules.summary.output,
+        rules.train_all.input,
         rules.probe_all.input,
         rules.landscape_all.input,
-        "results/report",
+        rules.report_all.input,
+
+
+# last: one fingerprint_<rule> per tracked rule above
+include: "workflow/rules/fingerprint_rules.smk"

@@ -36,16 +36,22 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
 
 @pytest.fixture
 def repo(tmp_path, tiny_params) -> Path:
-    dst = tmp_path / "repo"
-    dst.mkdir()
+    return make_repo(tmp_path / "repo", tiny_params)
+
+
+def make_repo(dst: Path, params: dict) -> Path:
+    """A copy of the workflow and code at ``dst`` with ``params``, under git."""
+    dst.mkdir(parents=True)
     for name in ("Snakefile", "dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(REPO / name, dst / name)
     for name in ("workflow", "src", ".dvc"):
         shutil.copytree(REPO / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "cache", "tmp"))
     (dst / "data/raw").mkdir(parents=True)
     shutil.copy(REPO / "data/raw/README.md", dst / "data/raw/README.md")
-    (dst / "params.yaml").write_text(yaml.safe_dump(tiny_params, sort_keys=False))
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q"], dst)
+    run(["git", "config", "user.name", "segsweep tests"], dst)
+    run(["git", "config", "user.email", "tests@segsweep.invalid"], dst)
     return dst
 
 
@@ -53,11 +59,13 @@ def snakemake(repo: Path, *args: str, check: bool = True):
     return run([sys.executable, "-m", "snakemake", "--cores", "2", *args], repo, check)
 
 
-def planned_rules(repo: Path) -> dict[str, int]:
-    """Jobs a dry run would execute, from its job-stats table."""
-    out = snakemake(repo, "-n", "--quiet", "rules").stdout
+def planned_rules(repo: Path, *targets: str, fingerprints: bool = False) -> dict[str, int]:
+    """Jobs a dry run would execute, from its job-stats table (without the
+    fingerprint_<rule> job that follows each job, unless ``fingerprints``)."""
+    out = snakemake(repo, "-n", "--quiet", "rules", *targets).stdout
     rows = [line.split() for line in out.splitlines()]
-    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("total", "all")}
+    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("total", "all")
+            and (fingerprints or not r[0].startswith("fingerprint_"))}
 
 
 def set_clip_limit(repo: Path, value: float) -> None:

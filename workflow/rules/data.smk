@@ -2,6 +2,8 @@
 
 
 rule synth:
+    input:
+        unpack(checked("synth", {}, fp="data/synth/{ds}.fingerprint.json")),
     output:
         directory("data/synth/{ds}"),
     params:
@@ -30,7 +32,7 @@ def ingest_root(w):
 
 rule ingest:
     input:
-        ingest_input,
+        unpack(checked("ingest", {"files": ingest_input}, fp="data/interim/{ds}.fingerprint.json")),
     output:
         directory("data/interim/{ds}"),
     params:
@@ -48,7 +50,9 @@ rule ingest:
 rule index:
     """One table per stage folder listing every case of every dataset."""
     input:
-        lambda w: expand("data/{stage}/{ds}", stage=w.stage, ds=SYNTH if w.stage == "synth" else DATASETS),
+        unpack(checked("index", {"dirs": lambda w: expand("data/{stage}/{ds}", stage=w.stage,
+                                                          ds=SYNTH if w.stage == "synth" else DATASETS)},
+                       fp="data/{stage}/datasets.fingerprint.json")),
     output:
         "data/{stage}/datasets.csv",
     wildcard_constraints:
@@ -58,7 +62,7 @@ rule index:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} collect --out {output} $(for d in {input}; do echo $d/manifest.csv; done)"
+        "{SEGSWEEP} --log {log} collect --out {output} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
 
 
 rule data:
@@ -66,3 +70,6 @@ rule data:
     input:
         "data/synth/datasets.csv",
         "data/interim/datasets.csv",
+        fingerprints_of("synth", ds=SYNTH),
+        fingerprints_of("ingest", ds=DATASETS),
+        fingerprints_of("index", stage=["synth", "interim"]),

@@ -11,7 +11,7 @@ def landscape_inputs(w):
 
 rule landscape_cell:
     input:
-        unpack(landscape_inputs),
+        unpack(checked("landscape_cell", landscape_inputs, fp="results/landscapes/cells/{cell}.fingerprint.json")),
     output:
         npz="results/landscapes/cells/{cell}.npz",
         roughness="results/landscapes/cells/{cell}_roughness.json",
@@ -33,7 +33,8 @@ rule landscape_cell:
 
 rule landscape_compare:
     input:
-        expand("results/landscapes/cells/{cell}.npz", cell=P.landscape.cells),
+        unpack(checked("landscape_compare", {"npz": expand("results/landscapes/cells/{cell}.npz", cell=P.landscape.cells)},
+                       fp="results/landscapes/compare.fingerprint.json")),
     output:
         directory("results/landscapes/compare"),
     params:
@@ -50,3 +51,5 @@ rule landscape_all:
     """Target of the DVC stage "landscape"."""
     input:
         rules.landscape_compare.output,  # always: with no cells, an empty roughness table
+        fingerprints_of("landscape_cell", cell=P.landscape.cells),
+        fingerprints_of("landscape_compare"),

@@ -4,7 +4,7 @@
 
 rule prepare:
     input:
-        "data/interim/{ds}",
+        unpack(checked("prepare", {"src": "data/interim/{ds}"}, fp="data/processed/{ds}/prepared.fingerprint.json")),
     output:
         directory("data/processed/{ds}/prepared"),
     params:
@@ -14,12 +14,13 @@ rule prepare:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} prepare --cfg {params.cfg} --src {input} --out {output}"
+        "{SEGSWEEP} --log {log} prepare --cfg {params.cfg} --src {input.src} --out {output}"
 
 
 rule augment:
     input:
-        "data/processed/{ds}/prepared",
+        unpack(checked("augment", {"src": "data/processed/{ds}/prepared"},
+                       fp="data/processed/{ds}/augmented.fingerprint.json")),
     output:
         directory("data/processed/{ds}/augmented"),
     params:
@@ -29,12 +30,13 @@ rule augment:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} augment --cfg {params.cfg} --src {input} --out {output}"
+        "{SEGSWEEP} --log {log} augment --cfg {params.cfg} --src {input.src} --out {output}"
 
 
 rule patches:
     input:
-        "data/processed/{ds}/augmented",
+        unpack(checked("patches", {"src": "data/processed/{ds}/augmented"},
+                       fp="data/processed/{ds}/noise_{sigma}.fingerprint.json")),
     output:
         directory("data/processed/{ds}/noise_{sigma}"),
     params:
@@ -46,12 +48,12 @@ rule patches:
         "../envs/data.yaml"
     shell:
         "{SEGSWEEP} --log {log} patches --cfg {params.cfg} --sigma {params.sigma}"
-        " --src {input} --out {output}"
+        " --src {input.src} --out {output}"
 
 
 rule split:
     input:
-        "data/interim/{ds}",
+        unpack(checked("split", {"cases": "data/interim/{ds}"}, fp="data/splits/{ds}/train{frac}_seed{seed}.fingerprint.json")),
     output:
         "data/splits/{ds}/train{frac}_seed{seed}.json",
     params:
@@ -65,7 +67,7 @@ rule split:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} split --cfg {params.protocol} --manifest {input}/manifest.csv"
+        "{SEGSWEEP} --log {log} split --cfg {params.protocol} --manifest {input.cases}/manifest.csv"
         " --fraction {params.fraction} --seed {params.seed} --out {output}"
 
 
@@ -73,10 +75,16 @@ rule preprocess:
     """Target of the DVC stage "preprocess"."""
     input:
         expand("data/processed/{ds}/noise_{sigma}", ds=DATASETS, sigma=NOISE),
+        fingerprints_of("prepare", ds=DATASETS),
+        fingerprints_of("augment", ds=DATASETS),
+        fingerprints_of("patches", ds=DATASETS, sigma=NOISE),
+
+
+SPLIT_SEEDS = sorted({*P.splits.seeds, *(c.split_seed for c in CELLS.values())})
 
 
 rule splits:
     """Target of the DVC stage "splits"."""
     input:
-        expand("data/splits/{ds}/train{frac}_seed{seed}.json", ds=DATASETS, frac=FRACTIONS,
-               seed=sorted({*P.splits.seeds, *(c.split_seed for c in CELLS.values())})),
+        expand("data/splits/{ds}/train{frac}_seed{seed}.json", ds=DATASETS, frac=FRACTIONS, seed=SPLIT_SEEDS),
+        fingerprints_of("split", ds=DATASETS, frac=FRACTIONS, seed=SPLIT_SEEDS),

@@ -13,7 +13,8 @@ def probe_cfg(w=None):
 
 rule probe_init:
     input:
-        lambda w: paths.processed(P.probe.init.dataset, 0.0),
+        unpack(checked("probe_init", {"patches": lambda w: paths.processed(P.probe.init.dataset, 0.0)},
+                       fp="results/probes/patches/init.fingerprint.json")),
     output:
         multiext("results/probes/patches/init", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
     params:
@@ -25,14 +26,15 @@ rule probe_init:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} probe patches --cfg {params.cfg} --loss {params.loss} --patches {input}"
+        "{SEGSWEEP} --log {log} probe patches --cfg {params.cfg} --loss {params.loss} --patches {input.patches}"
         " --ndim {params.ndim} --out results/probes/patches/init"
 
 
 rule probe_cell:
     input:
-        snapshots="results/cells/{cell}/snapshots",
-        patches=lambda w: paths.processed(cell_of(w).dataset, cell_of(w).noise),
+        unpack(checked("probe_cell", {"snapshots": "results/cells/{cell}/snapshots",
+                                      "patches": lambda w: paths.processed(cell_of(w).dataset, cell_of(w).noise)},
+                       fp="results/probes/patches/cell_{cell}.fingerprint.json")),
     output:
         multiext("results/probes/patches/cell_{cell}", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
     params:
@@ -50,6 +52,8 @@ rule probe_cell:
 
 
 rule probe_pixels_synthetic:
+    input:
+        unpack(checked("probe_pixels_synthetic", {}, fp="results/probes/pixels/synthetic.fingerprint.json")),
     output:
         multiext("results/probes/pixels/synthetic", "_curves.png", "_curves.pdf", "_maps.png", "_maps.pdf",
                  "_summary.csv"),
@@ -73,7 +77,7 @@ def pixels_cell_inputs(w):
 
 rule probe_pixels_cell:
     input:
-        unpack(pixels_cell_inputs),
+        unpack(checked("probe_pixels_cell", pixels_cell_inputs, fp="results/probes/pixels/cell_{cell}.fingerprint.json")),
     output:
         multiext("results/probes/pixels/cell_{cell}", ".png", ".pdf", "_summary.csv"),
     params:
@@ -97,15 +101,16 @@ rule probe_dynamics:
     """Norm curves per cell and study, and per study the gradient-norm trend per row (the
     cells that differ only by seed, grouped by the params in their metrics.json) and layer."""
     input:
-        norms=expand("results/cells/{cell}/norms.parquet", cell=DYNAMICS_CELLS),
-        metrics=expand("results/cells/{cell}/metrics.json", cell=DYNAMICS_CELLS),
+        unpack(checked("probe_dynamics", {"norms": expand("results/cells/{cell}/norms.parquet", cell=DYNAMICS_CELLS),
+                                          "metrics": expand("results/cells/{cell}/metrics.json", cell=DYNAMICS_CELLS)},
+                       fp="results/probes/dynamics.fingerprint.json")),
     output:
         directory("results/probes/dynamics"),
     params:
         cfg=probe_cfg,
         studies=lambda w: shlex.quote(section_json({s: STUDIES[s] for s in P.probe.dynamics.studies})),
-        norms=lambda w, input: " ".join(f"{c}={p}" for c, p in zip(DYNAMICS_CELLS, input.norms)),
-        metrics=lambda w, input: " ".join(f"{c}={p}" for c, p in zip(DYNAMICS_CELLS, input.metrics)),
+        norms=lambda w: " ".join(f"{c}=results/cells/{c}/norms.parquet" for c in DYNAMICS_CELLS),
+        metrics=lambda w: " ".join(f"{c}=results/cells/{c}/metrics.json" for c in DYNAMICS_CELLS),
     log:
         "logs/probe/dynamics.log",
     conda:
@@ -123,3 +128,8 @@ rule probe_all:
         rules.probe_pixels_synthetic.output,
         expand(rules.probe_pixels_cell.output, cell=[P.probe.pixels.cell] if P.probe.pixels.cell else []),
         rules.probe_dynamics.output if DYNAMICS_CELLS else [],
+        fingerprints_of("probe_init") if P.probe.init.dataset else [],
+        fingerprints_of("probe_cell", cell=P.probe.cells),
+        fingerprints_of("probe_pixels_synthetic"),
+        fingerprints_of("probe_pixels_cell", cell=[P.probe.pixels.cell] if P.probe.pixels.cell else []),
+        fingerprints_of("probe_dynamics") if DYNAMICS_CELLS else [],

@@ -8,10 +8,10 @@ def report_figures(w):
     return figs
 
 
-def report_pngs(w, input):
-    """PNG files among the inputs (folders contribute the PNGs inside them)."""
+def report_pngs(w):
+    """PNG files among the figure inputs (folders contribute the PNGs inside them)."""
     out = []
-    for f in input.figures:
+    for f in report_figures(w):
         p = Path(f)
         pattern = "study_*.png" if p.name == "dynamics" else "*.png"  # per-cell dynamics: too many
         out += sorted(str(x) for x in p.glob(pattern)) if p.is_dir() else [str(p)]
@@ -20,6 +20,8 @@ def report_pngs(w, input):
 
 rule resolved_params:
     """The validated params with defaults filled in, recorded with the report."""
+    input:
+        unpack(checked("resolved_params", {}, fp="results/report_params.fingerprint.json")),
     output:
         "results/report_params.json",
     params:
@@ -36,8 +38,9 @@ rule reference:
     """A global grey-threshold rule fitted on the baseline split's training cases and
     scored on the test cases: the row every network must beat."""
     input:
-        prepared=lambda w: paths.prepared(w.ds),
-        split=lambda w: paths.split(w.ds, P.train.train_fraction, P.train.split_seed),
+        unpack(checked("reference", {"prepared": lambda w: paths.prepared(w.ds),
+                                     "split": lambda w: paths.split(w.ds, P.train.train_fraction, P.train.split_seed)},
+                       fp="results/reference/{ds}.fingerprint.json")),
     output:
         "results/reference/{ds}.json",
     params:
@@ -55,10 +58,12 @@ rule examples:
     """Image, ground truth and predictions of the best and worst cells (decided from the
     summary, so every cell's checkpoint is an input)."""
     input:
-        table="results/summary/cells.csv",
-        checkpoints=expand("results/cells/{cell}/checkpoint_selected.pt", cell=CELLS),
-        prepared=sorted({paths.prepared(c.dataset) for c in CELLS.values()}),
-        splits=sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
+        unpack(checked("examples", {
+            "table": "results/summary/cells.csv",
+            "checkpoints": expand("results/cells/{cell}/checkpoint_selected.pt", cell=CELLS),
+            "prepared": sorted({paths.prepared(c.dataset) for c in CELLS.values()}),
+            "splits": sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
+        }, fp="results/examples.fingerprint.json")),
     output:
         directory("results/examples"),
     params:
@@ -75,14 +80,16 @@ rule examples:
 
 rule report:
     input:
-        summary=rules.summary.output,
-        params="results/report_params.json",
-        figures=report_figures,
-        examples="results/examples",
-        references=expand("results/reference/{ds}.json", ds=REFERENCE_DATASETS),
-        manifest="data/interim/datasets.csv",
-        grid="results/grid.json",
-        splits=sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
+        unpack(checked("report", {
+            "summary": [str(f) for f in rules.summary.output],
+            "params": "results/report_params.json",
+            "figures": report_figures,
+            "examples": "results/examples",
+            "references": expand("results/reference/{ds}.json", ds=REFERENCE_DATASETS),
+            "manifest": "data/interim/datasets.csv",
+            "grid": "results/grid.json",
+            "splits": sorted({paths.split(c.dataset, c.train_fraction, c.split_seed) for c in CELLS.values()}),
+        }, fp="results/report.fingerprint.json")),
     output:
         directory("results/report"),
     params:
@@ -99,3 +106,13 @@ rule report:
         " --summary results/summary --params-json {input.params} --figures {params.pngs}"
         " --examples {input.examples} --axes {params.axes} --references {input.references}"
         " --manifest {input.manifest} --splits {input.splits} --out {output}"
+
+
+rule report_all:
+    """Target of the DVC stage "report": the report and every fingerprint of the stage."""
+    input:
+        "results/report",
+        fingerprints_of("report"),
+        fingerprints_of("examples"),
+        fingerprints_of("resolved_params"),
+        fingerprints_of("reference", ds=REFERENCE_DATASETS),

@@ -12,7 +12,7 @@ def cell_inputs(w):
 
 rule train:
     input:
-        unpack(cell_inputs),
+        unpack(checked("train", cell_inputs, fp="results/cells/{cell}/fingerprint.json")),
     output:
         metrics="results/cells/{cell}/metrics.json",
         history="results/cells/{cell}/history.csv",
@@ -41,6 +41,8 @@ rule train:
 rule grid:
     """The grid's cell ids and studies as a file: a 10,000-cell list does not fit on a
     command line (Linux allows 128 KiB per argument, and `bash -c` gets one)."""
+    input:
+        unpack(checked("grid", {}, fp="results/grid.fingerprint.json")),
     output:
         "results/grid.json",
     params:
@@ -53,8 +55,8 @@ rule grid:
 rule summary:
     """Every cell's headline metrics in one file and its curves (DVC plots)."""
     input:
-        metrics=expand("results/cells/{cell}/metrics.json", cell=CELLS),
-        grid="results/grid.json",
+        unpack(checked("summary", {"metrics": expand("results/cells/{cell}/metrics.json", cell=CELLS),
+                                   "grid": "results/grid.json"}, fp="results/summary/fingerprint.json")),
     output:
         metrics="results/summary/metrics.json",
         table="results/summary/cells.csv",
@@ -76,3 +78,6 @@ rule train_all:
     """Target of the DVC stage "train"."""
     input:
         rules.summary.output,
+        fingerprints_of("train", cell=CELLS),
+        fingerprints_of("grid"),
+        fingerprints_of("summary"),

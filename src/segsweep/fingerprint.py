@@ -1,0 +1,167 @@
+"""Job fingerprints: the provenance a job's outputs carry, and the test of whether
+they are current.
+
+A fingerprint records what a job was built from: its rule and wildcards, the resolved
+params it was given, a digest of the code it ran (its verb's modules and the rule's
+command) and a digest of the content of each input. It lives next to the outputs,
+inside what DVC tracks, so it travels with them through ``dvc pull``, ``checkout`` and
+``exp apply``. The workflow compares the fingerprint the outputs carry with the one the
+current params, code and inputs give; only a mismatch reruns the job (see
+workflow/rules/fingerprint.smk and the README's "Snakemake and DVC").
+
+Content digests are md5 (what DVC uses), cached per file by size, mtime and inode in
+``.segsweep/digests.jsonl`` so that unchanged files are read once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from segsweep.io import write_text
+
+# Snakemake writes this marker into directory outputs; it is not content.
+IGNORED = {".snakemake_timestamp"}
+CACHE = Path(".segsweep/digests.jsonl")
+
+
+class Digests:
+    """md5 of files and folders, cached by (size, mtime_ns, inode) in a JSON-lines file.
+
+    Args:
+        cache: the cache file (created on first write); None keeps the cache in memory.
+    """
+
+    def __init__(self, cache: Path | None = CACHE):
+        self.cache = cache
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[int, int, int, str]] = {}
+        if cache is not None and cache.exists():
+            lines = cache.read_text().splitlines()
+            for line in lines:
+                try:  # a line cut by a killed process is skipped, not fatal
+                    path, size, mtime, ino, md5 = json.loads(line)
+                except ValueError:
+                    continue
+                self._known[path] = (size, mtime, ino, md5)
+            if len(lines) > 2 * len(self._known) + 1000:  # mostly superseded lines: compact
+                write_text(cache, "".join(json.dumps([k, *v]) + "\n" for k, v in self._known.items()))
+
+    def file(self, path: str | Path) -> str:
+        """md5 hex digest of a file's bytes."""
+        st = os.stat(path)
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        key = str(path)
+        hit = self._known.get(key)
+        if hit is not None and hit[:3] == stamp:
+            return hit[3]
+        with open(path, "rb") as fh:
+            md5 = hashlib.file_digest(fh, "md5").hexdigest()
+        with self._lock:
+            self._known[key] = (*stamp, md5)
+            if self.cache is not None:
+                self.cache.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.cache, "a") as fh:
+                    fh.write(json.dumps([key, *stamp, md5]) + "\n")
+        return md5
+
+    def path(self, path: str | Path) -> str:
+        """A file's md5, or for a folder the md5 of its sorted (relative path, md5) list."""
+        p = Path(path)
+        if not p.is_dir():
+            return self.file(p)
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.name not in IGNORED)
+        listing = "".join(f"{f.relative_to(p).as_posix()}\0{self.file(f)}\n" for f in files)
+        return hashlib.md5(listing.encode()).hexdigest()
+
+
+def make(rule: str, wildcards: dict, params: dict, code: str, inputs: dict[str, str], outputs: list[str]) -> dict:
+    """A fingerprint: the job's identity (rule, wildcards, output paths), everything its
+    outputs depend on (params, code digest, input path -> content digest), and ``key``,
+    a sha256 of all of it (canonical JSON)."""
+    fp = {"rule": rule, "wildcards": dict(sorted(wildcards.items())), "params": params, "code": code,
+          "inputs": dict(sorted(inputs.items())), "outputs": sorted(outputs)}
+    fp["key"] = hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()
+    return fp
+
+
+def read(path: str | Path) -> dict | None:
+    """The recorded fingerprint, or None when there is none (or it is unreadable)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write(path: str | Path, fp: dict) -> None:
+    """Write a fingerprint (temp name, then rename: never half-written)."""
+    write_text(path, json.dumps(fp, indent=1, sort_keys=True) + "\n")
+
+
+def differences(recorded: dict | None, expected: dict) -> str:
+    """Why ``recorded`` does not match ``expected``, in a few words for the log."""
+    if recorded is None:
+        return "no fingerprint"
+    why = []
+    for part in ("params", "inputs"):
+        old, new = recorded.get(part) or {}, expected[part]
+        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        if changed:
+            shown = ", ".join(changed[:3]) + (f" (+{len(changed) - 3})" if len(changed) > 3 else "")
+            why.append(f"{part} changed: {shown}")
+    if recorded.get("code") != expected["code"]:
+        why.append("code changed")
+    return "; ".join(why) or "fingerprint differs"
+
+
+def _carrier(path: str) -> str:
+    """The file whose time Snakemake reads for ``path``: a folder's timestamp file."""
+    stamp = os.path.join(path, ".snakemake_timestamp")
+    return stamp if os.path.isdir(path) and os.path.exists(stamp) else path
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(_carrier(path)).st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def align_mtimes(recorded: dict[str, dict]) -> int:
+    """Give every recorded job's outputs (and its fingerprint) a time no older than its
+    inputs', in dependency order; return how many paths were touched.
+
+    ``dvc checkout``, ``pull`` and a fresh clone write files in any order, and Snakemake
+    reruns a job whose input is newer than its output. Fingerprints, not times, say
+    what is current (content digests), so times are put back in an order that Snakemake
+    reads as "nothing changed". Only paths older than their inputs are touched.
+
+    Args:
+        recorded: fingerprint path -> fingerprint (with ``inputs`` and ``outputs``).
+    """
+    producer = {out: fp for fp, rec in recorded.items() for out in rec.get("outputs", [])}
+    done, touched = set(), 0
+
+    def visit(fp: str) -> None:
+        nonlocal touched
+        done.add(fp)
+        rec = recorded[fp]
+        for path in rec.get("inputs", {}):
+            if path in producer and producer[path] not in done:
+                visit(producer[path])
+        times = [t for t in map(_mtime, rec["inputs"]) if t is not None]
+        newest = max(times, default=0)
+        for path in [*rec.get("outputs", []), fp]:
+            t = _mtime(path)
+            if t is not None and t < newest:
+                os.utime(_carrier(path), ns=(newest, newest))
+                touched += 1
+            newest = max(newest, t or 0) if path != fp else newest
+
+    for fp in recorded:
+        if fp not in done:
+            visit(fp)
+    return touched

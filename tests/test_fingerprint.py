@@ -1,0 +1,109 @@
+"""Fingerprints: content digests (cached), keys, reasons, and file times put in
+dependency order."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from segsweep import fingerprint as fp
+
+
+def test_file_and_folder_digests_are_content_md5s_and_ignore_snakemakes_marker(tmp_path):
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"abc" * 1000)
+    d = fp.Digests(cache=None)
+    assert d.path(f) == hashlib.md5(b"abc" * 1000).hexdigest()
+    folder = tmp_path / "out"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub/x.txt").write_text("x")
+    before = d.path(folder)
+    (folder / ".snakemake_timestamp").touch()
+    assert d.path(folder) == before
+    (folder / "sub/x.txt").write_text("y")
+    assert d.path(folder) != before
+
+
+def test_the_cache_is_reused_and_invalidated_by_a_new_mtime(tmp_path, monkeypatch):
+    cache = tmp_path / "c/digests.jsonl"
+    f = tmp_path / "a.txt"
+    f.write_text("one")
+    first = fp.Digests(cache).file(f)
+    calls = []
+    real = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda *a: calls.append(a) or real(*a))
+    again = fp.Digests(cache)  # a new process: reads the cache file
+    assert again.file(f) == first and calls == []
+    f.write_text("two")  # same size, new content and time
+    os.utime(f, ns=(1, 1))
+    assert again.file(f) == hashlib.md5(b"two").hexdigest() and len(calls) == 1
+    with open(cache, "a") as fh:
+        fh.write('["cut by a kill')  # a torn last line is skipped
+    assert fp.Digests(cache).file(f) == hashlib.md5(b"two").hexdigest()
+
+
+def test_the_key_covers_params_code_and_inputs():
+    base = fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])
+    assert base == fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])
+    others = [fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 3}}, "c0", {"x": "1"}, ["o"]),
+              fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c1", {"x": "1"}, ["o"]),
+              fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "2"}, ["o"]),
+              fp.make("train", {"cell": "b"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])]
+    assert len({base["key"], *(o["key"] for o in others)}) == 5
+    assert fp.differences(base, others[0]) == "params changed: cfg"
+    assert fp.differences(base, others[1]) == "code changed"
+    assert fp.differences(base, others[2]) == "inputs changed: x"
+    assert fp.differences(None, base) == "no fingerprint"
+
+
+def test_write_then_read_round_trips_and_a_missing_or_torn_file_reads_as_none(tmp_path):
+    rec = fp.make("r", {}, {}, "c", {}, [])
+    fp.write(tmp_path / "f.json", rec)
+    assert fp.read(tmp_path / "f.json") == rec
+    assert fp.read(tmp_path / "none.json") is None
+    (tmp_path / "torn.json").write_text('{"key": ')
+    assert fp.read(tmp_path / "torn.json") is None
+
+
+def _at(path, t):
+    os.utime(path, ns=(t, t))
+
+
+def test_align_mtimes_orders_a_chain_and_touches_only_what_is_older_than_its_inputs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("raw", "mid", "fp_mid", "out", "fp_out", "side", "fp_side"):
+        (tmp_path / name).write_text(name)
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    (folder / ".snakemake_timestamp").touch()
+    recorded = {"fp_out": {"inputs": {"mid": "m"}, "outputs": ["out", "dir"]},
+                "fp_mid": {"inputs": {"raw": "r"}, "outputs": ["mid"]},
+                "fp_side": {"inputs": {"raw": "r"}, "outputs": ["side"]}}
+    # a checkout wrote them in reverse order; "side" is already newer than "raw"
+    for t, name in enumerate(["out", "fp_out", "fp_mid", "mid", "raw"], start=1):
+        _at(name, t * 10**9)
+    _at("dir/.snakemake_timestamp", 1)
+    _at("side", 9 * 10**9)
+    _at("fp_side", 9 * 10**9)
+    touched = fp.align_mtimes(recorded)
+    m = {n: os.stat(n).st_mtime_ns for n in ("raw", "mid", "fp_mid", "out", "fp_out", "side", "fp_side")}
+    m["dir"] = os.stat("dir/.snakemake_timestamp").st_mtime_ns
+    assert m["mid"] >= m["raw"] and m["fp_mid"] >= m["mid"]
+    assert m["out"] >= m["mid"] and m["dir"] >= m["mid"] and m["fp_out"] >= max(m["out"], m["dir"])
+    assert m["side"] == m["fp_side"] == 9 * 10**9  # already in order: not touched
+    assert m["raw"] == 5 * 10**9  # a source file is never touched
+    assert touched == 5  # mid, fp_mid, out, dir, fp_out
+    assert fp.align_mtimes(recorded) == 0
+
+
+def test_the_cache_file_is_compacted_when_mostly_superseded(tmp_path):
+    cache = tmp_path / "digests.jsonl"
+    f = tmp_path / "a.txt"
+    f.write_text("x")
+    d = fp.Digests(cache)
+    for t in range(1, 1100):  # the same file at 1,099 times: one live entry
+        os.utime(f, ns=(t, t))
+        d.file(f)
+    assert len(cache.read_text().splitlines()) == 1099
+    assert fp.Digests(cache).file(f) == hashlib.md5(b"x").hexdigest()
+    assert len(cache.read_text().splitlines()) == 1
