@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from segsweep.cli import main
@@ -47,3 +48,38 @@ def test_validate_json_prints_resolved_params(tmp_path, tiny_params):
     res = _segsweep("validate", "--json", cwd=tmp_path)
     resolved = yaml.safe_load(res.stdout)
     assert resolved["preprocess"]["prepare"]["clahe"]["clip_limit"] == 2.0  # defaults filled in
+
+
+def test_a_full_disk_or_a_denied_path_is_one_line_and_debug_shows_the_traceback(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from segsweep import cli
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out/x.pt"))
+
+    monkeypatch.setattr(cli, "cmd_grid", full)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"datasets": {"d": {"kind": "synth2d"}}}))
+    argv = ["grid", "--params", str(tmp_path / "params.yaml")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == f"error: {tmp_path / 'out/x.pt'}: no space left on the device (No space left on device)"
+    assert "Traceback" not in err
+    assert cli.main(["--debug", *argv]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+    def bug(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_grid", bug)
+    with pytest.raises(KeyError):  # not a user error: the traceback stays
+        cli.main(argv)
+
+
+def test_torch_full_disk_message_names_the_output():
+    from segsweep.errors import system_message
+
+    exc = RuntimeError("basic_ios::clear: iostream error")
+    assert system_message(exc, "results/cells/a") == (
+        "results/cells/a: writing failed (basic_ios::clear: iostream error); is the disk full?")
+    assert system_message(ValueError("x")) is None

@@ -34,6 +34,17 @@ def test_ids_from_non_baseline_values_and_shared_cells():
     assert cells["sched-exponential-gamma0.97"].scheduler.step_size == Train().scheduler.step_size
 
 
+def test_ids_are_exact_and_path_safe_for_any_valid_value():
+    """`{:g}` gave 1e+06 (a '+', then an assertion traceback) and one id for two lrs
+    that differ past six digits (a collision)."""
+    cells, studies = expand(Train(), _grid(lr={"lr": [1.0e6, 0.12345678, 0.12345679, 0.001]}))
+    assert studies["lr"] == ["opt-adam-lr1e06", "opt-adam-lr0.12345678", "opt-adam-lr0.12345679", "baseline"]
+    assert cells["opt-adam-lr0.12345679"].optimizer.lr == 0.12345679
+    from segsweep.paths import tag
+
+    assert [tag(x) for x in (0.8, 0.0, 1.0, 1e-05, 2.5e20)] == ["0.8", "0", "1", "1e-05", "2.5e20"]
+
+
 def test_full_product_axes_and_stable_order():
     grid = Grid.model_validate({"axes": {"loss": ["dice", "ce"], "seed": [0, 1]}})
     cells, studies = expand(Train(), grid)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from segsweep.cli_analysis import cmd_examples, cmd_landscape, cmd_probe, cmd_reference, cmd_report
-from segsweep.errors import ConfigError, SegsweepError, did_you_mean
+from segsweep.errors import ConfigError, SegsweepError, did_you_mean, system_message
 from segsweep.runtime import tune_malloc
 
 log = logging.getLogger("segsweep")
@@ -191,6 +193,8 @@ def cmd_summarize(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
     p.add_argument("--log", help="also append log lines to this file")
+    p.add_argument("--debug", action="store_true", default=bool(os.environ.get("SEGSWEEP_DEBUG")),
+                   help="print the traceback of an error too (or set SEGSWEEP_DEBUG=1)")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name, func, help_, cfg=True):
@@ -296,13 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tune_malloc()  # before the verb allocates anything: see segsweep.runtime
         args.func(args)
-    except SegsweepError as exc:
-        # One line for a person; the log file gets it too.
-        log.debug("failed", exc_info=True)
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        # One line for a person (the log file gets it too); a bug keeps its traceback.
+        message = str(exc) if isinstance(exc, SegsweepError) else system_message(exc, getattr(args, "out", None))
+        if message is None:
+            raise
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {message}", file=sys.stderr)
         if args.log:
             with open(args.log, "a") as fh:
-                fh.write(f"error: {exc}\n")
+                fh.write(f"error: {message}\n")
         return 2
     log.info("%s done in %.1fs", args.verb, time.perf_counter() - start)
     return 0

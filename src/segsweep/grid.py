@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from segsweep.config.train import Grid, Train
 from segsweep.errors import ConfigError, did_you_mean
+from segsweep.paths import tag
 
 # Axis name -> the dotted train fields it sets. Axes ending in a section name
 # (loss, optimizer, scheduler) also take a mapping of that section's fields.
@@ -58,7 +59,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, float):
-        return f"{v:g}"
+        return tag(v)
     if isinstance(v, (list, tuple)):
         return "-".join(_fmt(x) for x in v)
     return str(v)

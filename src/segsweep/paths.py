@@ -4,8 +4,13 @@ from __future__ import annotations
 
 
 def tag(x: float) -> str:
-    """Compact number for paths and ids: 0.8 -> '0.8', 0.0 -> '0'."""
-    return f"{x:g}"
+    """Compact, exact, path- and shell-safe number for paths and ids: 0.8 -> '0.8',
+    0.0 -> '0', 1e6 -> '1e06' (no '+'), 0.12345678 -> '0.12345678' (six significant
+    digits only when they give the value back: two values never share a tag)."""
+    s = f"{x:g}"
+    if float(s) != x:
+        s = repr(float(x))
+    return s.replace("+", "")
 
 
 def prepared(ds: str) -> str:

@@ -61,6 +61,15 @@ def _merge(base: dict, patch: dict) -> dict:
         ({"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "probe": {"dynamics": {"studies": ["op"]}}},
          r"probe\.dynamics\.studies\[0\] = \"op\": not a study \(did you mean 'opt'\?\); valid: opt$"),
         ({"report": {"alpha": 1.5}}, r"report\.alpha = 1\.5: must be less than 1$"),
+        # pydantic alone reads true as 1 and accepts inf/nan (issue 16)
+        ({"train": {"epochs": True}}, r"train\.epochs = true: true/false is not allowed here \(it would be read as 1/0\)$"),
+        ({"datasets": {"x": {"kind": "synth2d", "n_cases": False}}}, r"datasets\.x\.n_cases = false: true/false is not"),
+        ({"train": {"optimizer": {"name": "adam", "lr": float("inf")}}},
+         r"train\.optimizer\.lr = Infinity: must be a finite number$"),
+        ({"train": {"loss": {"name": "dice", "smooth_nr": float("nan")}}}, r"train\.loss\.smooth_nr = NaN: must be a finite"),
+        ({"grid": {"studies": {"s": {"lr": [float("inf"), 0.1]}}}},
+         r"grid\.studies\.s \(lr=inf\): train\.optimizer\.lr = Infinity: must be a finite number$"),
+        ({"grid": {"studies": {"s": {"epochs": [True, 2]}}}}, r"grid\.studies\.s \(epochs=True\): train\.epochs = true: "),
     ],
 )
 def test_bad_values_fail_with_one_line(tiny_params, patch, pattern):
@@ -91,3 +100,8 @@ def test_section_roundtrip_through_json(tiny_params):
     assert load_section(Prepare, section_json(prep), "preprocess.prepare") == prep
     with pytest.raises(ConfigError, match=r"preprocess\.prepare\.clahe\.clip_limit = -1: must be greater than 0"):
         load_section(Prepare, '{"clahe": {"clip_limit": -1}}', "preprocess.prepare")
+
+
+def test_booleans_stay_allowed_where_a_field_takes_them(tiny_params):
+    params = validate_params(_merge(tiny_params, {"train": {"amp": True, "log_norms": False}}))
+    assert params.train.amp is True and params.train.log_norms is False

@@ -133,6 +133,10 @@ def format_error(exc: ValidationError, prefix: str = "") -> str:
         if m:
             key = f"{key}.{m.group(1)}" if key != "(top level)" else m.group(1)
             return f"{key}: unknown key{m.group(2)}{_more(errors)}"
+        m = re.match(r"boolean for '([^']*)': (\w+)", msg)
+        if m:
+            key = f"{key}.{m.group(1)}" if key != "(top level)" else m.group(1)
+            return f"{key} = {m.group(2)}: true/false is not allowed here (it would be read as 1/0){_more(errors)}"
         return f"{key} = {_show(value)}: {msg}{_more(errors)}"
     if kind == "missing":
         return f"{key}: required key is missing{_more(errors)}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar
+import types
+import typing
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -16,10 +18,26 @@ TrainFraction = Annotated[float, Field(gt=0.0, le=1.0)]  # share of the training
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class Section(BaseModel):
-    """Base of every params model: unknown keys are errors."""
+def admits_bool(annotation: object) -> bool:
+    """Whether a field of this type takes true/false (``bool``, ``Any``, or a union or
+    literal holding one): elsewhere pydantic would read true as 1."""
+    if annotation is bool or annotation is Any:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return admits_bool(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(admits_bool(a) for a in typing.get_args(annotation))
+    if origin is Literal:
+        return any(isinstance(a, bool) for a in typing.get_args(annotation))
+    return False
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class Section(BaseModel):
+    """Base of every params model: unknown keys are errors, and so are true/false where
+    a number or text is expected and non-finite floats (inf, nan)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     # Fields used only for 2D or only for 3D data (besides the *_2d / *_3d ones).
     ONLY_2D: ClassVar[tuple[str, ...]] = ()
     ONLY_3D: ClassVar[tuple[str, ...]] = ()
@@ -38,7 +56,9 @@ class Section(BaseModel):
         # pydantic's own extra_forbidden message cannot suggest the intended key.
         if isinstance(data, dict):
             fields = cls.model_fields  # once: the property is slow, and a grid validates 10,000 cells
-            for key in data:
+            for key, value in data.items():
                 if key not in fields:
                     raise ValueError(f"unknown key '{key}'{did_you_mean(key, fields)}; allowed: {', '.join(fields)}")
+                if isinstance(value, bool) and not admits_bool(fields[key].annotation):
+                    raise ValueError(f"boolean for '{key}': {str(value).lower()}")
         return data

@@ -14,7 +14,8 @@ from pydantic import AfterValidator, Field, PositiveInt, model_validator
 from segsweep.config.base import Fraction, Section, TrainFraction
 
 NonNeg = Annotated[float, Field(ge=0.0)]
-AxisValue = str | int | float | bool | dict[str, Any]
+# (any float here: each cell's own model rejects a non-finite one, naming the cell)
+AxisValue = str | int | Annotated[float, Field(allow_inf_nan=True)] | bool | dict[str, Any]
 
 
 def _registered(family: str):
