@@ -45,6 +45,14 @@ def test_ids_are_exact_and_path_safe_for_any_valid_value():
     assert [tag(x) for x in (0.8, 0.0, 1.0, 1e-05, 2.5e20)] == ["0.8", "0", "1", "1e-05", "2.5e20"]
 
 
+def test_two_axes_setting_one_field_is_an_error_naming_both():
+    with pytest.raises(ConfigError, match=r"^grid\.studies\.s: axes 'optimizer' \(optimizer=\{'name': "
+                       r"'sgd', 'lr': 0\.01\}\) and 'lr' \(lr=0\.5\) both set train\.optimizer\.lr; set it in one"):
+        expand(Train(), _grid(s={"optimizer": [{"name": "sgd", "lr": 0.01}], "lr": [0.5]}))
+    cells, _ = expand(Train(), _grid(s={"optimizer": [{"name": "sgd", "momentum": 0.9}], "lr": [0.5]}))
+    assert cells["opt-sgd-lr0.5"].optimizer.lr == 0.5
+
+
 def test_full_product_axes_and_stable_order():
     grid = Grid.model_validate({"axes": {"loss": ["dice", "ce"], "seed": [0, 1]}})
     cells, studies = expand(Train(), grid)

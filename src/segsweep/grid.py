@@ -101,6 +101,27 @@ def cell_id(cell: Train, baseline: Train) -> str:
     return "__".join(tokens) or "baseline"
 
 
+def _sets(axis: str, value: Any) -> set[str]:
+    """The dotted train fields an axis value sets (a mapping sets each of its keys)."""
+    if isinstance(value, dict):
+        section = AXES[axis][0].rpartition(".")[0]
+        return {f"{section}.{key}" for key in value}
+    return set(AXES[axis])
+
+
+def _one_source(combo: tuple, where: str) -> None:
+    """Two axes of one study setting one field would leave one value silently unused
+    (``lr: [0.5]`` beside ``optimizer: [{name: sgd, lr: 0.01}]``): an error naming both."""
+    seen: dict[str, tuple[str, Any]] = {}
+    for axis, value in combo:
+        for field in _sets(axis, value):
+            if field in seen:
+                other, was = seen[field]
+                raise ConfigError(f"{where}: axes '{other}' ({other}={was!r}) and '{axis}' ({axis}={value!r}) "
+                                  f"both set train.{field}; set it in one of them")
+            seen[field] = (axis, value)
+
+
 def _product(baseline: dict, axes: dict[str, list], where: str) -> list[dict]:
     for axis, values in axes.items():
         if axis not in AXES:
@@ -109,6 +130,7 @@ def _product(baseline: dict, axes: dict[str, list], where: str) -> list[dict]:
             raise ConfigError(f"{where}.{axis} = []: an axis needs at least one value")
     cells = []
     for combo in itertools.product(*([(a, v) for v in vals] for a, vals in axes.items())):
+        _one_source(combo, where)
         cell = baseline
         for axis, value in combo:
             try:
