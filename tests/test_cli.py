@@ -83,3 +83,28 @@ def test_torch_full_disk_message_names_the_output():
     assert system_message(exc, "results/cells/a") == (
         "results/cells/a: writing failed (basic_ios::clear: iostream error); is the disk full?")
     assert system_message(ValueError("x")) is None
+
+
+@pytest.mark.parametrize("argv", [["probe", "pixels", "--snapshots", "s", "--out", "o"],
+                                  ["probe", "patches", "--snapshots", "s", "--out", "o"],
+                                  ["landscape", "cell", "--out", "o"]])
+def test_a_cell_verb_without_its_cell_settings_is_one_line(tmp_path, tiny_params, capsys, argv):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
+    assert main([*argv, "--params", str(tmp_path / "params.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and err.endswith("needs --cell-cfg (the cell's train section as JSON)")
+
+
+def test_report_reads_its_settings_from_params_too(tmp_path, tiny_params, monkeypatch):
+    """`--params FILE` works for every verb, as the CLI's docstring says (it used to fail
+    with "--cfg: report = null")."""
+    import segsweep.report.build as build
+
+    tiny_params["report"] = {"title": "from the file"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
+    (tmp_path / "grid.json").write_text('{"cells": [], "studies": {}}')
+    seen = {}
+    monkeypatch.setattr(build, "build_report", lambda cfg, *a: seen.setdefault("cfg", cfg) and tmp_path)
+    assert main(["report", "--params", str(tmp_path / "params.yaml"), "--grid", str(tmp_path / "grid.json"),
+                 "--summary", str(tmp_path), "--params-json", str(tmp_path / "grid.json"), "--out", "o"]) == 0
+    assert seen["cfg"].title == "from the file"

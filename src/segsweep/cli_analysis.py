@@ -11,13 +11,29 @@ from segsweep.errors import ConfigError
 log = logging.getLogger("segsweep")
 
 
+def _settings(args, model, key: str):
+    """The section at ``key``: from ``--cfg`` (how the rules call) or ``--params``."""
+    from segsweep.cli import _section
+
+    return _section(args, model, key)
+
+
+def _cell(args, what: str):
+    """The cell's train section from ``--cell-cfg``; one line when it is missing."""
+    from segsweep.config import Train, load_section
+
+    if not args.cell_cfg:
+        raise ConfigError(f"{what} needs --cell-cfg (the cell's train section as JSON)")
+    return load_section(Train, args.cell_cfg, "train")
+
+
 def cmd_probe(args) -> None:
     """Gradient probes; settings come as JSON sections (how the Snakemake rules call it)."""
     import json
 
     from segsweep.config import LossCfg, Probe, Train, load_section
 
-    probe = load_section(Probe, args.cfg, "probe")
+    probe = _settings(args, Probe, "probe")
     cell = load_section(Train, args.cell_cfg, "train") if args.cell_cfg else None
     loss = load_section(LossCfg, args.loss, "train.loss") if args.loss else (cell.loss if cell else LossCfg())
     out = Path(args.out)
@@ -25,9 +41,8 @@ def cmd_probe(args) -> None:
         from segsweep.probe.run import probe_cell, probe_init
 
         if args.snapshots:
-            if cell is None:
-                raise ConfigError("probe patches --snapshots needs --cell-cfg (the cell's train section)")
-            summary = probe_cell(probe, cell, Path(args.snapshots), Path(args.patches), args.ndim, out)
+            summary = probe_cell(probe, _cell(args, "probe patches --snapshots"), Path(args.snapshots),
+                                 Path(args.patches), args.ndim, out)
         else:
             summary = probe_init(probe, loss, Path(args.patches), args.ndim, out)
         for row in summary.itertuples():
@@ -41,6 +56,7 @@ def cmd_probe(args) -> None:
             from segsweep.models import build_model
             from segsweep.train.data import load_eval_images, read_split
 
+            cell = _cell(args, "probe pixels --snapshots")
             losses = {n: build_loss(cell.loss.model_copy(update={"name": n}), cell.model.output) for n in probe.losses}
             cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
             val = load_eval_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
@@ -74,15 +90,15 @@ def cmd_landscape(args) -> None:
     if args.what == "cell":
         import torch
 
-        from segsweep.config import Landscape, Train, load_section
+        from segsweep.config import Landscape
         from segsweep.landscape.surface import cell_landscape, eval_batches
         from segsweep.losses import build_loss
         from segsweep.models import build_model
         from segsweep.probe.patches import load_patches
         from segsweep.train.data import read_split
 
-        cfg = load_section(Landscape, args.cfg, "landscape")
-        cell = load_section(Train, args.cell_cfg, "train")
+        cfg = _settings(args, Landscape, "landscape")
+        cell = _cell(args, "landscape cell")
         torch.set_num_threads(cell.threads)
         table, images, masks = load_patches(Path(args.patches))
         rows = table.index[table["case"].astype(str).isin(set(read_split(Path(args.split))["train"]))].to_numpy()
@@ -120,10 +136,10 @@ def cmd_landscape(args) -> None:
 def cmd_report(args) -> None:
     import json
 
-    from segsweep.config import Report, load_section
+    from segsweep.config import Report
     from segsweep.report.build import build_report
 
-    cfg = load_section(Report, args.cfg, "report")
+    cfg = _settings(args, Report, "report")
     figures = [Path(f) for f in args.figures]
     missing = [str(f) for f in figures if not f.exists()]
     if missing:
@@ -153,12 +169,12 @@ def cmd_examples(args) -> None:
     """Example segmentations of the best and worst cells (``report.examples``)."""
     import pandas as pd
 
-    from segsweep.config import Report, load_section
+    from segsweep.config import Report
     from segsweep.figures import style
     from segsweep.io import atomic_path
     from segsweep.report.examples import examples_figure
 
-    cfg = load_section(Report, args.cfg, "report")
+    cfg = _settings(args, Report, "report")
     cells = pd.read_csv(Path(args.summary) / "cells.csv")
     with atomic_path(Path(args.out)) as tmp, style(cfg.figure.font_size, cfg.figure.dpi):
         tmp.mkdir()
