@@ -58,9 +58,15 @@ def _tree(name: str) -> ast.Module:
     return ast.parse(module_path(name).read_text())
 
 
-def closure(roots: set[str]) -> set[str]:
+def module_level(tree: ast.Module) -> list[ast.stmt]:
+    """The statements that run on import (not function or class bodies)."""
+    return [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
+def closure(roots: set[str], eager: bool = False) -> set[str]:
     """``roots`` and all they import; the CLI modules count as themselves only (their
-    handlers' imports are added by ``verb_modules``, one verb at a time)."""
+    handlers' imports are added by ``verb_modules``, one verb at a time). ``eager``
+    follows only the imports that run on import, not those inside functions."""
     seen, todo = set(), set(roots)
     while todo:
         name = todo.pop()
@@ -69,7 +75,8 @@ def closure(roots: set[str]) -> set[str]:
         seen.add(name)
         path = module_path(name)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        found = set() if name in CLI else _imports([_tree(name)], package)
+        tree = _tree(name)
+        found = set() if name in CLI else _imports(module_level(tree) if eager else [tree], package)
         todo |= (found | _parents(name)) - seen
     return seen
 
@@ -85,18 +92,19 @@ def handlers() -> dict[str, ast.FunctionDef]:
     return {verb: funcs[func] for verb, func in pairs}
 
 
-def verb_modules(verbs: set[str] | frozenset[str]) -> set[str]:
+def verb_modules(verbs: set[str] | frozenset[str], eager: bool = False) -> set[str]:
     """Every module a job running one of ``verbs`` can import: the CLI's module-level
-    imports and the handlers' own, transitively."""
+    imports and the handlers' own, transitively (``eager``: only what surely loads,
+    leaving out imports inside functions other than the handlers)."""
     top = set()
     for mod in CLI:
-        top |= _imports([n for n in _tree(mod).body if not isinstance(n, ast.FunctionDef)], "segsweep")
+        top |= _imports(module_level(_tree(mod)), "segsweep")
     found = handlers()
     unknown = set(verbs) - set(found)
     if unknown:
         raise ValueError(f"not a segsweep verb: {', '.join(sorted(unknown))}; verbs: {', '.join(sorted(found))}")
     own = set().union(*(_imports([found[v]], "segsweep") for v in verbs))
-    return closure(set(CLI) | top | own)
+    return closure(set(CLI) | top | own, eager)
 
 
 @functools.cache
