@@ -82,8 +82,10 @@ def main() -> None:
     layers = conv_layers(model, x)
     macs = sum(m for _, _, m in layers)
 
-    print(f"U-Net forward, batch {args.batch_size} x 3 x {args.size}^2: {len(layers)} convolutions, "
-          f"{macs / 1e6:.1f} M MACs ({2 * macs / 1e9:.2f} GFLOP)")
+    print(
+        f"U-Net forward, batch {args.batch_size} x 3 x {args.size}^2: {len(layers)} convolutions, "
+        f"{macs / 1e6:.1f} M MACs ({2 * macs / 1e9:.2f} GFLOP)"
+    )
     print(f"{'layer':34s} {'MACs (M)':>9s} {'ms':>7s} {'GFLOP/s':>8s} {'ms 1 thr':>9s}")
     total, total1 = 0.0, 0.0
     with torch.no_grad():
@@ -92,9 +94,9 @@ def main() -> None:
             w = torch.randn_like(m.weight)
             b = None if m.bias is None else torch.randn_like(m.bias)
             if isinstance(m, nn.ConvTranspose2d):
-                fn = lambda: F.conv_transpose2d(inp, w, b, stride=m.stride)  # noqa: E731
+                fn = lambda inp=inp, w=w, b=b, m=m: F.conv_transpose2d(inp, w, b, stride=m.stride)  # noqa: E731
             else:
-                fn = lambda: F.conv2d(inp, w, b, padding=m.padding)  # noqa: E731
+                fn = lambda inp=inp, w=w, b=b, m=m: F.conv2d(inp, w, b, padding=m.padding)  # noqa: E731
             t = median_time(fn, args.reps, inner=5)
             torch.set_num_threads(1)
             t1 = median_time(fn, args.reps, inner=5)
@@ -104,9 +106,11 @@ def main() -> None:
             desc = f"{kind} {shape[1]}->{m.out_channels} k{m.kernel_size[0]} @{shape[2]}x{shape[3]}"
             print(f"{desc:34s} {n / 1e6:9.2f} {t * 1e3:7.3f} {2 * n / t / 1e9:8.1f} {t1 * 1e3:9.3f}")
     conv_rate = max(2 * macs / total, args.threads * 2 * macs / total1)
-    print(f"convolutions alone: {total * 1e3:.2f} ms per forward with {args.threads} threads = "
-          f"{2 * macs / total / 1e9:.1f} GFLOP/s; {total1 * 1e3:.2f} ms with one thread = "
-          f"{2 * macs / total1 / 1e9:.1f} GFLOP/s per core; ceiling {conv_rate / 1e9:.1f} GFLOP/s")
+    print(
+        f"convolutions alone: {total * 1e3:.2f} ms per forward with {args.threads} threads = "
+        f"{2 * macs / total / 1e9:.1f} GFLOP/s; {total1 * 1e3:.2f} ms with one thread = "
+        f"{2 * macs / total1 / 1e9:.1f} GFLOP/s per core; ceiling {conv_rate / 1e9:.1f} GFLOP/s"
+    )
 
     a = torch.randn(2048, 2048)
     t = median_time(lambda: a @ a, args.reps)
@@ -114,19 +118,27 @@ def main() -> None:
 
     loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
     g = torch.Generator().manual_seed(0)
-    batches = [(torch.rand(args.batch_size, 3, args.size, args.size, generator=g),
-                (torch.rand(args.batch_size, 1, args.size, args.size, generator=g) > 0.8).long())
-               for _ in range(args.batches)]
+    batches = [
+        (
+            torch.rand(args.batch_size, 3, args.size, args.size, generator=g),
+            (torch.rand(args.batch_size, 1, args.size, args.size, generator=g) > 0.8).long(),
+        )
+        for _ in range(args.batches)
+    ]
     params, buffers = split_state(model)
     d1, d2 = (random_direction(params, s) for s in (1, 2))
     grid = torch.linspace(-1, 1, args.steps)
     coords = torch.cartesian_prod(grid, grid)
     flop_per_point = 2 * macs * args.batches
     for name, fn in (("evaluate_loop", evaluate_loop), ("evaluate_fast", evaluate_fast)):
-        t = median_time(lambda: fn(model, loss_fn, batches, params, [d1, d2], coords, buffers), max(1, args.reps // 2))
+        t = median_time(
+            lambda fn=fn: fn(model, loss_fn, batches, params, [d1, d2], coords, buffers), max(1, args.reps // 2)
+        )
         rate = flop_per_point * len(coords) / t
-        print(f"{name:14s} {len(coords) / t:6.1f} points/s = {rate / 1e9:6.1f} GFLOP/s of convolutions "
-              f"= {rate / conv_rate:.0%} of the ceiling")
+        print(
+            f"{name:14s} {len(coords) / t:6.1f} points/s = {rate / 1e9:6.1f} GFLOP/s of convolutions "
+            f"= {rate / conv_rate:.0%} of the ceiling"
+        )
 
 
 if __name__ == "__main__":

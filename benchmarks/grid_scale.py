@@ -31,9 +31,14 @@ def grid_for(n: int) -> dict:
     """``grid`` with about ``n`` cells: lr × weight_decay × seeds, near-cubic."""
     side = max(2, round(n ** (1 / 3)))
     seeds = max(1, round(n / side / side))
-    return {"seeds": list(range(seeds)), "studies": {},
-            "axes": {"lr": [float(f"{x:.6g}") for x in np.geomspace(1e-4, 1e-1, side)],
-                     "weight_decay": [float(f"{x:.6g}") for x in np.geomspace(1e-6, 1e-2, side)]}}
+    return {
+        "seeds": list(range(seeds)),
+        "studies": {},
+        "axes": {
+            "lr": [float(f"{x:.6g}") for x in np.geomspace(1e-4, 1e-1, side)],
+            "weight_decay": [float(f"{x:.6g}") for x in np.geomspace(1e-6, 1e-2, side)],
+        },
+    }
 
 
 def copy_repo(dst: Path) -> None:
@@ -68,14 +73,18 @@ def main() -> None:
         for n in args.sizes:
             params = {**base, "grid": grid_for(n)}
             # the probes and landscapes name cells of the default studies: keep the baseline
-            params["probe"] = {**base["probe"], "cells": ["baseline"],
-                               "dynamics": {**base["probe"].get("dynamics", {}), "studies": []}}
+            params["probe"] = {
+                **base["probe"],
+                "cells": ["baseline"],
+                "dynamics": {**base["probe"].get("dynamics", {}), "studies": []},
+            }
             params["landscape"] = {**base["landscape"], "cells": ["baseline"]}
             (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
             t_grid, ids = timed([sys.executable, "-m", "segsweep", "grid"], root, args.reps)
             cells = len(ids.split())
-            t_dry, _ = timed([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--quiet", "all"], root,
-                             args.reps)
+            t_dry, _ = timed(
+                [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--quiet", "all"], root, args.reps
+            )
             rows.append((cells, t_dry, t_grid))
             print(f"{cells:>6} cells: snakemake -n {t_dry:7.2f} s   segsweep grid {t_grid:6.2f} s", flush=True)
     if len(rows) > 1:
@@ -83,8 +92,10 @@ def main() -> None:
         for i, name in ((1, "snakemake -n"), (2, "segsweep grid")):
             b = float(np.polyfit(x, np.log([r[i] for r in rows]), 1)[0])
             big = rows[-1][i] / rows[-2][i]
-            print(f"{name}: exponent {b:.2f}; {rows[-1][0]} / {rows[-2][0]} cells: "
-                  f"{big:.1f}x the time for {rows[-1][0] / rows[-2][0]:.1f}x the cells")
+            print(
+                f"{name}: exponent {b:.2f}; {rows[-1][0]} / {rows[-2][0]} cells: "
+                f"{big:.1f}x the time for {rows[-1][0] / rows[-2][0]:.1f}x the cells"
+            )
     if not math.isfinite(rows[-1][1]):
         raise SystemExit(1)
 

@@ -56,8 +56,12 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, nargs="+", default=[4, 8, 16])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--malloc", choices=["tuned", "default"], default="tuned")
-    ap.add_argument("--base-filters", type=int, default=ModelCfg().base_filters,
-                    help="U-Net width (default: the default model's); 64 is the published model's")
+    ap.add_argument(
+        "--base-filters",
+        type=int,
+        default=ModelCfg().base_filters,
+        help="U-Net width (default: the default model's); 64 is the published model's",
+    )
     args = ap.parse_args()
     tuned = args.malloc == "tuned" and tune_malloc()
     try:
@@ -75,9 +79,13 @@ def main() -> None:
                 p.add_(0.05 * torch.randn_like(p))
     loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
     g = torch.Generator().manual_seed(0)
-    batches = [(torch.rand(args.batch_size, 3, args.size, args.size, generator=g).to(dev),
-                (torch.rand(args.batch_size, 1, args.size, args.size, generator=g) > 0.8).long().to(dev))
-               for _ in range(args.batches)]
+    batches = [
+        (
+            torch.rand(args.batch_size, 3, args.size, args.size, generator=g).to(dev),
+            (torch.rand(args.batch_size, 1, args.size, args.size, generator=g) > 0.8).long().to(dev),
+        )
+        for _ in range(args.batches)
+    ]
     n_points = args.steps**2
 
     class LossMetric(Metric):
@@ -109,19 +117,29 @@ def main() -> None:
     runs |= {f"segsweep batched chunk={c}": [] for c in args.chunks}
     evaluate_batched(model, loss_fn, batches, params, [d1, d2], coords[:4], buffers, chunk=4)  # warm-up
     for _ in range(args.reps):
-        runs["loss-landscapes"].append(timed(lambda: loss_landscapes.random_plane(
-            model, LossMetric(), distance=1, steps=args.steps, normalization="filter", deepcopy_model=True)))
-        runs["segsweep loop"].append(timed(lambda: evaluate_loop(
-            model, loss_fn, batches, params, [d1, d2], coords, buffers)))
-        runs["segsweep fast"].append(timed(lambda: evaluate_fast(
-            model, loss_fn, batches, params, [d1, d2], coords, buffers)))
+        runs["loss-landscapes"].append(
+            timed(
+                lambda: loss_landscapes.random_plane(
+                    model, LossMetric(), distance=1, steps=args.steps, normalization="filter", deepcopy_model=True
+                )
+            )
+        )
+        runs["segsweep loop"].append(
+            timed(lambda: evaluate_loop(model, loss_fn, batches, params, [d1, d2], coords, buffers))
+        )
+        runs["segsweep fast"].append(
+            timed(lambda: evaluate_fast(model, loss_fn, batches, params, [d1, d2], coords, buffers))
+        )
         for c in args.chunks:
-            runs[f"segsweep batched chunk={c}"].append(timed(lambda c=c: evaluate_batched(
-                model, loss_fn, batches, params, [d1, d2], coords, buffers, chunk=c)))
+            runs[f"segsweep batched chunk={c}"].append(
+                timed(lambda c=c: evaluate_batched(model, loss_fn, batches, params, [d1, d2], coords, buffers, chunk=c))
+            )
     med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"U-Net width {args.base_filters}: {n_points} grid points, {args.batches} batches of "
-          f"{args.batch_size} x 3 x {args.size}^2, "
-          f"{args.threads} threads, {dev}, allocator {'tuned' if tuned else 'glibc default'}")
+    print(
+        f"U-Net width {args.base_filters}: {n_points} grid points, {args.batches} batches of "
+        f"{args.batch_size} x 3 x {args.size}^2, "
+        f"{args.threads} threads, {dev}, allocator {'tuned' if tuned else 'glibc default'}"
+    )
     for k, v in med.items():
         print(f"{k:28s} {v:7.2f} points/s  ({v / med['loss-landscapes']:.2f}x)")
     best = max(v for k, v in med.items() if k.startswith("segsweep"))

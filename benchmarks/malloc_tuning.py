@@ -79,9 +79,14 @@ def child(args) -> dict:
     f0, t0 = faults(), time.perf_counter()
     land_loss, land_dice = evaluate_fast(model, loss_fn, batches, params, dirs, coords, buffers)
     land_s, land_f = time.perf_counter() - t0, faults() - f0
-    return {"tuned": tuned, "train_steps_per_s": args.steps / train_s, "train_faults_per_step": train_f / args.steps,
-            "points_per_s": len(coords) / land_s, "faults_per_point": land_f / len(coords),
-            "checksum": [sum(losses), float(land_loss.sum()), float(land_dice.sum())]}
+    return {
+        "tuned": tuned,
+        "train_steps_per_s": args.steps / train_s,
+        "train_faults_per_step": train_f / args.steps,
+        "points_per_s": len(coords) / land_s,
+        "faults_per_point": land_f / len(coords),
+        "checksum": [sum(losses), float(land_loss.sum()), float(land_dice.sum())],
+    }
 
 
 def main() -> None:
@@ -96,8 +101,17 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     runs: dict[str, list[dict]] = {"default": [], "tuned": []}
-    cmd = [sys.executable, __file__, "--child", "--steps", str(args.steps), "--grid", str(args.grid),
-           "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--steps",
+        str(args.steps),
+        "--grid",
+        str(args.grid),
+        "--threads",
+        str(args.threads),
+    ]
     for _ in range(args.reps):
         for mode, results in runs.items():
             env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"SEGSWEEP_MALLOC": mode}
@@ -107,11 +121,15 @@ def main() -> None:
         sys.exit("error: tune_malloc() did not apply here (not glibc?): nothing to compare")
     sums = {json.dumps(r["checksum"]) for rs in runs.values() for r in rs}
     print(f"numbers identical in all {2 * args.reps} children: {len(sums) == 1}")
-    med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k not in ("tuned", "checksum")}
-           for m, rs in runs.items()}
+    med = {
+        m: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k not in ("tuned", "checksum")}
+        for m, rs in runs.items()
+    }
     for m, v in med.items():
-        print(f"{m:8s} train {v['train_steps_per_s']:6.2f} steps/s ({v['train_faults_per_step']:7.0f} faults/step)   "
-              f"landscape {v['points_per_s']:6.2f} points/s ({v['faults_per_point']:6.0f} faults/point)")
+        print(
+            f"{m:8s} train {v['train_steps_per_s']:6.2f} steps/s ({v['train_faults_per_step']:7.0f} faults/step)   "
+            f"landscape {v['points_per_s']:6.2f} points/s ({v['faults_per_point']:6.0f} faults/point)"
+        )
     ratio = {k: med["tuned"][k] / med["default"][k] for k in ("train_steps_per_s", "points_per_s")}
     print(f"tuned / default: landscape {ratio['points_per_s']:.2f}x")
     print(f"{ratio['train_steps_per_s']:.2f}x")

@@ -69,11 +69,11 @@ def bare_loop(cfg: Train, data: dict[str, Path], deterministic: bool = True) -> 
     opt = build_optimizer(cfg.optimizer, model.parameters())
     loss_fn = build_loss(cfg.loss, cfg.model.output)
     n, seen, t0 = len(x_all), 0, time.perf_counter()
-    for epoch in range(cfg.epochs):
+    for _epoch in range(cfg.epochs):
         model.train()
         order = torch.randperm(n)
         for b in range(0, n, cfg.batch_size):
-            idx = order[b:b + cfg.batch_size]
+            idx = order[b : b + cfg.batch_size]
             loss = loss_fn(model(x_all[idx]), y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -143,8 +143,10 @@ def main() -> None:
         print(f"{k:11s} median {med[k]:7.1f} img/s   runs: {', '.join(f'{x:.1f}' for x in v)}")
     overhead = med["segsweep"] / med["+norms"] - 1
     print(f"norm logging, whole runs: {100 * overhead:+.2f}% of step time (noise-level)")
-    print(f"norm logging, timed per step: {1e3 * norm_s:.3f} ms of a {1e3 * step_s:.1f} ms step = "
-          f"{100 * norm_s / step_s:.2f}% (goal <= 2%)")
+    print(
+        f"norm logging, timed per step: {1e3 * norm_s:.3f} ms of a {1e3 * step_s:.1f} ms step = "
+        f"{100 * norm_s / step_s:.2f}% (goal <= 2%)"
+    )
     print(f"deterministic / nondeterministic bare loop: {med['bare'] / med['bare-nondet']:.3f}x")
     print(f"segsweep (with norms) / bare: {med['+norms'] / med['bare']:.3f}x")
     print(f"{med['segsweep'] / med['bare']:.3f}x")

@@ -19,8 +19,7 @@ TINY = {
     },
     "preprocess": {
         "augment": {"copies": 1, "crop_2d": [48, 48], "crop_3d": None},
-        "patches": {"size_2d": [32, 32], "stride_2d": [16, 16], "size_3d": [16, 16, 16],
-                    "stride_3d": [8, 16, 16]},
+        "patches": {"size_2d": [32, 32], "stride_2d": [16, 16], "size_3d": [16, 16, 16], "stride_3d": [8, 16, 16]},
     },
     "splits": {"train_fractions": [0.5], "seeds": [0]},
     "train": {"epochs": 2, "model": {"depth": 2, "base_filters": 4}},
@@ -51,7 +50,7 @@ def folder2d(tmp_path: Path) -> Path:
         img = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
         mask = np.zeros((32, 32), np.uint8)
         if i:
-            mask[8:8 + 6 * i, 10:20] = 255
+            mask[8 : 8 + 6 * i, 10:20] = 255
         write_png(tmp_path / "images" / f"c{i}.png", img)
         write_png(tmp_path / "masks" / f"c{i}.png", mask)
     return tmp_path

@@ -21,12 +21,16 @@ def test_bad_params_file_gives_one_line(tmp_path, tiny_params):
     res = _segsweep("validate", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "error: params.yaml: splits.train_fractions[0] = 1.5: must be less than or equal to 1"]
+        "error: params.yaml: splits.train_fractions[0] = 1.5: must be less than or equal to 1"
+    ]
 
 
 def test_unknown_dataset_and_bad_cfg(tmp_path, tiny_params, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
-    assert main(["synth", "--params", str(tmp_path / "params.yaml"), "--dataset", "lesion", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["synth", "--params", str(tmp_path / "params.yaml"), "--dataset", "lesion", "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --dataset lesion: no such dataset in") and "(did you mean 'lesion2d'?)" in err
     assert main(["prepare", "--cfg", '{"clahe": {"clip_limit": 0}}', "--src", "x", "--out", "y"]) == 2
@@ -63,7 +67,10 @@ def test_a_full_disk_or_a_denied_path_is_one_line_and_debug_shows_the_traceback(
     argv = ["grid", "--params", str(tmp_path / "params.yaml")]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1] == f"error: {tmp_path / 'out/x.pt'}: no space left on the device (No space left on device)"
+    assert (
+        err.strip().splitlines()[-1]
+        == f"error: {tmp_path / 'out/x.pt'}: no space left on the device (No space left on device)"
+    )
     assert "Traceback" not in err
     assert cli.main(["--debug", *argv]) == 2
     assert "Traceback" in capsys.readouterr().err
@@ -81,13 +88,19 @@ def test_torch_full_disk_message_names_the_output():
 
     exc = RuntimeError("basic_ios::clear: iostream error")
     assert system_message(exc, "results/cells/a") == (
-        "results/cells/a: writing failed (basic_ios::clear: iostream error); is the disk full?")
+        "results/cells/a: writing failed (basic_ios::clear: iostream error); is the disk full?"
+    )
     assert system_message(ValueError("x")) is None
 
 
-@pytest.mark.parametrize("argv", [["probe", "pixels", "--snapshots", "s", "--out", "o"],
-                                  ["probe", "patches", "--snapshots", "s", "--out", "o"],
-                                  ["landscape", "cell", "--out", "o"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "pixels", "--snapshots", "s", "--out", "o"],
+        ["probe", "patches", "--snapshots", "s", "--out", "o"],
+        ["landscape", "cell", "--out", "o"],
+    ],
+)
 def test_a_cell_verb_without_its_cell_settings_is_one_line(tmp_path, tiny_params, capsys, argv):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
     assert main([*argv, "--params", str(tmp_path / "params.yaml")]) == 2
@@ -105,6 +118,22 @@ def test_report_reads_its_settings_from_params_too(tmp_path, tiny_params, monkey
     (tmp_path / "grid.json").write_text('{"cells": [], "studies": {}}')
     seen = {}
     monkeypatch.setattr(build, "build_report", lambda cfg, *a: seen.setdefault("cfg", cfg) and tmp_path)
-    assert main(["report", "--params", str(tmp_path / "params.yaml"), "--grid", str(tmp_path / "grid.json"),
-                 "--summary", str(tmp_path), "--params-json", str(tmp_path / "grid.json"), "--out", "o"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--params",
+                str(tmp_path / "params.yaml"),
+                "--grid",
+                str(tmp_path / "grid.json"),
+                "--summary",
+                str(tmp_path),
+                "--params-json",
+                str(tmp_path / "grid.json"),
+                "--out",
+                "o",
+            ]
+        )
+        == 0
+    )
     assert seen["cfg"].title == "from the file"

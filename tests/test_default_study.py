@@ -9,13 +9,15 @@ import json
 import pandas as pd
 import pytest
 
-
 pytestmark = pytest.mark.e2e
 
 
 def _tables(repo) -> dict[str, pd.DataFrame]:
-    return {p.stem: pd.read_csv(p) for p in sorted((repo / "results/report/tables").glob("*.csv"))
-            if not p.stem.endswith("_pivot") and p.stem not in ("seeds", "datasets")}
+    return {
+        p.stem: pd.read_csv(p)
+        for p in sorted((repo / "results/report/tables").glob("*.csv"))
+        if not p.stem.endswith("_pivot") and p.stem not in ("seeds", "datasets")
+    }
 
 
 def test_every_row_is_replicated_and_scored_on_one_test_set(default_run):
@@ -58,8 +60,12 @@ def test_positive_controls(default_run):
 def test_report_figures_fit_a_paper_and_a_page(default_run):
     """Every figure the run drew is 3.5 or 7 in wide with text >= 7 pt (segsweep.figures
     logs a warning otherwise), and no report PNG is over 600 KB."""
-    warned = [f"{log.name}: {line}" for log in (default_run / "logs").rglob("*.log")
-              for line in log.read_text().splitlines() if "segsweep.figures" in line]
+    warned = [
+        f"{log.name}: {line}"
+        for log in (default_run / "logs").rglob("*.log")
+        for line in log.read_text().splitlines()
+        if "segsweep.figures" in line
+    ]
     assert warned == []
     pngs = list((default_run / "results/report/figures").glob("*.png"))
     assert pngs and max(p.stat().st_size for p in pngs) <= 600_000, max((p.stat().st_size, p.name) for p in pngs)

@@ -19,12 +19,24 @@ from segsweep.codegraph import code_digest, module_path, verb_modules
 from tests.conftest import REPO
 
 # the CLI verbs the rules of each DVC stage call (checked against workflow/rules below)
-STAGE_VERBS = {"data": {"synth", "ingest", "collect"}, "preprocess": {"prepare", "augment", "patches"},
-               "splits": {"split"}, "train": {"train", "summarize"}, "probe": {"probe"},
-               "landscape": {"landscape"}, "report": {"report", "reference", "examples"}}
+STAGE_VERBS = {
+    "data": {"synth", "ingest", "collect"},
+    "preprocess": {"prepare", "augment", "patches"},
+    "splits": {"split"},
+    "train": {"train", "summarize"},
+    "probe": {"probe"},
+    "landscape": {"landscape"},
+    "report": {"report", "reference", "examples"},
+}
 # the DAG's own code: every stage's jobs are planned by it
-DAG_CODE = ("Snakefile", "workflow/rules/common.smk", "workflow/rules/fingerprint.smk",
-            "workflow/rules/fingerprint_rules.smk", "src/segsweep/fingerprint.py", "src/segsweep/codegraph.py")
+DAG_CODE = (
+    "Snakefile",
+    "workflow/rules/common.smk",
+    "workflow/rules/fingerprint.smk",
+    "workflow/rules/fingerprint_rules.smk",
+    "src/segsweep/fingerprint.py",
+    "src/segsweep/codegraph.py",
+)
 
 
 def covered(path: Path, deps: list[str]) -> bool:
@@ -45,8 +57,9 @@ def test_every_module_a_stage_imports_is_a_dep_of_that_stage():
     missing = {}
     for stage, verbs in STAGE_VERBS.items():
         deps = [next(iter(d)) if isinstance(d, dict) else d for d in stages[stage].get("deps", [])]
-        lost = sorted(str(module_path(m).relative_to(REPO)) for m in verb_modules(verbs)
-                      if not covered(module_path(m), deps))
+        lost = sorted(
+            str(module_path(m).relative_to(REPO)) for m in verb_modules(verbs) if not covered(module_path(m), deps)
+        )
         lost += [f for f in DAG_CODE if f not in deps]
         if lost:
             missing[stage] = lost

@@ -27,7 +27,7 @@ def test_same_figure_same_bytes(tmp_path):
 
 
 def _linear(hex_colour: str) -> np.ndarray:
-    c = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    c = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
@@ -38,17 +38,18 @@ def _contrast_on_white(hex_colour: str) -> float:
 
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, on linear RGB
-CVD = {"protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                      [-0.003882, -0.048116, 1.051998]],
-       "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                        [-0.011820, 0.042940, 0.968881]],
-       "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
-                      [0.004733, 0.691367, 0.303900]]}
+CVD = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
 
 
 def _lab(linear: np.ndarray) -> np.ndarray:
     """CIE L*a*b* (D65) of a linear-RGB colour."""
-    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(
+        linear, 0, 1
+    )
     t = xyz / np.array([0.95047, 1.0, 1.08883])
     f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
@@ -62,7 +63,7 @@ def test_palette_reads_on_white():
 def _smallest_gap(kind: str, colours: list[str]) -> float:
     """Smallest ΔE*ab between two of ``colours`` as a reader with ``kind`` sees them."""
     sim = [_lab(np.array(CVD[kind]) @ _linear(c)) for c in colours]
-    return min(float(np.linalg.norm(a - b)) for i, a in enumerate(sim) for b in sim[i + 1:])
+    return min(float(np.linalg.norm(a - b)) for i, a in enumerate(sim) for b in sim[i + 1 :])
 
 
 @pytest.mark.parametrize("kind", sorted(CVD))
@@ -72,7 +73,7 @@ def test_palette_stays_distinct_for_colour_blind_readers(kind):
 
 def test_the_colour_blind_check_can_fail():
     assert _smallest_gap("deuteranopia", ["#d62728", "#2ca02c"]) < 15  # matplotlib's default red and green
-    assert _smallest_gap("protanopia", ["#ff7f0e", "#2ca02c"]) < 15    # its orange and green
+    assert _smallest_gap("protanopia", ["#ff7f0e", "#2ca02c"]) < 15  # its orange and green
 
 
 def test_rows_never_share_a_style():

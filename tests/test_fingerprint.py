@@ -45,10 +45,12 @@ def test_the_cache_is_reused_and_invalidated_by_a_new_mtime(tmp_path, monkeypatc
 def test_the_key_covers_params_code_and_inputs():
     base = fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])
     assert base == fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])
-    others = [fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 3}}, "c0", {"x": "1"}, ["o"]),
-              fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c1", {"x": "1"}, ["o"]),
-              fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "2"}, ["o"]),
-              fp.make("train", {"cell": "b"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])]
+    others = [
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 3}}, "c0", {"x": "1"}, ["o"]),
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c1", {"x": "1"}, ["o"]),
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "2"}, ["o"]),
+        fp.make("train", {"cell": "b"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"]),
+    ]
     assert len({base["key"], *(o["key"] for o in others)}) == 5
     assert fp.differences(base, others[0]) == "params changed: cfg"
     assert fp.differences(base, others[1]) == "code changed"
@@ -76,9 +78,11 @@ def test_align_mtimes_orders_a_chain_and_touches_only_what_is_older_than_its_inp
     folder = tmp_path / "dir"
     folder.mkdir()
     (folder / ".snakemake_timestamp").touch()
-    recorded = {"fp_out": {"inputs": {"mid": "m"}, "outputs": ["out", "dir"]},
-                "fp_mid": {"inputs": {"raw": "r"}, "outputs": ["mid"]},
-                "fp_side": {"inputs": {"raw": "r"}, "outputs": ["side"]}}
+    recorded = {
+        "fp_out": {"inputs": {"mid": "m"}, "outputs": ["out", "dir"]},
+        "fp_mid": {"inputs": {"raw": "r"}, "outputs": ["mid"]},
+        "fp_side": {"inputs": {"raw": "r"}, "outputs": ["side"]},
+    }
     # a checkout wrote them in reverse order; "side" is already newer than "raw"
     for t, name in enumerate(["out", "fp_out", "fp_mid", "mid", "raw"], start=1):
         _at(name, t * 10**9)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, TINY
+from tests.conftest import TINY
 from tests.test_workflow import make_repo, planned_rules, run
 
 pytestmark = pytest.mark.e2e

@@ -17,12 +17,15 @@ def _grid(**studies) -> Grid:
 
 
 def test_ids_from_non_baseline_values_and_shared_cells():
-    cells, studies = expand(Train(), _grid(
-        optimizer={"optimizer": ["adam", {"name": "sgd", "momentum": 0.95}, "rmsprop"]},
-        split_x_opt={"train_fraction": [1.0, 0.4], "optimizer": ["adam", "rmsprop"]},
-        sched={"scheduler": ["none", {"name": "exponential", "gamma": 0.97}]},
-        reg={"l1l2": [0.01], "weight_decay": [0.0, 1e-4]},
-    ))
+    cells, studies = expand(
+        Train(),
+        _grid(
+            optimizer={"optimizer": ["adam", {"name": "sgd", "momentum": 0.95}, "rmsprop"]},
+            split_x_opt={"train_fraction": [1.0, 0.4], "optimizer": ["adam", "rmsprop"]},
+            sched={"scheduler": ["none", {"name": "exponential", "gamma": 0.97}]},
+            reg={"l1l2": [0.01], "weight_decay": [0.0, 1e-4]},
+        ),
+    )
     assert studies["optimizer"] == ["baseline", "opt-sgd-mom0.95", "opt-rmsprop"]
     assert studies["split_x_opt"] == ["baseline", "opt-rmsprop", "tf-0.4", "tf-0.4__opt-rmsprop"]
     assert studies["sched"] == ["baseline", "sched-exponential-gamma0.97"]
@@ -46,8 +49,11 @@ def test_ids_are_exact_and_path_safe_for_any_valid_value():
 
 
 def test_two_axes_setting_one_field_is_an_error_naming_both():
-    with pytest.raises(ConfigError, match=r"^grid\.studies\.s: axes 'optimizer' \(optimizer=\{'name': "
-                       r"'sgd', 'lr': 0\.01\}\) and 'lr' \(lr=0\.5\) both set train\.optimizer\.lr; set it in one"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^grid\.studies\.s: axes 'optimizer' \(optimizer=\{'name': "
+        r"'sgd', 'lr': 0\.01\}\) and 'lr' \(lr=0\.5\) both set train\.optimizer\.lr; set it in one",
+    ):
         expand(Train(), _grid(s={"optimizer": [{"name": "sgd", "lr": 0.01}], "lr": [0.5]}))
     cells, _ = expand(Train(), _grid(s={"optimizer": [{"name": "sgd", "momentum": 0.9}], "lr": [0.5]}))
     assert cells["opt-sgd-lr0.5"].optimizer.lr == 0.5
@@ -60,12 +66,24 @@ def test_full_product_axes_and_stable_order():
     assert list(expand(Train(), grid)[0]) == list(cells)
 
 
-@pytest.mark.parametrize(("studies", "pattern"), [
-    ({"s": {"optimiser": ["sgd"]}}, r"grid\.studies\.s\.optimiser: unknown axis \(did you mean 'optimizer'\?\)"),
-    ({"s": {"loss": ["dic"]}}, r"grid\.studies\.s \(loss='dic'\): train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice"),
-    ({"s": {"train_fraction": [1.2]}}, r"grid\.studies\.s \(train_fraction=1\.2\): train\.train_fraction = 1\.2: must be less than or equal to 1"),
-    ({"s": {"dropout": [{"p": 1}]}}, r"grid\.studies\.s\.dropout = \{'p': 1\}: axis 'dropout' takes a single value"),
-])
+@pytest.mark.parametrize(
+    ("studies", "pattern"),
+    [
+        ({"s": {"optimiser": ["sgd"]}}, r"grid\.studies\.s\.optimiser: unknown axis \(did you mean 'optimizer'\?\)"),
+        (
+            {"s": {"loss": ["dic"]}},
+            r"grid\.studies\.s \(loss='dic'\): train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice",
+        ),
+        (
+            {"s": {"train_fraction": [1.2]}},
+            r"grid\.studies\.s \(train_fraction=1\.2\): train\.train_fraction = 1\.2: must be less than or equal to 1",
+        ),
+        (
+            {"s": {"dropout": [{"p": 1}]}},
+            r"grid\.studies\.s\.dropout = \{'p': 1\}: axis 'dropout' takes a single value",
+        ),
+    ],
+)
 def test_bad_axes_are_named(studies, pattern):
     with pytest.raises(ConfigError, match=pattern):
         expand(Train(), _grid(**studies))
@@ -73,13 +91,18 @@ def test_bad_axes_are_named(studies, pattern):
 
 def test_unknown_loss_in_train_section_fails_at_validation(tiny_params):
     tiny_params["train"]["loss"] = {"name": "dic"}
-    with pytest.raises(ConfigError, match=r"^params\.yaml: train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice, dice_all"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^params\.yaml: train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice, dice_all",
+    ):
         validate_params(tiny_params)
 
 
 def test_depth_must_fit_the_patches(tiny_params):
     tiny_params["grid"] = {"studies": {"deep": {"depth": [2, 6]}}}
-    with pytest.raises(ConfigError, match=r"preprocess\.patches\.size_2d = \[32, 32\]: cell 'depth-6' has a U-Net of depth 6"):
+    with pytest.raises(
+        ConfigError, match=r"preprocess\.patches\.size_2d = \[32, 32\]: cell 'depth-6' has a U-Net of depth 6"
+    ):
         validate_params(tiny_params)
 
 
@@ -88,14 +111,16 @@ def test_cli_prints_ids(tmp_path, tiny_params):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
     res = subprocess.run([sys.executable, "-m", "segsweep", "grid"], cwd=tmp_path, capture_output=True, text=True)
     assert res.stdout.split() == ["baseline", "opt-sgd"]
-    res = subprocess.run([sys.executable, "-m", "segsweep", "grid", "--study", "op"], cwd=tmp_path,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "segsweep", "grid", "--study", "op"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert res.returncode == 2 and "no such study (did you mean 'opt'?)" in res.stderr
 
 
 def test_grid_seeds_replicate_every_cell_and_the_baseline():
-    grid = Grid.model_validate({"seeds": [0, 1, 2], "studies": {"opt": {"optimizer": ["adam", "sgd"]},
-                                                                "loss": {"loss": ["dice", "ce"]}}})
+    grid = Grid.model_validate(
+        {"seeds": [0, 1, 2], "studies": {"opt": {"optimizer": ["adam", "sgd"]}, "loss": {"loss": ["dice", "ce"]}}}
+    )
     cells, studies = expand(Train(), grid)
     assert list(cells)[:3] == ["baseline", "seed-1", "seed-2"]
     assert studies["opt"] == ["baseline", "seed-1", "seed-2", "opt-sgd", "seed-1__opt-sgd", "seed-2__opt-sgd"]

@@ -21,27 +21,36 @@ def _torch_factors(make, epochs: int) -> list[float]:
     return out
 
 
-@pytest.mark.parametrize(("cfg", "make"), [
-    (SchedCfg(name="step", step_size=3, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
-    (SchedCfg(name="exponential", gamma=0.97), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.97)),
-    (SchedCfg(name="cosine"), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10)),
-    (SchedCfg(name="poly", power=0.9), lambda o: torch.optim.lr_scheduler.PolynomialLR(o, 10, 0.9)),
-    (SchedCfg(name="none"), lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0)),
-])
+@pytest.mark.parametrize(
+    ("cfg", "make"),
+    [
+        (SchedCfg(name="step", step_size=3, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
+        (SchedCfg(name="exponential", gamma=0.97), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.97)),
+        (SchedCfg(name="cosine"), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10)),
+        (SchedCfg(name="poly", power=0.9), lambda o: torch.optim.lr_scheduler.PolynomialLR(o, 10, 0.9)),
+        (SchedCfg(name="none"), lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0)),
+    ],
+)
 def test_schedules_match_torch(cfg, make):
     ours = [lr_factor(cfg, e, 10) for e in range(10)]
     assert ours == pytest.approx(_torch_factors(make, 10), rel=1e-6, abs=1e-9)
 
 
-@pytest.mark.parametrize(("cfg", "cls", "check"), [
-    (OptimCfg(name="sgd", lr=0.1, momentum=0.95, nesterov=True, weight_decay=1e-4), torch.optim.SGD,
-     {"momentum": 0.95, "nesterov": True, "weight_decay": 1e-4}),
-    (OptimCfg(name="adam", lr=2e-3), torch.optim.Adam, {"lr": 2e-3, "betas": (0.9, 0.999)}),
-    (OptimCfg(name="adamw", weight_decay=0.01), torch.optim.AdamW, {"weight_decay": 0.01}),
-    (OptimCfg(name="rmsprop"), torch.optim.RMSprop, {"momentum": 0.0, "alpha": 0.99}),
-    (OptimCfg(name="rmsprop", rmsprop_momentum=0.5), torch.optim.RMSprop, {"momentum": 0.5}),
-    (OptimCfg(name="rmsprop", momentum=0.95), torch.optim.RMSprop, {"momentum": 0.0}),  # SGD's momentum
-])
+@pytest.mark.parametrize(
+    ("cfg", "cls", "check"),
+    [
+        (
+            OptimCfg(name="sgd", lr=0.1, momentum=0.95, nesterov=True, weight_decay=1e-4),
+            torch.optim.SGD,
+            {"momentum": 0.95, "nesterov": True, "weight_decay": 1e-4},
+        ),
+        (OptimCfg(name="adam", lr=2e-3), torch.optim.Adam, {"lr": 2e-3, "betas": (0.9, 0.999)}),
+        (OptimCfg(name="adamw", weight_decay=0.01), torch.optim.AdamW, {"weight_decay": 0.01}),
+        (OptimCfg(name="rmsprop"), torch.optim.RMSprop, {"momentum": 0.0, "alpha": 0.99}),
+        (OptimCfg(name="rmsprop", rmsprop_momentum=0.5), torch.optim.RMSprop, {"momentum": 0.5}),
+        (OptimCfg(name="rmsprop", momentum=0.95), torch.optim.RMSprop, {"momentum": 0.0}),  # SGD's momentum
+    ],
+)
 def test_optimizers(cfg, cls, check):
     opt = build_optimizer(cfg, [torch.nn.Parameter(torch.zeros(2))])
     assert type(opt) is cls

@@ -8,16 +8,28 @@ from segsweep.registries import LOSSES, MODELS, OPTIMIZERS, SCHEDULERS
 from segsweep.registry import Registry
 
 
-@pytest.mark.parametrize(("registry", "bad", "hint"), [
-    (LOSSES, "dic", "dice"), (OPTIMIZERS, "adm", "adam"), (SCHEDULERS, "cosin", "cosine"), (MODELS, "unte", "unet")])
+@pytest.mark.parametrize(
+    ("registry", "bad", "hint"),
+    [(LOSSES, "dic", "dice"), (OPTIMIZERS, "adm", "adam"), (SCHEDULERS, "cosin", "cosine"), (MODELS, "unte", "unet")],
+)
 def test_unknown_name_suggests_and_lists(registry, bad, hint):
     with pytest.raises(ValueError, match=rf"unknown {registry.family} '{bad}' \(did you mean '{hint}'\?\); valid: "):
         registry.check(bad)
 
 
 def test_expected_families_are_registered():
-    assert set(LOSSES.names()) == {"dice", "dice_all", "inverse_dice", "dice_inverse_mix", "ce", "dice_ce",
-                                   "focal", "topk_ce", "tversky", "generalized_dice"}
+    assert set(LOSSES.names()) == {
+        "dice",
+        "dice_all",
+        "inverse_dice",
+        "dice_inverse_mix",
+        "ce",
+        "dice_ce",
+        "focal",
+        "topk_ce",
+        "tversky",
+        "generalized_dice",
+    }
     assert set(OPTIMIZERS.names()) == {"sgd", "adam", "adamw", "rmsprop"}
     assert set(SCHEDULERS.names()) == {"none", "step", "exponential", "cosine", "poly"}
 

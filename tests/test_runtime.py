@@ -50,11 +50,18 @@ def test_user_choices_win(monkeypatch):
 
 def test_bad_setting_is_one_line_and_exit_2(tmp_path):
     env = {**os.environ, "SEGSWEEP_MALLOC": "off"}
-    res = subprocess.run([sys.executable, "-m", "segsweep", "validate"], env=env, capture_output=True, text=True, check=False,
-                         cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "segsweep", "validate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "error: environment variable SEGSWEEP_MALLOC = 'off': must be 'tuned' or 'default'"]
+        "error: environment variable SEGSWEEP_MALLOC = 'off': must be 'tuned' or 'default'"
+    ]
 
 
 @pytest.mark.skipif(runtime._glibc_mallopt() is None, reason="glibc's mallopt only")

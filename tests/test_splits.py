@@ -12,8 +12,13 @@ from segsweep.splits import split_cases, strata
 
 def _manifest(n: int, n_empty: int = 0) -> pd.DataFrame:
     frac = np.linspace(0.001, 0.4, n)
-    return pd.DataFrame({"case": [f"c{i:02d}" for i in range(n)], "has_fg": [i >= n_empty for i in range(n)],
-                         "fg_fraction": [0.0 if i < n_empty else f for i, f in enumerate(frac)]})
+    return pd.DataFrame(
+        {
+            "case": [f"c{i:02d}" for i in range(n)],
+            "has_fg": [i >= n_empty for i in range(n)],
+            "fg_fraction": [0.0 if i < n_empty else f for i, f in enumerate(frac)],
+        }
+    )
 
 
 @pytest.mark.parametrize("fraction", [1.0, 0.5, 0.25])
@@ -37,7 +42,7 @@ def test_test_set_is_fixed_across_fractions_and_split_seeds():
     vals = {f: split_cases(manifest, f, 1)["val"] for f in (1.0, 0.5, 0.25)}
     assert vals[1.0] == vals[0.5] == vals[0.25], "one validation set per split seed, whatever the fraction"
     assert split_cases(manifest, 1.0, 0)["val"] != split_cases(manifest, 1.0, 1)["val"]
-    assert split_cases(manifest, 1.0, 0, test_seed=1)["test"] != list(tests)[0]
+    assert split_cases(manifest, 1.0, 0, test_seed=1)["test"] != next(iter(tests))
 
 
 def test_sizes_nesting_and_strata():

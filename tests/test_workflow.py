@@ -64,8 +64,14 @@ def planned_rules(repo: Path, *targets: str, fingerprints: bool = False) -> dict
     fingerprint_<rule> job that follows each job, unless ``fingerprints``)."""
     out = snakemake(repo, "-n", "--quiet", "rules", *targets).stdout
     rows = [line.split() for line in out.splitlines()]
-    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("total", "all")
-            and (fingerprints or not r[0].startswith("fingerprint_"))}
+    return {
+        r[0]: int(r[1])
+        for r in rows
+        if len(r) == 2
+        and r[1].isdigit()
+        and r[0] not in ("total", "all")
+        and (fingerprints or not r[0].startswith("fingerprint_"))
+    }
 
 
 def set_clip_limit(repo: Path, value: float) -> None:
@@ -77,15 +83,24 @@ def set_clip_limit(repo: Path, value: float) -> None:
 def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["snapshot_every"] = 1
-    params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2,
-                       "init": {"dataset": "organ3d", "model": {"depth": 2, "base_filters": 4}},
-                       "cells": ["baseline"], "pixels": {"cell": "baseline", "n_images": 1}}
+    params["probe"] = {
+        "losses": ["dice", "ce"],
+        "n_patches": 2,
+        "init": {"dataset": "organ3d", "model": {"depth": 2, "base_filters": 4}},
+        "cells": ["baseline"],
+        "pixels": {"cell": "baseline", "n_images": 1},
+    }
     params["landscape"] = {"cells": ["baseline"], "resolution": 3, "n_batches": 1, "batch_size": 2}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     snakemake(repo)
     probes = repo / "results/probes"
-    for name in ("patches/init_summary.csv", "patches/init.png", "patches/cell_baseline.parquet",
-                 "pixels/synthetic_maps.png", "pixels/cell_baseline.pdf"):
+    for name in (
+        "patches/init_summary.csv",
+        "patches/init.png",
+        "patches/cell_baseline.parquet",
+        "pixels/synthetic_maps.png",
+        "pixels/cell_baseline.pdf",
+    ):
         assert (probes / name).exists(), name
     with np.load(repo / "results/landscapes/cells/baseline.npz") as z:
         assert z["plane_loss"].shape == (3, 3) and z["interp_loss"].shape == (3,)
@@ -106,10 +121,21 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     before = synth_png.stat().st_mtime_ns
     set_clip_limit(repo, 3.5)
     # CLAHE is 2D-only: the 2D chain reruns, data generation and the 3D chain do not.
-    assert planned_rules(repo) == {"prepare": 1, "augment": 1, "patches": 1, "train": 1, "summary": 1,
-                                   "probe_cell": 1, "probe_pixels_cell": 1, "landscape_cell": 1,
-                                   "landscape_compare": 1, "resolved_params": 1, "examples": 1, "reference": 1,
-                                   "report": 1}
+    assert planned_rules(repo) == {
+        "prepare": 1,
+        "augment": 1,
+        "patches": 1,
+        "train": 1,
+        "summary": 1,
+        "probe_cell": 1,
+        "probe_pixels_cell": 1,
+        "landscape_cell": 1,
+        "landscape_compare": 1,
+        "resolved_params": 1,
+        "examples": 1,
+        "reference": 1,
+        "report": 1,
+    }
     snakemake(repo)
     assert synth_png.stat().st_mtime_ns == before
     assert planned_rules(repo) == {}
@@ -140,8 +166,10 @@ def test_bad_params_fail_before_any_work_with_one_line(repo):
     res = snakemake(repo, check=False)
     assert res.returncode != 0
     errors = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("error:")]
-    assert errors == ["error: params.yaml: preprocess.patches.size_2d = [64, 64]: larger than the 2D image "
-                      "size [48, 48] set by preprocess.augment.crop_2d; each side must be at most that"]
+    assert errors == [
+        "error: params.yaml: preprocess.patches.size_2d = [64, 64]: larger than the 2D image "
+        "size [48, 48] set by preprocess.augment.crop_2d; each side must be at most that"
+    ]
     assert not (repo / "data").joinpath("synth").exists()
 
 
@@ -179,8 +207,14 @@ def test_adding_a_grid_value_trains_only_the_new_cell(repo):
 
     set_grid(repo, {"opt": {"optimizer": ["adam", "sgd", "rmsprop"]}})
     # Snakemake alone: one new cell (and the report, which lists it)
-    assert planned_rules(repo) == {"train": 1, "grid": 1, "summary": 1, "resolved_params": 1, "examples": 1,
-                                   "report": 1}
+    assert planned_rules(repo) == {
+        "train": 1,
+        "grid": 1,
+        "summary": 1,
+        "resolved_params": 1,
+        "examples": 1,
+        "report": 1,
+    }
     out = run(["dvc", "repro"], repo).stdout
     assert "Running stage 'train'" in out and "Running stage 'preprocess'" not in out
     for cell, mtime in trained.items():
@@ -204,8 +238,9 @@ def test_adding_a_grid_value_trains_only_the_new_cell(repo):
     assert planned_rules(repo) == {"resolved_params": 1, "report": 1}
     out = run(["dvc", "repro"], repo).stdout
     assert "Running stage 'report'" in out
-    assert all(f"Running stage '{s}'" not in out for s in ("data", "preprocess", "splits", "train", "probe",
-                                                            "landscape"))
+    assert all(
+        f"Running stage '{s}'" not in out for s in ("data", "preprocess", "splits", "train", "probe", "landscape")
+    )
     assert "renamed" in (repo / "results/report/index.html").read_text()
     assert {c: (repo / f"results/cells/{c}/metrics.json").stat().st_mtime_ns for c in cells} == cells
     assert (repo / "results/examples").stat().st_mtime_ns == examples  # its params did not change
@@ -239,7 +274,7 @@ def _tree(root: Path, outs: list[str]) -> dict[str, bytes]:
     files = {}
     for out in outs:
         path = root / out
-        for f in ([path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())):
+        for f in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
             files[str(f.relative_to(root))] = f.read_bytes()
     return files
 
@@ -249,9 +284,13 @@ def test_two_runs_give_the_same_bytes_in_every_dvc_output(repo, tmp_path):
     tracks (data, checkpoints, metrics, tables, figures, the report) has the same bytes."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["snapshot_every"] = 1
-    params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2, "cells": ["baseline"],
-                       "init": {"dataset": "organ3d", "model": {"depth": 2, "base_filters": 4}},
-                       "pixels": {"cell": "baseline", "n_images": 1}}
+    params["probe"] = {
+        "losses": ["dice", "ce"],
+        "n_patches": 2,
+        "cells": ["baseline"],
+        "init": {"dataset": "organ3d", "model": {"depth": 2, "base_filters": 4}},
+        "pixels": {"cell": "baseline", "n_images": 1},
+    }
     params["landscape"] = {"cells": ["baseline"], "resolution": 3, "n_batches": 1, "batch_size": 2}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     other = tmp_path / "elsewhere" / "clone"

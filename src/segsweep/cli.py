@@ -32,8 +32,10 @@ def _section(args, model, key: str):
     obj = load_params(args.params)
     parts = key.split(".")
     if parts[0] == "datasets" and parts[1] not in obj.datasets:
-        raise ConfigError(f"--dataset {parts[1]}: no such dataset in {args.params}"
-                          f"{did_you_mean(parts[1], obj.datasets)}; valid: {', '.join(obj.datasets)}")
+        raise ConfigError(
+            f"--dataset {parts[1]}: no such dataset in {args.params}"
+            f"{did_you_mean(parts[1], obj.datasets)}; valid: {', '.join(obj.datasets)}"
+        )
     for part in parts:
         obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
     return obj
@@ -54,8 +56,13 @@ def cmd_synth(args) -> None:
     if not ds.kind.startswith("synth"):
         raise ConfigError(f"datasets.{args.dataset}.kind = {ds.kind!r}: synth needs synth2d or synth3d")
     manifest = write_synth(ds, Path(args.out), args.dataset)
-    log.info("synth %s: %d cases, %d background-only -> %s", args.dataset, len(manifest),
-             int((~manifest["has_fg"]).sum()), args.out)
+    log.info(
+        "synth %s: %d cases, %d background-only -> %s",
+        args.dataset,
+        len(manifest),
+        int((~manifest["has_fg"]).sum()),
+        args.out,
+    )
 
 
 def cmd_ingest(args) -> None:
@@ -65,11 +72,18 @@ def cmd_ingest(args) -> None:
     ds = _section(args, Dataset, f"datasets.{args.dataset}")
     root = Path(args.root) if args.root else getattr(ds, "root", None)
     if root is None:
-        raise ConfigError(f"datasets.{args.dataset}: a synthetic dataset is ingested from its synth folder: pass --root")
+        raise ConfigError(
+            f"datasets.{args.dataset}: a synthetic dataset is ingested from its synth folder: pass --root"
+        )
     reader = reader_for(ds, root)
     manifest = ingest(reader, root, Path(args.out), f"datasets.{args.dataset}")
-    log.info("ingest %s: %d cases (%d background-only) -> %s", args.dataset, len(manifest),
-             int((~manifest["has_fg"]).sum()), args.out)
+    log.info(
+        "ingest %s: %d cases (%d background-only) -> %s",
+        args.dataset,
+        len(manifest),
+        int((~manifest["has_fg"]).sum()),
+        args.out,
+    )
 
 
 def cmd_prepare(args) -> None:
@@ -94,8 +108,7 @@ def cmd_patches(args) -> None:
 
     if args.sigma < 0:
         raise ConfigError(f"--sigma = {args.sigma}: a noise level must be >= 0")
-    table = extract_patches(_section(args, Patches, "preprocess.patches"), args.sigma,
-                            Path(args.src), Path(args.out))
+    table = extract_patches(_section(args, Patches, "preprocess.patches"), args.sigma, Path(args.src), Path(args.out))
     counts = table["kind"].value_counts().to_dict()
     log.info("patches (sigma=%g): %d patches %s -> %s", args.sigma, len(table), counts, args.out)
 
@@ -110,10 +123,25 @@ def cmd_split(args) -> None:
     protocol = _section(args, Splits, "splits").protocol()
     manifest = read_manifest(Path(args.manifest).parent)
     split = split_cases(manifest, args.fraction, args.seed, **protocol)
-    write_json(args.out, {"train_fraction": args.fraction, "seed": args.seed, **protocol,
-                          **{f"n_{k}": len(v) for k, v in split.items()}, **split})
-    log.info("split f=%g seed=%d: %d train / %d val / %d test cases -> %s", args.fraction, args.seed,
-             len(split["train"]), len(split["val"]), len(split["test"]), args.out)
+    write_json(
+        args.out,
+        {
+            "train_fraction": args.fraction,
+            "seed": args.seed,
+            **protocol,
+            **{f"n_{k}": len(v) for k, v in split.items()},
+            **split,
+        },
+    )
+    log.info(
+        "split f=%g seed=%d: %d train / %d val / %d test cases -> %s",
+        args.fraction,
+        args.seed,
+        len(split["train"]),
+        len(split["val"]),
+        len(split["test"]),
+        args.out,
+    )
 
 
 def cmd_collect(args) -> None:
@@ -141,8 +169,10 @@ def cmd_grid(args) -> None:
     cells, studies = expand(params.train, params.grid, args.params)
     if args.study is not None:
         if args.study not in studies:
-            raise ConfigError(f"--study {args.study}: no such study{did_you_mean(args.study, studies)}; "
-                              f"valid: {', '.join(studies) or '(none)'}")
+            raise ConfigError(
+                f"--study {args.study}: no such study{did_you_mean(args.study, studies)}; "
+                f"valid: {', '.join(studies) or '(none)'}"
+            )
         ids = studies[args.study]
     else:
         ids = list(cells)
@@ -163,19 +193,32 @@ def cmd_train(args) -> None:
         params = load_params(args.params)
         cells, _ = expand(params.train, params.grid, args.params)
         if args.cell not in cells:
-            raise ConfigError(f"--cell {args.cell}: no such cell{did_you_mean(args.cell, cells)}; "
-                              f"`segsweep grid` lists them ({len(cells)} cells)")
+            raise ConfigError(
+                f"--cell {args.cell}: no such cell{did_you_mean(args.cell, cells)}; "
+                f"`segsweep grid` lists them ({len(cells)} cells)"
+            )
         cfg = cells[args.cell]
         ndim = dataset_ndim(params.datasets[cfg.dataset])
     metrics = train_cell(
-        cfg, args.cell,
+        cfg,
+        args.cell,
         patches_dir=Path(args.patches or paths.processed(cfg.dataset, cfg.noise)),
         split_path=Path(args.split or paths.split(cfg.dataset, cfg.train_fraction, cfg.split_seed)),
         prepared_dir=Path(args.prepared or paths.prepared(cfg.dataset)),
-        out_dir=Path(args.out or paths.cell_dir(args.cell)), ndim=ndim)
-    log.info("train %s: status %s, test dice %s (%s weights, epoch %s); %.1f s, %.1f img/s, resumed from epoch %d",
-             args.cell, metrics["status"], metrics["dice"], metrics["selection"], metrics["selected_epoch"],
-             metrics["train_seconds"], metrics["images_per_second"] or 0, metrics["resumed_from_epoch"])
+        out_dir=Path(args.out or paths.cell_dir(args.cell)),
+        ndim=ndim,
+    )
+    log.info(
+        "train %s: status %s, test dice %s (%s weights, epoch %s); %.1f s, %.1f img/s, resumed from epoch %d",
+        args.cell,
+        metrics["status"],
+        metrics["dice"],
+        metrics["selection"],
+        metrics["selected_epoch"],
+        metrics["train_seconds"],
+        metrics["images_per_second"] or 0,
+        metrics["resumed_from_epoch"],
+    )
 
 
 def cmd_summarize(args) -> None:
@@ -186,15 +229,20 @@ def cmd_summarize(args) -> None:
     grid = json.loads(Path(args.grid).read_text())
     files = [Path(args.cells) / cell / "metrics.json" for cell in grid["cells"]]
     table = summarize(files, grid["studies"], Path(args.out))
-    log.info("summarize: %d cells (%d diverged) -> %s", len(table), int((table["status"] == "diverged").sum()),
-             args.out)
+    log.info(
+        "summarize: %d cells (%d diverged) -> %s", len(table), int((table["status"] == "diverged").sum()), args.out
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
     p.add_argument("--log", help="also append log lines to this file")
-    p.add_argument("--debug", action="store_true", default=bool(os.environ.get("SEGSWEEP_DEBUG")),
-                   help="print the traceback of an error too (or set SEGSWEEP_DEBUG=1)")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=bool(os.environ.get("SEGSWEEP_DEBUG")),
+        help="print the traceback of an error too (or set SEGSWEEP_DEBUG=1)",
+    )
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name, func, help_, cfg=True):
@@ -214,16 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dataset", required=True)
     sp.add_argument("--root", help="folder the globs are relative to (default: the dataset's root)")
     sp.add_argument("--out", required=True)
-    for name, func, help_ in (("prepare", cmd_prepare, "CLAHE, resize/pad (2D); intensity window (3D)"),
-                              ("augment", cmd_augment, "seeded random rotations and crops"),
-                              ("patches", cmd_patches, "noise level + patch extraction")):
+    for name, func, help_ in (
+        ("prepare", cmd_prepare, "CLAHE, resize/pad (2D); intensity window (3D)"),
+        ("augment", cmd_augment, "seeded random rotations and crops"),
+        ("patches", cmd_patches, "noise level + patch extraction"),
+    ):
         sp = verb(name, func, help_)
         sp.add_argument("--src", required=True)
         sp.add_argument("--out", required=True)
         if name == "patches":
             sp.add_argument("--sigma", type=float, default=0.0)
-    sp = verb("split", cmd_split, "test/validation/train split by source case (--cfg: splits.test_fraction, "
-              "test_seed, val_fraction)")
+    sp = verb(
+        "split",
+        cmd_split,
+        "test/validation/train split by source case (--cfg: splits.test_fraction, test_seed, val_fraction)",
+    )
     sp.add_argument("--manifest", required=True, help="the ingested dataset's manifest.csv")
     sp.add_argument("--fraction", type=float, required=True)
     sp.add_argument("--seed", type=int, required=True)
@@ -254,8 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
     sp.add_argument("--out", required=True, help="output stem (patches, pixels) or folder (dynamics)")
     sp.add_argument("--norms", nargs="+", default=[], help="dynamics: CELL=path/to/norms.parquet ...")
-    sp.add_argument("--metrics", nargs="+", default=[],
-                    help="dynamics: CELL=path/to/metrics.json ... (its params group seeds into study rows)")
+    sp.add_argument(
+        "--metrics",
+        nargs="+",
+        default=[],
+        help="dynamics: CELL=path/to/metrics.json ... (its params group seeds into study rows)",
+    )
     sp = verb("landscape", cmd_landscape, "loss landscapes: one cell, or a comparison of cells")
     sp.add_argument("what", choices=("cell", "compare"))
     sp.add_argument("--cell", help="cell id")

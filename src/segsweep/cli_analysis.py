@@ -41,13 +41,26 @@ def cmd_probe(args) -> None:
         from segsweep.probe.run import probe_cell, probe_init
 
         if args.snapshots:
-            summary = probe_cell(probe, _cell(args, "probe patches --snapshots"), Path(args.snapshots),
-                                 Path(args.patches), args.ndim, out)
+            summary = probe_cell(
+                probe,
+                _cell(args, "probe patches --snapshots"),
+                Path(args.snapshots),
+                Path(args.patches),
+                args.ndim,
+                out,
+            )
         else:
             summary = probe_init(probe, loss, Path(args.patches), args.ndim, out)
         for row in summary.itertuples():
-            log.info("probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e", out.name, row.epoch, row.loss,
-                     row.fg_bg_mean, row.bg_only_mean, row.ratio_mean)
+            log.info(
+                "probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e",
+                out.name,
+                row.epoch,
+                row.loss,
+                row.fg_bg_mean,
+                row.bg_only_mean,
+                row.ratio_mean,
+            )
     elif args.what == "pixels":
         from segsweep.losses import build_loss
         from segsweep.probe import pixels
@@ -67,16 +80,21 @@ def cmd_probe(args) -> None:
             losses = {n: build_loss(loss.model_copy(update={"name": n}), "sigmoid") for n in probe.losses}
             summary = pixels.synthetic(losses, probe.pixels.size, out)
             for row in summary[summary["wrt"] == "logit"].itertuples():
-                log.info("pixels %-10s %-15s mean|dL/dz| fg %.3g bg %.3g (fg/bg %.2f)", row.loss, row.state,
-                         row.mean_abs_fg, row.mean_abs_bg, row.fg_over_bg)
+                log.info(
+                    "pixels %-10s %-15s mean|dL/dz| fg %.3g bg %.3g (fg/bg %.2f)",
+                    row.loss,
+                    row.state,
+                    row.mean_abs_fg,
+                    row.mean_abs_bg,
+                    row.fg_over_bg,
+                )
     else:
         from segsweep.probe.dynamics import dynamics
 
         cells = dict(item.split("=", 1) for item in args.norms)
         # the cells' resolved settings: a study row is its cells that differ only by seed
         params = {c: json.loads(Path(p).read_text())["params"] for c, p in (m.split("=", 1) for m in args.metrics)}
-        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out,
-                 params)
+        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out, params)
 
 
 def cmd_landscape(args) -> None:
@@ -146,10 +164,19 @@ def cmd_report(args) -> None:
         raise ConfigError(f"--figures: {missing[0]} does not exist")
     references = {Path(f).stem: json.loads(Path(f).read_text()) for f in args.references}
     studies = json.loads(Path(args.grid).read_text())["studies"]
-    index = build_report(cfg, Path(args.params_json).read_text().strip(), studies,
-                         Path(args.summary), figures, Path(args.out), Path(args.examples) if args.examples else None,
-                         json.loads(args.axes), references, Path(args.manifest) if args.manifest else None,
-                         [Path(s) for s in args.splits])
+    index = build_report(
+        cfg,
+        Path(args.params_json).read_text().strip(),
+        studies,
+        Path(args.summary),
+        figures,
+        Path(args.out),
+        Path(args.examples) if args.examples else None,
+        json.loads(args.axes),
+        references,
+        Path(args.manifest) if args.manifest else None,
+        [Path(s) for s in args.splits],
+    )
     log.info("report -> %s", index)
 
 
@@ -161,8 +188,14 @@ def cmd_reference(args) -> None:
 
     result = threshold_reference(Path(args.prepared), read_split(Path(args.split)), args.ndim)
     write_json(Path(args.out), result)
-    log.info("reference %s: threshold %.3f (%s), train Dice %.3f, test Dice %s", Path(args.out).stem,
-             result["threshold"], result["foreground"], result["train_dice"], result["dice"])
+    log.info(
+        "reference %s: threshold %.3f (%s), train Dice %.3f, test Dice %s",
+        Path(args.out).stem,
+        result["threshold"],
+        result["foreground"],
+        result["train_dice"],
+        result["dice"],
+    )
 
 
 def cmd_examples(args) -> None:

@@ -88,7 +88,7 @@ def handlers() -> dict[str, ast.FunctionDef]:
         funcs |= {f.name: f for f in _tree(mod).body if isinstance(f, ast.FunctionDef)}
     text = module_path("segsweep.cli").read_text()
     # verb("train", cmd_train, ...) and the ("prepare", cmd_prepare, ...) table
-    pairs = re.findall(r'(?:verb\(|\()"([a-z_]+)", (cmd_[a-z_]+)', text)
+    pairs = re.findall(r'(?:verb\(|\()\s*"([a-z_]+)",\s*(cmd_[a-z_]+)', text)
     return {verb: funcs[func] for verb, func in pairs}
 
 

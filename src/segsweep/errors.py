@@ -31,8 +31,12 @@ def did_you_mean(value: object, choices: Iterable[str]) -> str:
 
 
 # Failures of the machine, not of the code: one line naming the path, like bad params.
-_SYSTEM = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-           errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}
+_SYSTEM = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EROFS: "read-only file system",
+}
 
 
 def system_message(exc: BaseException, out: str | None = None) -> str | None:

@@ -19,14 +19,14 @@ import matplotlib
 import matplotlib.text
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from segsweep.io import atomic_path  # noqa: E402
+from segsweep.io import atomic_path
 
 log = logging.getLogger("segsweep.figures")
 
 SINGLE, DOUBLE = 3.5, 7.0  # inches: one column and the full text width of a two-column paper
-MIN_PT = 7.0               # the smallest text a journal accepts at print size
+MIN_PT = 7.0  # the smallest text a journal accepts at print size
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000"]  # blue, vermillion, green, purple, black
 MARKERS = ["o", "s", "^", "D", "v"]
 DASHES = ["-", "--", ":", "-."]
@@ -36,13 +36,25 @@ PNG_BUDGET = 400_000  # bytes: a web page holds dozens of figures
 def rc(font_size: float = 8.0, dpi: int = 150) -> dict:
     """Matplotlib settings of the house style; every text size is ``font_size`` (no
     relative "small" sizes, which would drop below ``MIN_PT``)."""
-    return {"figure.dpi": 110, "savefig.dpi": dpi, "font.size": font_size, "axes.titlesize": font_size,
-            "axes.labelsize": font_size, "xtick.labelsize": font_size, "ytick.labelsize": font_size,
-            "legend.fontsize": font_size, "legend.title_fontsize": font_size, "figure.titlesize": font_size + 1,
-            "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.2,
-            "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "legend.frameon": False,
-            "pdf.fonttype": 42,  # editable text in the PDF
-            "figure.constrained_layout.use": True}
+    return {
+        "figure.dpi": 110,
+        "savefig.dpi": dpi,
+        "font.size": font_size,
+        "axes.titlesize": font_size,
+        "axes.labelsize": font_size,
+        "xtick.labelsize": font_size,
+        "ytick.labelsize": font_size,
+        "legend.fontsize": font_size,
+        "legend.title_fontsize": font_size,
+        "figure.titlesize": font_size + 1,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "lines.linewidth": 1.2,
+        "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "legend.frameon": False,
+        "pdf.fonttype": 42,  # editable text in the PDF
+        "figure.constrained_layout.use": True,
+    }
 
 
 plt.rcParams.update(rc())
@@ -59,8 +71,11 @@ def row_style(i: int) -> dict:
     """Colour, marker and (past the palette and markers) dash of row ``i`` of a figure:
     distinct for every i < len(PALETTE) · len(MARKERS) · len(DASHES)."""
     n = len(PALETTE)
-    return {"color": PALETTE[i % n], "marker": MARKERS[(i // n) % len(MARKERS)],
-            "dash": DASHES[(i // (n * len(MARKERS))) % len(DASHES)]}
+    return {
+        "color": PALETTE[i % n],
+        "marker": MARKERS[(i // n) % len(MARKERS)],
+        "dash": DASHES[(i // (n * len(MARKERS))) % len(DASHES)],
+    }
 
 
 def subplots(nrows: int = 1, ncols: int = 1, width: float = DOUBLE, aspect: float = 0.4, **kw):

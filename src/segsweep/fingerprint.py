@@ -82,8 +82,14 @@ def make(rule: str, wildcards: dict, params: dict, code: str, inputs: dict[str, 
     """A fingerprint: the job's identity (rule, wildcards, output paths), everything its
     outputs depend on (params, code digest, input path -> content digest), and ``key``,
     a sha256 of all of it (canonical JSON)."""
-    fp = {"rule": rule, "wildcards": dict(sorted(wildcards.items())), "params": params, "code": code,
-          "inputs": dict(sorted(inputs.items())), "outputs": sorted(outputs)}
+    fp = {
+        "rule": rule,
+        "wildcards": dict(sorted(wildcards.items())),
+        "params": params,
+        "code": code,
+        "inputs": dict(sorted(inputs.items())),
+        "outputs": sorted(outputs),
+    }
     fp["key"] = hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()
     return fp
 

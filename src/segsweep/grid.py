@@ -49,10 +49,23 @@ AXES: dict[str, tuple[str, ...]] = {
 }
 
 # Short names in ids; fields not listed use their own name.
-SHORT = {"optimizer": "opt", "scheduler": "sched", "train_fraction": "tf", "regularization": "reg",
-         "weight_decay": "wd", "momentum": "mom", "rmsprop_momentum": "rmom", "base_filters": "width", "upsampling": "up",
-         "dropout": "drop", "batch_size": "bs", "step_size": "step", "split_seed": "split",
-         "activation": "act", "norm_after_activation": "norm_after_act"}
+SHORT = {
+    "optimizer": "opt",
+    "scheduler": "sched",
+    "train_fraction": "tf",
+    "regularization": "reg",
+    "weight_decay": "wd",
+    "momentum": "mom",
+    "rmsprop_momentum": "rmom",
+    "base_filters": "width",
+    "upsampling": "up",
+    "dropout": "drop",
+    "batch_size": "bs",
+    "step_size": "step",
+    "split_seed": "split",
+    "activation": "act",
+    "norm_after_activation": "norm_after_act",
+}
 
 
 def _fmt(v: Any) -> str:
@@ -117,8 +130,10 @@ def _one_source(combo: tuple, where: str) -> None:
         for field in _sets(axis, value):
             if field in seen:
                 other, was = seen[field]
-                raise ConfigError(f"{where}: axes '{other}' ({other}={was!r}) and '{axis}' ({axis}={value!r}) "
-                                  f"both set train.{field}; set it in one of them")
+                raise ConfigError(
+                    f"{where}: axes '{other}' ({other}={was!r}) and '{axis}' ({axis}={value!r}) "
+                    f"both set train.{field}; set it in one of them"
+                )
             seen[field] = (axis, value)
 
 
@@ -182,12 +197,15 @@ def _expand(train: Train, grid: Grid, source: str) -> tuple[dict[str, Train], di
     studies: dict[str, list[str]] = {}
     replicas = _replicas(grid)
     groups = ([("grid", grid.axes, "grid.axes")] if grid.axes else []) + [
-        (name, axes, f"grid.studies.{name}") for name, axes in grid.studies.items()]
+        (name, axes, f"grid.studies.{name}") for name, axes in grid.studies.items()
+    ]
     for name, axes, where in [("", {}, "train"), *groups]:
         for axis in ("seed", "split_seed"):
             if axis in axes and getattr(grid, f"{axis}s"):
-                raise ConfigError(f"{source}: {where}.{axis}: set here and by grid.{axis}s = "
-                                  f"{getattr(grid, f'{axis}s')}; replicate with one of them")
+                raise ConfigError(
+                    f"{source}: {where}.{axis}: set here and by grid.{axis}s = "
+                    f"{getattr(grid, f'{axis}s')}; replicate with one of them"
+                )
         ids: dict[str, None] = {}  # an ordered set: membership in O(1) at 10,000 cells
         for mapping, combo in _product(base, axes, where):
             for seeds in replicas:

@@ -18,8 +18,9 @@ SCHEDULERS = Registry("scheduler")
 def sgd(params, lr: float, momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 0.0):
     import torch
 
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,
-                           weight_decay=weight_decay)
+    return torch.optim.SGD(
+        params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0, weight_decay=weight_decay
+    )
 
 
 @OPTIMIZERS.register("adam")

@@ -32,13 +32,13 @@ def _dice_per_threshold(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Dice of ``grey <= t`` (row 0) and ``grey > t`` (row 1) for every level t;
     NaN columns where the reference is empty. Shape (2, LEVELS)."""
     bins = np.clip((grey * (LEVELS - 1)).round().astype(int), 0, LEVELS - 1)
-    fg = np.bincount(bins[mask], minlength=LEVELS).cumsum()        # foreground pixels at or below t
+    fg = np.bincount(bins[mask], minlength=LEVELS).cumsum()  # foreground pixels at or below t
     allp = np.bincount(bins, minlength=LEVELS).cumsum()
     n_fg, n = fg[-1], allp[-1]
     if n_fg == 0:
         return np.full((2, LEVELS), math.nan)
-    below = 2 * fg / (allp + n_fg)                                  # predicted: grey <= t
-    above = 2 * (n_fg - fg) / ((n - allp) + n_fg)                   # predicted: grey > t
+    below = 2 * fg / (allp + n_fg)  # predicted: grey <= t
+    above = 2 * (n_fg - fg) / ((n - allp) + n_fg)  # predicted: grey > t
     return np.stack([below, above])
 
 
@@ -59,7 +59,7 @@ def threshold_reference(prepared: Path, split: dict, ndim: int) -> dict:
     scored = [c for c in curves if not np.isnan(c).all()]
     if not scored:
         raise ValueError("no training case has foreground: a threshold cannot be fitted")
-    mean = np.mean(scored, axis=0)                                  # (2, LEVELS)
+    mean = np.mean(scored, axis=0)  # (2, LEVELS)
     side, level = np.unravel_index(int(np.nanargmax(mean)), mean.shape)
     darker = side == 0
     dices, empty_ok = [], []
@@ -72,9 +72,15 @@ def threshold_reference(prepared: Path, split: dict, ndim: int) -> dict:
             dices.append(math.nan)
             empty_ok.append(float(not pred.any()))
     finite = [d for d in dices if not math.isnan(d)]
-    return {"method": "global grey threshold", "threshold": round(float(level) / (LEVELS - 1), 6),
-            "foreground": "darker" if darker else "brighter", "train_dice": float(mean[side, level]),
-            "dice": float(np.mean(finite)) if finite else None,
-            "empty_correct": float(np.mean(empty_ok)) if empty_ok else None,
-            "per_image_dice": [None if math.isnan(d) else d for d in dices], "test_cases": list(split["test"]),
-            "n_train_cases": len(split["train"]), "n_test_images": len(split["test"])}
+    return {
+        "method": "global grey threshold",
+        "threshold": round(float(level) / (LEVELS - 1), 6),
+        "foreground": "darker" if darker else "brighter",
+        "train_dice": float(mean[side, level]),
+        "dice": float(np.mean(finite)) if finite else None,
+        "empty_correct": float(np.mean(empty_ok)) if empty_ok else None,
+        "per_image_dice": [None if math.isnan(d) else d for d in dices],
+        "test_cases": list(split["test"]),
+        "n_train_cases": len(split["train"]),
+        "n_test_images": len(split["test"]),
+    }

@@ -44,8 +44,9 @@ class Registry(Generic[F]):
             ValueError: ``unknown loss 'dic' (did you mean 'dice'?); valid: ce, dice, ...``
         """
         if name not in self._items:
-            raise ValueError(f"unknown {self.family} '{name}'{did_you_mean(name, self._items)}; "
-                             f"valid: {', '.join(self.names())}")
+            raise ValueError(
+                f"unknown {self.family} '{name}'{did_you_mean(name, self._items)}; valid: {', '.join(self.names())}"
+            )
         return name
 
     def get(self, name: str) -> F:

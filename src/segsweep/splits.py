@@ -63,8 +63,15 @@ def _take(groups: pd.Series, fraction: float, seed: int, salt: str) -> list[str]
     return picked
 
 
-def split_cases(manifest: pd.DataFrame, train_fraction: float, seed: int, *, test_fraction: float = 0.3,
-                test_seed: int = 0, val_fraction: float = 0.2) -> dict[str, list[str]]:
+def split_cases(
+    manifest: pd.DataFrame,
+    train_fraction: float,
+    seed: int,
+    *,
+    test_fraction: float = 0.3,
+    test_seed: int = 0,
+    val_fraction: float = 0.2,
+) -> dict[str, list[str]]:
     """Return ``{"train": [...], "val": [...], "test": [...]}`` (sorted case ids).
 
     Args:

@@ -17,8 +17,20 @@ import pandas as pd
 from segsweep.io import atomic_path, write_json
 
 HEADLINE = ("status", "dice", "iou", "empty_correct", "selected_epoch")
-DETAILS = ("selection", "val_dice", "final_val_dice", "best_val_epoch", "n_test_images", "n_test_scored",
-           "n_test_empty", "n_test_constant", "n_val_images", "n_train_cases", "epochs_run", "steps_run")
+DETAILS = (
+    "selection",
+    "val_dice",
+    "final_val_dice",
+    "best_val_epoch",
+    "n_test_images",
+    "n_test_scored",
+    "n_test_empty",
+    "n_test_constant",
+    "n_val_images",
+    "n_train_cases",
+    "epochs_run",
+    "steps_run",
+)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -47,8 +59,11 @@ def seed_groups(cells: pd.DataFrame, ids: list[str]) -> list[list[str]]:
 def study_curves(table: pd.DataFrame, histories: dict[str, pd.DataFrame], ids: list[str]) -> pd.DataFrame:
     """One long table of a study's per-epoch histories: ``row`` (the first cell id of its
     seed group, as in the report's tables) and ``cell`` beside each history row."""
-    frames = [histories[c].assign(row=group[0], cell=c)
-              for group in seed_groups(table, [i for i in ids if i in histories]) for c in group]
+    frames = [
+        histories[c].assign(row=group[0], cell=c)
+        for group in seed_groups(table, [i for i in ids if i in histories])
+        for c in group
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", "row", "cell"])
 
 
@@ -62,8 +77,15 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
         cell_dirs[cell] = Path(path).parent
         headline[cell] = {k: m.get(k) for k in HEADLINE}
         member = [s for s, ids in studies.items() if cell in ids]
-        rows.append({"cell": cell, "studies": ";".join(member), **{k: m.get(k) for k in HEADLINE + DETAILS},
-                     "seed": m["seed"], **_flatten(m["params"], "params.")})
+        rows.append(
+            {
+                "cell": cell,
+                "studies": ";".join(member),
+                **{k: m.get(k) for k in HEADLINE + DETAILS},
+                "seed": m["seed"],
+                **_flatten(m["params"], "params."),
+            }
+        )
         for case, dice in zip(m.get("test_cases", []), m.get("per_image_dice", [])):
             per_image.append({"cell": cell, "case": case, "dice": dice})
     table = pd.DataFrame(rows)

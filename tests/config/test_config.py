@@ -18,7 +18,10 @@ def test_shipped_params_are_valid():
     # images and ≥ 10 validation images (fractions of the 2D dataset's cases)
     n = params.datasets["lesion2d"].n_cases
     assert len(params.grid.seeds) >= 3
-    assert params.splits.test_fraction * n >= 30 and params.splits.val_fraction * n * (1 - params.splits.test_fraction) >= 10
+    assert (
+        params.splits.test_fraction * n >= 30
+        and params.splits.val_fraction * n * (1 - params.splits.test_fraction) >= 10
+    )
 
 
 def _merge(base: dict, patch: dict) -> dict:
@@ -33,43 +36,97 @@ def _merge(base: dict, patch: dict) -> dict:
 @pytest.mark.parametrize(
     ("patch", "pattern"),
     [
-        ({"splits": {"train_fractions": [1.5]}}, r"splits\.train_fractions\[0\] = 1\.5: must be less than or equal to 1$"),
+        (
+            {"splits": {"train_fractions": [1.5]}},
+            r"splits\.train_fractions\[0\] = 1\.5: must be less than or equal to 1$",
+        ),
         ({"splits": {"train_fractions": [0.0]}}, r"splits\.train_fractions\[0\] = 0\.0: must be greater than 0"),
-        ({"preprocess": {"augment": {"crop_2d": [-5, 48]}}}, r"preprocess\.augment\.crop_2d\[0\] = -5: must be greater than 0"),
-        ({"preprocess": {"patches": {"size_2d": [64, 64]}}},
-         r"preprocess\.patches\.size_2d = \[64, 64\]: larger than the 2D image size \[48, 48\] set by preprocess\.augment\.crop_2d"),
-        ({"preprocess": {"patches": {"size_3d": [16, 40, 16]}}},
-         r"preprocess\.patches\.size_3d = \[16, 40, 16\]: larger than the 3D image size \[24, 32, 32\] set by datasets\.organ3d\.shape"),
-        ({"preprocess": {"prepare": {"clahe": {"clip_limt": 2}}}},
-         r"preprocess\.prepare\.clahe\.clip_limt: unknown key \(did you mean 'clip_limit'\?\); allowed: enabled, clip_limit, tile_grid"),
+        (
+            {"preprocess": {"augment": {"crop_2d": [-5, 48]}}},
+            r"preprocess\.augment\.crop_2d\[0\] = -5: must be greater than 0",
+        ),
+        (
+            {"preprocess": {"patches": {"size_2d": [64, 64]}}},
+            r"preprocess\.patches\.size_2d = \[64, 64\]: larger than the 2D image size \[48, 48\] set by preprocess\.augment\.crop_2d",
+        ),
+        (
+            {"preprocess": {"patches": {"size_3d": [16, 40, 16]}}},
+            r"preprocess\.patches\.size_3d = \[16, 40, 16\]: larger than the 3D image size \[24, 32, 32\] set by datasets\.organ3d\.shape",
+        ),
+        (
+            {"preprocess": {"prepare": {"clahe": {"clip_limt": 2}}}},
+            r"preprocess\.prepare\.clahe\.clip_limt: unknown key \(did you mean 'clip_limit'\?\); allowed: enabled, clip_limit, tile_grid",
+        ),
         ({"prepro": {}}, r"prepro: unknown key \(did you mean 'preprocess'\?\)"),
-        ({"preprocess": {"prepare": {"resize": {"mode": "resise"}}}},
-         r"preprocess\.prepare\.resize\.mode = \"resise\": must be one of none, resize, pad \(did you mean 'resize'\?\)"),
-        ({"datasets": {"x": {"kind": "synth2"}}},
-         r"datasets\.x\.kind = \"synth2\": must be one of synth2d, synth3d, folder2d, nifti \(did you mean 'synth2d'\?\)"),
-        ({"datasets": {"x": {"kind": "synth2d", "n_cases": "many"}}}, r"datasets\.x\.n_cases = \"many\": must be a valid integer"),
-        ({"datasets": {"x": {"kind": "synth2d", "n_cases": 2.5}}}, r"datasets\.x\.n_cases = 2\.5: must be a valid integer"),
+        (
+            {"preprocess": {"prepare": {"resize": {"mode": "resise"}}}},
+            r"preprocess\.prepare\.resize\.mode = \"resise\": must be one of none, resize, pad \(did you mean 'resize'\?\)",
+        ),
+        (
+            {"datasets": {"x": {"kind": "synth2"}}},
+            r"datasets\.x\.kind = \"synth2\": must be one of synth2d, synth3d, folder2d, nifti \(did you mean 'synth2d'\?\)",
+        ),
+        (
+            {"datasets": {"x": {"kind": "synth2d", "n_cases": "many"}}},
+            r"datasets\.x\.n_cases = \"many\": must be a valid integer",
+        ),
+        (
+            {"datasets": {"x": {"kind": "synth2d", "n_cases": 2.5}}},
+            r"datasets\.x\.n_cases = 2\.5: must be a valid integer",
+        ),
         ({"datasets": {"x": {"kind": "folder2d"}}}, r"datasets\.x\.root: required key is missing"),
-        ({"datasets": {"x": {"kind": "synth2d", "fg_range": [0.3, 0.1]}}}, r"datasets\.x\.fg_range = \[0\.3, 0\.1\]: must be \[low, high\]"),
-        ({"preprocess": {"prepare": {"window": {"low": 5, "high": 1}}}}, r"preprocess\.prepare\.window = .*low \(5\.0\) must be below high"),
-        ({"preprocess": {"noise_sigmas": [-0.1]}}, r"preprocess\.noise_sigmas\[0\] = -0\.1: must be greater than or equal to 0"),
-        ({"preprocess": {"patches": {"fg_oversample": 1.0}}}, r"preprocess\.patches\.fg_oversample = 1\.0: must be less than 1"),
+        (
+            {"datasets": {"x": {"kind": "synth2d", "fg_range": [0.3, 0.1]}}},
+            r"datasets\.x\.fg_range = \[0\.3, 0\.1\]: must be \[low, high\]",
+        ),
+        (
+            {"preprocess": {"prepare": {"window": {"low": 5, "high": 1}}}},
+            r"preprocess\.prepare\.window = .*low \(5\.0\) must be below high",
+        ),
+        (
+            {"preprocess": {"noise_sigmas": [-0.1]}},
+            r"preprocess\.noise_sigmas\[0\] = -0\.1: must be greater than or equal to 0",
+        ),
+        (
+            {"preprocess": {"patches": {"fg_oversample": 1.0}}},
+            r"preprocess\.patches\.fg_oversample = 1\.0: must be less than 1",
+        ),
         ({"splits": {"seeds": [0, 0]}}, r"splits\.seeds = \[0, 0\]: values must be distinct"),
         ({"datasets": {}}, r"datasets = \{\}: .*at least 1 item"),
-        ({"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "report": {"studies": ["optimiser"]}},
-         r"report\.studies\[0\] = \"optimiser\": not a study; valid: opt$"),
-        ({"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "probe": {"dynamics": {"studies": ["op"]}}},
-         r"probe\.dynamics\.studies\[0\] = \"op\": not a study \(did you mean 'opt'\?\); valid: opt$"),
+        (
+            {"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "report": {"studies": ["optimiser"]}},
+            r"report\.studies\[0\] = \"optimiser\": not a study; valid: opt$",
+        ),
+        (
+            {"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "probe": {"dynamics": {"studies": ["op"]}}},
+            r"probe\.dynamics\.studies\[0\] = \"op\": not a study \(did you mean 'opt'\?\); valid: opt$",
+        ),
         ({"report": {"alpha": 1.5}}, r"report\.alpha = 1\.5: must be less than 1$"),
         # pydantic alone reads true as 1 and accepts inf/nan (issue 16)
-        ({"train": {"epochs": True}}, r"train\.epochs = true: true/false is not allowed here \(it would be read as 1/0\)$"),
-        ({"datasets": {"x": {"kind": "synth2d", "n_cases": False}}}, r"datasets\.x\.n_cases = false: true/false is not"),
-        ({"train": {"optimizer": {"name": "adam", "lr": float("inf")}}},
-         r"train\.optimizer\.lr = Infinity: must be a finite number$"),
-        ({"train": {"loss": {"name": "dice", "smooth_nr": float("nan")}}}, r"train\.loss\.smooth_nr = NaN: must be a finite"),
-        ({"grid": {"studies": {"s": {"lr": [float("inf"), 0.1]}}}},
-         r"grid\.studies\.s \(lr=inf\): train\.optimizer\.lr = Infinity: must be a finite number$"),
-        ({"grid": {"studies": {"s": {"epochs": [True, 2]}}}}, r"grid\.studies\.s \(epochs=True\): train\.epochs = true: "),
+        (
+            {"train": {"epochs": True}},
+            r"train\.epochs = true: true/false is not allowed here \(it would be read as 1/0\)$",
+        ),
+        (
+            {"datasets": {"x": {"kind": "synth2d", "n_cases": False}}},
+            r"datasets\.x\.n_cases = false: true/false is not",
+        ),
+        (
+            {"train": {"optimizer": {"name": "adam", "lr": float("inf")}}},
+            r"train\.optimizer\.lr = Infinity: must be a finite number$",
+        ),
+        (
+            {"train": {"loss": {"name": "dice", "smooth_nr": float("nan")}}},
+            r"train\.loss\.smooth_nr = NaN: must be a finite",
+        ),
+        (
+            {"grid": {"studies": {"s": {"lr": [float("inf"), 0.1]}}}},
+            r"grid\.studies\.s \(lr=inf\): train\.optimizer\.lr = Infinity: must be a finite number$",
+        ),
+        (
+            {"grid": {"studies": {"s": {"epochs": [True, 2]}}}},
+            r"grid\.studies\.s \(epochs=True\): train\.epochs = true: ",
+        ),
     ],
 )
 def test_bad_values_fail_with_one_line(tiny_params, patch, pattern):

@@ -57,11 +57,18 @@ def test_suffix_matching_gray_images_rgb_masks_and_16bit(tmp_path):
         (lambda r: (r / "masks/c1.png").unlink(), r"images/c1\.png: image without mask"),
         (lambda r: (r / "images/c1.png").unlink(), r"masks/c1\.png: mask without image"),
         (lambda r: (r / "images/c1.png").write_bytes(b"not a png"), r"images/c1\.png: unreadable or corrupt image"),
-        (lambda r: (r / "masks/c1.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated"), r"masks/c1\.png: unreadable or corrupt image"),
-        (lambda r: write_png(r / "masks/c1.png", np.zeros((16, 32), np.uint8)),
-         r"masks/c1\.png: shape \[16, 32\] does not match its image c1\.png \[32, 32\]"),
-        (lambda r: write_png(r / "masks/c1.png", np.arange(32 * 32).reshape(32, 32).astype(np.uint8) % 3),
-         r"masks/c1\.png: mask has 3 distinct values \[0, 1, 2\]; .*set datasets\.mine\.foreground_label"),
+        (
+            lambda r: (r / "masks/c1.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated"),
+            r"masks/c1\.png: unreadable or corrupt image",
+        ),
+        (
+            lambda r: write_png(r / "masks/c1.png", np.zeros((16, 32), np.uint8)),
+            r"masks/c1\.png: shape \[16, 32\] does not match its image c1\.png \[32, 32\]",
+        ),
+        (
+            lambda r: write_png(r / "masks/c1.png", np.arange(32 * 32).reshape(32, 32).astype(np.uint8) % 3),
+            r"masks/c1\.png: mask has 3 distinct values \[0, 1, 2\]; .*set datasets\.mine\.foreground_label",
+        ),
     ],
 )
 def test_each_bad_file_is_named(folder2d, tmp_path, damage, pattern):
@@ -74,7 +81,9 @@ def test_each_bad_file_is_named(folder2d, tmp_path, damage, pattern):
 
 
 def test_empty_dataset(tmp_path):
-    with pytest.raises(DataError, match=r"empty dataset: no file matches datasets\.mine\.image_glob = 'images/\*\.png'"):
+    with pytest.raises(
+        DataError, match=r"empty dataset: no file matches datasets\.mine\.image_glob = 'images/\*\.png'"
+    ):
         _run(_cfg(tmp_path), tmp_path / "out")
 
 
@@ -113,8 +122,16 @@ def test_nifti_label_map_needs_a_foreground_label(tmp_path):
 @pytest.mark.parametrize(
     ("image", "label", "pattern"),
     [
-        (np.full((6, 6, 6), np.nan, np.float32), np.zeros((6, 6, 6), np.uint8), r"im/p1\.nii\.gz: image contains NaN or inf"),
-        (np.zeros((6, 6, 6), np.float32), np.zeros((6, 6, 5), np.uint8), r"lb/p1\.nii\.gz: shape \[5, 6, 6\] does not match"),
+        (
+            np.full((6, 6, 6), np.nan, np.float32),
+            np.zeros((6, 6, 6), np.uint8),
+            r"im/p1\.nii\.gz: image contains NaN or inf",
+        ),
+        (
+            np.zeros((6, 6, 6), np.float32),
+            np.zeros((6, 6, 5), np.uint8),
+            r"lb/p1\.nii\.gz: shape \[5, 6, 6\] does not match",
+        ),
         (np.zeros((6, 6), np.float32), np.zeros((6, 6), np.uint8), r"im/p1\.nii\.gz: expected a 3D volume"),
     ],
 )

@@ -23,7 +23,7 @@ def _model(seed: int = 0, **kw) -> UNet:
     with torch.no_grad():
         for _ in range(3):  # non-trivial running statistics
             m(torch.randn(4, 3, 16, 16) * 2 + 0.5)
-        for n, p in m.named_parameters():  # trained-like biases and BN affine parameters
+        for p in m.parameters():  # trained-like biases and BN affine parameters
             if p.ndim == 1:
                 p.add_(0.1 * torch.randn_like(p))
     return m.eval()
@@ -31,8 +31,9 @@ def _model(seed: int = 0, **kw) -> UNet:
 
 def _batches(n=2):
     g = torch.Generator().manual_seed(1)
-    return [(torch.rand(4, 3, 16, 16, generator=g), (torch.rand(4, 1, 16, 16, generator=g) > 0.7).long())
-            for _ in range(n)]
+    return [
+        (torch.rand(4, 3, 16, 16, generator=g), (torch.rand(4, 1, 16, 16, generator=g) > 0.7).long()) for _ in range(n)
+    ]
 
 
 def _close(fast, loop):
@@ -44,10 +45,17 @@ def _close(fast, loop):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("kw", [{"norm": "batch"}, {"norm": "none"}, {"norm": "batch", "norm_after_activation": True},
-                                {"norm": "batch", "activation": "gelu", "upsampling": "interpolate"},
-                                {"norm": "batch", "activation": "elu"}],
-                         ids=["bn", "no-bn", "bn-after-act", "gelu-interp", "elu"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"norm": "batch"},
+        {"norm": "none"},
+        {"norm": "batch", "norm_after_activation": True},
+        {"norm": "batch", "activation": "gelu", "upsampling": "interpolate"},
+        {"norm": "batch", "activation": "elu"},
+    ],
+    ids=["bn", "no-bn", "bn-after-act", "gelu-interp", "elu"],
+)
 def test_fast_equals_loop_on_a_line_and_a_plane(kw, workers):
     model, batches = _model(**kw), _batches()
     loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
@@ -69,17 +77,23 @@ def test_fast_folds_moving_batch_norm_and_blended_buffers():
     d1, d2 = (random_direction(params, s, ignore_bias_bn=False) for s in (1, 2))
     a = torch.linspace(-1, 1, 3)
     coords = torch.cartesian_prod(a, a)
-    _close(evaluate_fast(trained, loss_fn, batches, params, [d1, d2], coords, buffers),
-           evaluate_loop(trained, loss_fn, batches, params, [d1, d2], coords, buffers))
+    _close(
+        evaluate_fast(trained, loss_fn, batches, params, [d1, d2], coords, buffers),
+        evaluate_loop(trained, loss_fn, batches, params, [d1, d2], coords, buffers),
+    )
     # interpolation init -> trained with the running statistics blended too
     p0, b0 = split_state(init)
     delta = {k: params[k] - p0[k] for k in params}
     floats = [k for k, v in buffers.items() if v.is_floating_point()]
-    kw = {"buffer_base": {**buffers, **{k: b0[k] for k in floats}},
-          "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}]}
+    kw = {
+        "buffer_base": {**buffers, **{k: b0[k] for k in floats}},
+        "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}],
+    }
     ts = torch.linspace(-0.25, 1.25, 7)[:, None]
-    _close(evaluate_fast(trained, loss_fn, batches, p0, [delta], ts, buffers, **kw),
-           evaluate_loop(trained, loss_fn, batches, p0, [delta], ts, buffers, **kw))
+    _close(
+        evaluate_fast(trained, loss_fn, batches, p0, [delta], ts, buffers, **kw),
+        evaluate_loop(trained, loss_fn, batches, p0, [delta], ts, buffers, **kw),
+    )
 
 
 def test_other_models_fall_back_to_the_loop():
@@ -90,8 +104,10 @@ def test_other_models_fall_back_to_the_loop():
     d1 = random_direction(params, 1)
     coords = torch.linspace(-1, 1, 3)[:, None]
     batches = _batches(1)
-    _close(evaluate_fast(model, loss_fn, batches, params, [d1], coords, buffers),
-           evaluate_loop(model, loss_fn, batches, params, [d1], coords, buffers))
+    _close(
+        evaluate_fast(model, loss_fn, batches, params, [d1], coords, buffers),
+        evaluate_loop(model, loss_fn, batches, params, [d1], coords, buffers),
+    )
 
 
 def test_thread_count_is_restored():
@@ -99,8 +115,7 @@ def test_thread_count_is_restored():
     loss_fn = build_loss(LossCfg(name="ce"), "softmax")
     params, buffers = split_state(model)
     before = torch.get_num_threads()
-    evaluate_fast(model, loss_fn, batches, params, [random_direction(params, 1)], torch.zeros(3, 1), buffers,
-                  workers=2)
+    evaluate_fast(model, loss_fn, batches, params, [random_direction(params, 1)], torch.zeros(3, 1), buffers, workers=2)
     assert torch.get_num_threads() == before
 
 

@@ -27,8 +27,9 @@ def _model(norm: str, seed: int = 0) -> UNet:
 
 def _batches(n=2):
     g = torch.Generator().manual_seed(1)
-    return [(torch.rand(4, 3, 16, 16, generator=g), (torch.rand(4, 1, 16, 16, generator=g) > 0.7).long())
-            for _ in range(n)]
+    return [
+        (torch.rand(4, 3, 16, 16, generator=g), (torch.rand(4, 1, 16, 16, generator=g) > 0.7).long()) for _ in range(n)
+    ]
 
 
 def test_filter_normalisation():
@@ -184,8 +185,11 @@ def test_nonfinite_points_stay_in_the_arrays_are_counted_and_shown(tmp_path, mon
     line[[1, 5]] = [np.nan, np.inf]
     data["d"] = {"axis": a, "line_loss": line, "plane_loss": np.full_like(plane, np.nan)}
     figures, captions = {}, {}
-    monkeypatch.setattr(plots, "save", lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig)
-                        or captions.__setitem__(stem.name, caption))
+    monkeypatch.setattr(
+        plots,
+        "save",
+        lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig) or captions.__setitem__(stem.name, caption),
+    )
     plots.plot_cells(data, tmp_path)
     assert set(figures) == {"line", "interpolation", "plane_contours", "plane_surfaces"}
     assert f"{len(a)} × {len(a)} points per cell" in captions["plane_contours"] and "cells c, d" in captions["line"]

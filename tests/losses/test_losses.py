@@ -40,7 +40,10 @@ def test_hand_value_at_half_sigmoid(name):
 
 @pytest.mark.parametrize("name", ["dice", "inverse_dice", "dice_all", "dice_inverse_mix", "ce", "topk_ce", "tversky"])
 def test_softmax_head_equals_sigmoid_head(name):
-    loss_s, loss_m = build_loss(LossCfg(name=name, lam=0.25), "sigmoid"), build_loss(LossCfg(name=name, lam=0.25), "softmax")
+    loss_s, loss_m = (
+        build_loss(LossCfg(name=name, lam=0.25), "sigmoid"),
+        build_loss(LossCfg(name=name, lam=0.25), "softmax"),
+    )
     z = torch.tensor([2.0, -1.0, 0.0, 3.0]).reshape(1, 1, 2, 2)
     assert float(loss_m(_logits("softmax", z), TARGET)) == pytest.approx(float(loss_s(z, TARGET)), abs=1e-5)
 
@@ -49,7 +52,9 @@ def test_topk_keeps_the_hardest_pixels():
     z = torch.tensor([2.0, -1.0, 0.0, 3.0]).reshape(1, 1, 2, 2)  # targets 0, 0, 0, 1
     per_pixel = [math.log1p(math.exp(2.0)), math.log1p(math.exp(-1.0)), math.log(2), math.log1p(math.exp(-3.0))]
     expected = sum(sorted(per_pixel)[-2:]) / 2
-    assert float(build_loss(LossCfg(name="topk_ce", topk=0.5), "sigmoid")(z, TARGET)) == pytest.approx(expected, abs=1e-5)
+    assert float(build_loss(LossCfg(name="topk_ce", topk=0.5), "sigmoid")(z, TARGET)) == pytest.approx(
+        expected, abs=1e-5
+    )
 
 
 def test_batch_dice_differs_from_per_sample_dice():

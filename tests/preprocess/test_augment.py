@@ -46,10 +46,12 @@ def test_augment_is_deterministic_and_seed_dependent(tmp_path):
     augment(cfg, src, tmp_path / "b")
     augment(cfg.model_copy(update={"seed": 1}), src, tmp_path / "c")
     for k in range(3):
-        a, b, c = (load_case(tmp_path / d, f"a_a{k}")[0] for d in "abc")
+        a, b, _ = (load_case(tmp_path / d, f"a_a{k}")[0] for d in "abc")
         np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(load_case(tmp_path / "a", f"a_a{k}")[0],
-                                  load_case(tmp_path / "c", f"a_a{k}")[0]) for k in range(3))
+    assert any(
+        not np.array_equal(load_case(tmp_path / "a", f"a_a{k}")[0], load_case(tmp_path / "c", f"a_a{k}")[0])
+        for k in range(3)
+    )
 
 
 def test_3d_rotation_keeps_labels_binary_and_aligned():

@@ -41,8 +41,9 @@ def test_foreground_fractions_add_up_with_a_tiling_grid(tmp_path):
     assert images.shape == (12, 3, 16, 16) and images.dtype == np.float32
     assert masks.sum() == mask.sum()
     row = table.iloc[5]
-    np.testing.assert_allclose(images[5], np.moveaxis(image, -1, 0)[:, row.start_0:row.start_0 + 16,
-                                                                     row.start_1:row.start_1 + 16] / 255.0)
+    np.testing.assert_allclose(
+        images[5], np.moveaxis(image, -1, 0)[:, row.start_0 : row.start_0 + 16, row.start_1 : row.start_1 + 16] / 255.0
+    )
     assert pd.read_parquet(tmp_path / "out/patches.parquet").equals(table)
 
 
@@ -79,7 +80,9 @@ def test_3d_patches_and_noise_levels(tmp_path):
 
 def test_patch_larger_than_sample_is_named(tmp_path):
     src = _store(tmp_path, {"a_a0": (np.zeros((20, 20, 3), np.uint8), np.zeros((20, 20), np.uint8))}, 2)
-    with pytest.raises(DataError, match=r"a_a0\.npz: sample shape \[20, 20\] is smaller than preprocess\.patches\.size_2d = \[32, 32\]"):
+    with pytest.raises(
+        DataError, match=r"a_a0\.npz: sample shape \[20, 20\] is smaller than preprocess\.patches\.size_2d = \[32, 32\]"
+    ):
         extract_patches(Patches(size_2d=(32, 32)), 0.0, src, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -13,16 +13,26 @@ import pytest
 from scipy import stats
 
 import segsweep.probe.dynamics as dyn
-from segsweep.probe.dynamics import (TREND_COLUMNS, dynamics, late_early_ratios, row_interval, seed_rows,
-                                     trend_table)
+from segsweep.probe.dynamics import TREND_COLUMNS, dynamics, late_early_ratios, row_interval, seed_rows, trend_table
 
 
 def _norms(seed, steps=20):
     rng = np.random.default_rng(seed)
     g = rng.uniform(0.5, 1.5, (steps, 2))
-    return pd.DataFrame({"step": range(steps), "epoch": 0, "loss": rng.random(steps), "lr": 0.1,
-                         "grad_total": np.sqrt((g**2).sum(1)), "update_total": 0.1 * np.sqrt((g**2).sum(1)),
-                         "grad/a": g[:, 0], "grad/b": g[:, 1], "update/a": 0.1 * g[:, 0], "update/b": 0.1 * g[:, 1]})
+    return pd.DataFrame(
+        {
+            "step": range(steps),
+            "epoch": 0,
+            "loss": rng.random(steps),
+            "lr": 0.1,
+            "grad_total": np.sqrt((g**2).sum(1)),
+            "update_total": 0.1 * np.sqrt((g**2).sum(1)),
+            "grad/a": g[:, 0],
+            "grad/b": g[:, 1],
+            "update/a": 0.1 * g[:, 0],
+            "update/b": 0.1 * g[:, 1],
+        }
+    )
 
 
 def _trend_norms(ratios: dict[str, float], steps=20, seed=0):
@@ -37,8 +47,17 @@ def _trend_norms(ratios: dict[str, float], steps=20, seed=0):
         cols[f"grad/{layer}"] = g
         cols[f"update/{layer}"] = 0.1 * g
     total = np.sqrt(sum(c**2 for k, c in cols.items() if k.startswith("grad/")))
-    return pd.DataFrame({"step": range(steps), "epoch": 0, "loss": 1.0, "lr": 0.1, "grad_total": total,
-                         "update_total": 0.1 * total, **cols})
+    return pd.DataFrame(
+        {
+            "step": range(steps),
+            "epoch": 0,
+            "loss": 1.0,
+            "lr": 0.1,
+            "grad_total": total,
+            "update_total": 0.1 * total,
+            **cols,
+        }
+    )
 
 
 def test_dynamics_figures_and_summary(tmp_path):
@@ -47,8 +66,17 @@ def test_dynamics_figures_and_summary(tmp_path):
         paths[cell] = tmp_path / f"{cell}.parquet"
         _norms(i).to_parquet(paths[cell])
     summary = dynamics(paths, {"s": ["x", "y"]}, 3, tmp_path / "out")
-    for name in ("cell_x.png", "cell_y.pdf", "study_s.png", "study_s.pdf", "summary.csv",
-                 "study_s_trend.csv", "study_s_trend.png", "study_s_trend.pdf", "trend_cells.csv"):
+    for name in (
+        "cell_x.png",
+        "cell_y.pdf",
+        "study_s.png",
+        "study_s.pdf",
+        "summary.csv",
+        "study_s_trend.csv",
+        "study_s_trend.png",
+        "study_s_trend.pdf",
+        "trend_cells.csv",
+    ):
         assert (tmp_path / "out" / name).exists()
     # plain SGD-like logs (update = lr * grad): the ratio is 1
     assert summary["update_over_lr_grad_last"].tolist() == pytest.approx([1.0, 1.0])
@@ -90,18 +118,28 @@ def test_row_interval_is_a_t_interval_on_log_ratios():
 def test_seed_rows_group_cells_that_differ_only_by_seed():
     adam = {"optimizer": {"name": "adam", "lr": 1e-3}, "epochs": 2}
     sgd = {"optimizer": {"name": "sgd", "lr": 1e-2}, "epochs": 2}
-    params = {"baseline": {**adam, "seed": 0}, "seed-1": {**adam, "seed": 1}, "opt-sgd": {**sgd, "seed": 0},
-              "opt-sgd__seed-1": {**sgd, "seed": 1}, "seed-2": {**adam, "seed": 2}}
+    params = {
+        "baseline": {**adam, "seed": 0},
+        "seed-1": {**adam, "seed": 1},
+        "opt-sgd": {**sgd, "seed": 0},
+        "opt-sgd__seed-1": {**sgd, "seed": 1},
+        "seed-2": {**adam, "seed": 2},
+    }
     ids = ["baseline", "seed-1", "seed-2", "opt-sgd", "opt-sgd__seed-1", "orphan"]
-    assert seed_rows(ids, params) == {"baseline": ["baseline", "seed-1", "seed-2"],
-                                      "opt-sgd": ["opt-sgd", "opt-sgd__seed-1"], "orphan": ["orphan"]}
+    assert seed_rows(ids, params) == {
+        "baseline": ["baseline", "seed-1", "seed-2"],
+        "opt-sgd": ["opt-sgd", "opt-sgd__seed-1"],
+        "orphan": ["orphan"],
+    }
 
 
 def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
     # row "sgd": three seeds with ratios 2, 4, 8 on layer a (geometric mean 4) and 1 on b;
     # row "adam": three seeds with ratio 0.5 on both layers (no spread: a zero-width interval)
-    truth = {"sgd": [{"a": 2.0, "b": 1.0}, {"a": 4.0, "b": 1.0}, {"a": 8.0, "b": 1.0}],
-             "adam": [{"a": 0.5, "b": 0.5}] * 3}
+    truth = {
+        "sgd": [{"a": 2.0, "b": 1.0}, {"a": 4.0, "b": 1.0}, {"a": 8.0, "b": 1.0}],
+        "adam": [{"a": 0.5, "b": 0.5}] * 3,
+    }
     paths, params, ids = {}, {}, []
     for row, seeds in truth.items():
         for s, ratios in enumerate(seeds):
@@ -112,8 +150,11 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
             params[cell] = {"optimizer": {"name": row}, "seed": s}
     figures = {}
     real_save = dyn.save
-    monkeypatch.setattr(dyn, "save", lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig)
-                        or real_save(fig, stem, caption))
+    monkeypatch.setattr(
+        dyn,
+        "save",
+        lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig) or real_save(fig, stem, caption),
+    )
     dynamics(paths, {"optimizer": ids}, 3, tmp_path / "out", params)
     table = pd.read_csv(tmp_path / "out" / "study_optimizer_trend.csv")
     assert list(table.columns) == TREND_COLUMNS
@@ -123,9 +164,13 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
     half = stats.t.ppf(0.975, 2) * math.log(2) / math.sqrt(3)
     assert sgd_a["ratio_mean"] == pytest.approx(4.0)
     assert sgd_a["ci95_low"] == pytest.approx(4 * math.exp(-half)) and sgd_a["ci95_high"] == pytest.approx(
-        4 * math.exp(half))
-    np.testing.assert_allclose(table.iloc[1:][["ratio_mean", "ci95_low", "ci95_high"]].to_numpy(),
-                               [[1, 1, 1], [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]], rtol=1e-9)
+        4 * math.exp(half)
+    )
+    np.testing.assert_allclose(
+        table.iloc[1:][["ratio_mean", "ci95_low", "ci95_high"]].to_numpy(),
+        [[1, 1, 1], [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]],
+        rtol=1e-9,
+    )
     cells = pd.read_csv(tmp_path / "out" / "trend_cells.csv")
     assert cells.set_index(["cell", "layer"]).loc[("sgd__seed-2", "a"), "ratio"] == pytest.approx(8.0)
 
@@ -158,8 +203,25 @@ def test_cli_groups_seeds_from_the_metrics_files(tmp_path):
         norms.append(f"{cell}={tmp_path / f'{cell}.parquet'}")
         metrics.append(f"{cell}={tmp_path / f'{cell}.json'}")
     out = tmp_path / "out"
-    assert main(["probe", "dynamics", "--cfg", "{}", "--studies", json.dumps({"s": ["x", "x__seed-1", "y"]}),
-                 "--out", str(out), "--norms", *norms, "--metrics", *metrics]) == 0
+    assert (
+        main(
+            [
+                "probe",
+                "dynamics",
+                "--cfg",
+                "{}",
+                "--studies",
+                json.dumps({"s": ["x", "x__seed-1", "y"]}),
+                "--out",
+                str(out),
+                "--norms",
+                *norms,
+                "--metrics",
+                *metrics,
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "study_s_trend.csv")
     assert table[["row", "n_seeds"]].values.tolist() == [["x", 2], ["y", 1]]
     assert table["ratio_mean"].tolist() == pytest.approx([4.0, 1.0])

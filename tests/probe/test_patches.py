@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from segsweep.config import LossCfg, ModelCfg, Probe, Synth3D
-from segsweep.config import Augment, Patches, Prepare
+from segsweep.config import Augment, LossCfg, ModelCfg, Patches, Prepare, Probe, Synth3D
 from segsweep.data.ingest import ingest, reader_for
 from segsweep.data.synth import write_synth
 from segsweep.losses import build_loss
@@ -29,14 +28,21 @@ def patches3d(tmp_path_factory):
     ingest(reader_for(ds, root / "synth"), root / "synth", root / "interim", "datasets.v")
     prepare(Prepare(), root / "interim", root / "prepared")
     augment(Augment(copies=1, crop_3d=None, rotate_p=0.0), root / "prepared", root / "augmented")
-    extract_patches(Patches(size_3d=(16, 16, 16), stride_3d=(16, 16, 16), fg_oversample=0.0), 0.0,
-                    root / "augmented", root / "patches")
+    extract_patches(
+        Patches(size_3d=(16, 16, 16), stride_3d=(16, 16, 16), fg_oversample=0.0),
+        0.0,
+        root / "augmented",
+        root / "patches",
+    )
     return root / "patches"
 
 
 def test_foreground_dice_starves_background_patches_at_init(patches3d, tmp_path):
-    probe = Probe(losses=["dice", "dice_all", "ce"], n_patches=4,
-                  init={"dataset": "v", "model": {"depth": 2, "base_filters": 4}, "seeds": [0]})
+    probe = Probe(
+        losses=["dice", "dice_all", "ce"],
+        n_patches=4,
+        init={"dataset": "v", "model": {"depth": 2, "base_filters": 4}, "seeds": [0]},
+    )
     summary = probe_init(probe, LossCfg(), patches3d, 3, tmp_path / "init").set_index("loss")
     ratio = summary["ratio_mean"]
     # Published direction: fg-only dice gives bg-only patches far smaller gradients.
@@ -70,7 +76,13 @@ def test_per_layer_norms_add_up_and_model_is_untouched(patches3d):
 
 
 def test_ratios_table():
-    df = pd.DataFrame({"epoch": 0, "loss": "ce", "patch_kind": ["fg_bg", "fg_bg", "bg_only", "bg_only"],
-                       "grad_norm": [1.0, 3.0, 0.1, 0.3]})
+    df = pd.DataFrame(
+        {
+            "epoch": 0,
+            "loss": "ce",
+            "patch_kind": ["fg_bg", "fg_bg", "bg_only", "bg_only"],
+            "grad_norm": [1.0, 3.0, 0.1, 0.3],
+        }
+    )
     r = ratios(df, ["epoch"]).iloc[0]
     assert r["fg_bg_mean"] == 2.0 and r["ratio_mean"] == pytest.approx(0.1) and r["fg_bg_count"] == 2

@@ -20,9 +20,10 @@ import pytest
 from tests.conftest import REPO
 
 webdriver = pytest.importorskip("selenium.webdriver")
-pytestmark = pytest.mark.skipif(not (shutil.which("chromedriver") and (shutil.which("chromium")
-                                                                        or shutil.which("chromium-browser"))),
-                                reason="Debian's chromium and chromium-driver are not installed")
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("chromedriver") and (shutil.which("chromium") or shutil.which("chromium-browser"))),
+    reason="Debian's chromium and chromium-driver are not installed",
+)
 
 ARTIFACTS = Path(os.environ.get("SEGSWEEP_ARTIFACTS", REPO / "test-artifacts"))
 WIDTHS = (1366, 390)  # a laptop and a phone, CSS pixels
@@ -33,8 +34,13 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--allow-file-access-from-files"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--allow-file-access-from-files",
+    ):
         opts.add_argument(arg)
     opts.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
     # the browser log (console) and the performance log (every network request)
@@ -45,8 +51,10 @@ def browser():
 
 
 def _load(driver, page: Path, width: int) -> None:
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
     driver.get(page.resolve().as_uri())
     # lazy images load only near the viewport: ask for all of them, then wait for each
     driver.execute_async_script("""
@@ -67,7 +75,8 @@ def page_problems(driver, page: Path, shots: Path | None = None) -> list[str]:
         _load(driver, page, width)
         broken = driver.execute_script(
             "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
-            ".map(i => i.getAttribute('src'));")
+            ".map(i => i.getAttribute('src'));"
+        )
         problems += [f"{width}px: image does not decode: {src}" for src in broken]
         # against the device width, not innerWidth: a phone zooms out to fit a too-wide page
         wide = driver.execute_script("return document.documentElement.scrollWidth;")
@@ -76,12 +85,16 @@ def page_problems(driver, page: Path, shots: Path | None = None) -> list[str]:
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
             height = driver.execute_script("return document.documentElement.scrollHeight;")
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                   {"width": width, "height": min(int(height), 16000), "deviceScaleFactor": 1,
-                                    "mobile": width < 600})
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": min(int(height), 16000), "deviceScaleFactor": 1, "mobile": width < 600},
+            )
             driver.save_screenshot(str(shots / f"report_{width}px.png"))
-    problems += [f"console {e['level']}: {e['message']}" for e in driver.get_log("browser")
-                 if e["level"] in ("WARNING", "SEVERE")]
+    problems += [
+        f"console {e['level']}: {e['message']}"
+        for e in driver.get_log("browser")
+        if e["level"] in ("WARNING", "SEVERE")
+    ]
     for entry in driver.get_log("performance"):
         msg = json.loads(entry["message"])["message"]
         if msg["method"] == "Network.requestWillBeSent":
@@ -97,15 +110,20 @@ def test_the_checks_catch_what_they_look_for(browser, tmp_path):
 
     Image.new("RGB", (20, 10), "white").save(tmp_path / "ok.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    good = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-            'content="width=device-width, initial-scale=1"><title>t</title></head><body>'
-            '<img src="ok.png" alt="a white box"><div style="overflow-x:auto"><div style="width:2000px">wide, '
-            'scrolls in its box</div></div></body></html>')
+    good = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        'content="width=device-width, initial-scale=1"><title>t</title></head><body>'
+        '<img src="ok.png" alt="a white box"><div style="overflow-x:auto"><div style="width:2000px">wide, '
+        "scrolls in its box</div></div></body></html>"
+    )
     (tmp_path / "good.html").write_text(good)
     assert page_problems(browser, tmp_path / "good.html") == []
-    bad = good.replace("</body>", '<img src="broken.png" alt="x"><div style="width:900px">too wide</div>'
-                                  '<script>console.error("boom")</script>'
-                                  '<img src="http://127.0.0.1:9/x.png" alt="remote"></body>')
+    bad = good.replace(
+        "</body>",
+        '<img src="broken.png" alt="x"><div style="width:900px">too wide</div>'
+        '<script>console.error("boom")</script>'
+        '<img src="http://127.0.0.1:9/x.png" alt="remote"></body>',
+    )
     (tmp_path / "bad.html").write_text(bad)
     found = "\n".join(page_problems(browser, tmp_path / "bad.html"))
     for expected in ("broken.png", "wider than the 390 px viewport", "boom", "request leaves file://: http"):

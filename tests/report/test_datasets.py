@@ -19,13 +19,31 @@ from tests.report.test_report import _summary
 def _data(tmp_path: Path) -> tuple[Path, list[Path]]:
     fg = [0.0, 0.1, 0.2, 0.0, 0.3, 0.05, 0.4, 0.0]
     manifest = tmp_path / "datasets.csv"
-    pd.DataFrame({"dataset": "d", "case": [f"c{i}" for i in range(8)], "ndim": 2,
-                  "shape": ["64x64"] * 7 + ["32x48"], "channels": 1, "spacing": "1x1", "fg_fraction": fg,
-                  "has_fg": [f > 0 for f in fg]}).to_csv(manifest, index=False)
+    pd.DataFrame(
+        {
+            "dataset": "d",
+            "case": [f"c{i}" for i in range(8)],
+            "ndim": 2,
+            "shape": ["64x64"] * 7 + ["32x48"],
+            "channels": 1,
+            "spacing": "1x1",
+            "fg_fraction": fg,
+            "has_fg": [f > 0 for f in fg],
+        }
+    ).to_csv(manifest, index=False)
     split = tmp_path / "splits/d/train1_seed0.json"
     split.parent.mkdir(parents=True)
-    split.write_text(json.dumps({"train": ["c0", "c1", "c2", "c3"], "val": ["c4"], "test": ["c5", "c6", "c7"],
-                                 "train_fraction": 1.0, "seed": 0}))
+    split.write_text(
+        json.dumps(
+            {
+                "train": ["c0", "c1", "c2", "c3"],
+                "val": ["c4"],
+                "test": ["c5", "c6", "c7"],
+                "train_fraction": 1.0,
+                "seed": 0,
+            }
+        )
+    )
     return manifest, [split]
 
 
@@ -57,8 +75,9 @@ def test_report_has_datasets_paper_sized_figures_and_fixed_digits(tmp_path, capl
     pd.read_csv(summary / "curves" / "opt-sgd.csv").to_csv(summary / "curves" / "baseline.csv", index=False)
     studies = {"optimizer": ["baseline", "baseline__seed-1", "opt-sgd"]}
     with caplog.at_level(logging.WARNING, "segsweep.figures"):
-        index = build_report(Report(), json.dumps({}), studies, summary, [], tmp_path / "report",
-                             manifest=manifest, splits=splits)
+        index = build_report(
+            Report(), json.dumps({}), studies, summary, [], tmp_path / "report", manifest=manifest, splits=splits
+        )
     assert caplog.text == ""  # every figure is 3.5 or 7 in wide with text >= 7 pt
     page = index.read_text()
     assert "<h2>Datasets</h2>" in page and "0.200 [0.050–0.400]" in page

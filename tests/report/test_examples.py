@@ -16,8 +16,9 @@ from tests.train.conftest import tiny_cfg, tiny_data  # noqa: F401  (tiny_data: 
 
 
 def test_best_and_worst_skip_diverged_cells():
-    cells = pd.DataFrame({"cell": ["a", "b", "c", "d"], "status": ["ok", "diverged", "ok", "ok"],
-                          "dice": [0.5, None, 0.9, 0.2]})
+    cells = pd.DataFrame(
+        {"cell": ["a", "b", "c", "d"], "status": ["ok", "diverged", "ok", "ok"], "dice": [0.5, None, 0.9, 0.2]}
+    )
     assert best_and_worst(cells) == ["c", "d"]
     assert best_and_worst(cells.iloc[:2]) == ["a"]
     assert best_and_worst(cells.iloc[1:2]) == []
@@ -34,8 +35,15 @@ def test_examples_show_recorded_dice(tiny_data, tmp_path, monkeypatch):  # noqa:
     rows = []
     for cell, lr in (("good", 3e-3), ("bad", 1e-5)):
         cfg = tiny_cfg(dataset="t", train_fraction=0.75, optimizer={"lr": lr})
-        m = train_cell(cfg, cell, tiny_data["patches"], tiny_data["split"], tiny_data["prepared"],
-                       Path("results/cells") / cell, ndim=2)
+        m = train_cell(
+            cfg,
+            cell,
+            tiny_data["patches"],
+            tiny_data["split"],
+            tiny_data["prepared"],
+            Path("results/cells") / cell,
+            ndim=2,
+        )
         rows.append({"cell": cell, "status": m["status"], "dice": m["dice"]})
     cells = pd.DataFrame(rows)
     shown = examples_figure(cells, Path("results/cells"), 2, tmp_path / "ex")

@@ -30,10 +30,25 @@ def _wide_table() -> pd.DataFrame:
         for seed in range(3):
             cell = f"opt-{opt}" + (f"__seed-{seed}" if seed else "")
             d = base + 0.01 * seed
-            rows.append({"cell": cell, "status": "ok", "dice": d, "iou": d - 0.1, "empty_correct": 1.0,
-                         "val_dice": d, "selected_epoch": 9, "selection": "last", "steps_run": 100,
-                         "n_test_images": 35, "seed": seed, "params.seed": seed, "params.optimizer.name": opt,
-                         "params.optimizer.momentum": mom, "params.optimizer.lr_very_long_setting_name": 1e-3 * (1 + mom)})
+            rows.append(
+                {
+                    "cell": cell,
+                    "status": "ok",
+                    "dice": d,
+                    "iou": d - 0.1,
+                    "empty_correct": 1.0,
+                    "val_dice": d,
+                    "selected_epoch": 9,
+                    "selection": "last",
+                    "steps_run": 100,
+                    "n_test_images": 35,
+                    "seed": seed,
+                    "params.seed": seed,
+                    "params.optimizer.name": opt,
+                    "params.optimizer.momentum": mom,
+                    "params.optimizer.lr_very_long_setting_name": 1e-3 * (1 + mom),
+                }
+            )
             images += [{"cell": cell, "case": f"c{i}", "dice": d + 0.01 * np.sin(i)} for i in range(10)]
     cells = pd.DataFrame(rows)
     return study_table(cells, cells["cell"].tolist(), pd.DataFrame(images), reference="opt-adam", n_resamples=500)
@@ -43,8 +58,13 @@ def test_tex_compiles_and_fits_the_text_width(tmp_path):
     table = _wide_table()
     (tmp_path / "table.tex").write_text(to_latex(table, "Study optimizer_x", 3, table_note(table, 0.05), "tab:opt"))
     (tmp_path / "paper.tex").write_text(ARTICLE)
-    res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = (tmp_path / "paper.log").read_text(errors="replace")
     assert res.returncode == 0, res.stdout[-2000:]
     assert "Overfull \\hbox" not in log and "Missing character" not in log

@@ -21,18 +21,52 @@ def _summary(tmp_path: Path) -> Path:
     out = tmp_path / "summary"
     (out / "curves").mkdir(parents=True)
     rows = [
-        {"cell": "baseline", "status": "ok", "dice": 0.61, "iou": 0.5, "selected_epoch": 3, "val_dice": 0.6,
-         "params.optimizer.name": "adam", "params.seed": 0, "seed": 0},
-        {"cell": "opt-sgd", "status": "ok", "dice": 0.657, "iou": 0.52, "selected_epoch": 4, "val_dice": 0.65,
-         "params.optimizer.name": "sgd", "params.seed": 0, "seed": 0},
-        {"cell": "opt-rms_50%", "status": "diverged", "dice": None, "iou": None, "selected_epoch": -1,
-         "val_dice": None, "params.optimizer.name": "rms&prop", "params.seed": 0, "seed": 0},
+        {
+            "cell": "baseline",
+            "status": "ok",
+            "dice": 0.61,
+            "iou": 0.5,
+            "selected_epoch": 3,
+            "val_dice": 0.6,
+            "params.optimizer.name": "adam",
+            "params.seed": 0,
+            "seed": 0,
+        },
+        {
+            "cell": "opt-sgd",
+            "status": "ok",
+            "dice": 0.657,
+            "iou": 0.52,
+            "selected_epoch": 4,
+            "val_dice": 0.65,
+            "params.optimizer.name": "sgd",
+            "params.seed": 0,
+            "seed": 0,
+        },
+        {
+            "cell": "opt-rms_50%",
+            "status": "diverged",
+            "dice": None,
+            "iou": None,
+            "selected_epoch": -1,
+            "val_dice": None,
+            "params.optimizer.name": "rms&prop",
+            "params.seed": 0,
+            "seed": 0,
+        },
     ]
     pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
     for r in rows:
-        pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5], "val_loss": [1.1, 0.6],
-                      "val_dice": [0.2, 0.4], "val_iou": [0.1, 0.3], "lr": [0.1, 0.1]}).to_csv(
-            out / "curves" / f"{r['cell']}.csv", index=False)
+        pd.DataFrame(
+            {
+                "epoch": [0, 1],
+                "train_loss": [1.0, 0.5],
+                "val_loss": [1.1, 0.6],
+                "val_dice": [0.2, 0.4],
+                "val_iou": [0.1, 0.3],
+                "lr": [0.1, 0.1],
+            }
+        ).to_csv(out / "curves" / f"{r['cell']}.csv", index=False)
     return out
 
 
@@ -89,11 +123,16 @@ def test_seed_statistics_equal_pandas():
 
     from segsweep.report.tables import seed_table
 
-    cells = pd.DataFrame({
-        "cell": ["baseline", "seed-1", "seed-2", "opt-sgd", "seed-3"],
-        "status": ["ok", "ok", "ok", "ok", "diverged"], "dice": [0.6, 0.7, 0.65, 0.5, None],
-        "seed": [0, 1, 2, 0, 3], "params.seed": [0, 1, 2, 0, 3],
-        "params.optimizer.name": ["adam", "adam", "adam", "sgd", "adam"]})
+    cells = pd.DataFrame(
+        {
+            "cell": ["baseline", "seed-1", "seed-2", "opt-sgd", "seed-3"],
+            "status": ["ok", "ok", "ok", "ok", "diverged"],
+            "dice": [0.6, 0.7, 0.65, 0.5, None],
+            "seed": [0, 1, 2, 0, 3],
+            "params.seed": [0, 1, 2, 0, 3],
+            "params.optimizer.name": ["adam", "adam", "adam", "sgd", "adam"],
+        }
+    )
     table = seed_table(cells)
     assert len(table) == 1  # opt-sgd has a single seed
     row = table.iloc[0]
@@ -110,8 +149,16 @@ def test_seed_interval_stays_inside_zero_one():
     from segsweep.report.tables import seed_table
 
     # a t-interval over these two seeds is [0.08, 1.23]
-    cells = pd.DataFrame({"cell": ["a", "b"], "status": "ok", "dice": [0.61, 0.70], "seed": [0, 1],
-                          "params.seed": [0, 1], "params.optimizer.name": "adam"})
+    cells = pd.DataFrame(
+        {
+            "cell": ["a", "b"],
+            "status": "ok",
+            "dice": [0.61, 0.70],
+            "seed": [0, 1],
+            "params.seed": [0, 1],
+            "params.optimizer.name": "adam",
+        }
+    )
     row = seed_table(cells).iloc[0]
     assert 0.61 <= row["ci95_low"] <= row["ci95_high"] <= 0.70
 
@@ -129,13 +176,30 @@ def test_plain_frames_are_booktabs_and_escaped():
 def _seeded_cells() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two optimizers x three seeds (one sgd seed diverged), and per-image Dice."""
     rows, images = [], []
-    dice = {("adam", 0): 0.70, ("adam", 1): 0.74, ("adam", 2): 0.72, ("sgd", 0): 0.60, ("sgd", 1): 0.62,
-            ("sgd", 2): None}
+    dice = {
+        ("adam", 0): 0.70,
+        ("adam", 1): 0.74,
+        ("adam", 2): 0.72,
+        ("sgd", 0): 0.60,
+        ("sgd", 1): 0.62,
+        ("sgd", 2): None,
+    }
     for (opt, seed), d in dice.items():
         cell = ("baseline" if opt == "adam" else "opt-sgd") + (f"__seed-{seed}" if seed else "")
-        rows.append({"cell": cell, "status": "ok" if d is not None else "diverged", "dice": d, "iou": d and d - 0.1,
-                     "selected_epoch": 2 + seed, "val_dice": d, "seed": seed, "params.seed": seed,
-                     "params.optimizer.name": opt, "params.lr": 0.1})
+        rows.append(
+            {
+                "cell": cell,
+                "status": "ok" if d is not None else "diverged",
+                "dice": d,
+                "iou": d and d - 0.1,
+                "selected_epoch": 2 + seed,
+                "val_dice": d,
+                "seed": seed,
+                "params.seed": seed,
+                "params.optimizer.name": opt,
+                "params.lr": 0.1,
+            }
+        )
         for i in range(6):
             if d is not None:
                 images.append({"cell": cell, "case": f"c{i}", "dice": d + 0.01 * (i - 2.5)})
@@ -191,8 +255,9 @@ def test_holm_against_a_known_table():
     from segsweep.report.stats import holm
 
     # Holm (1979): sorted p 0.01, 0.02, 0.03, 0.5 over m = 4 -> 0.04, 0.06, 0.06 (monotone), 0.5
-    assert holm([0.03, 0.01, float("nan"), 0.5, 0.02]) == pytest.approx([0.06, 0.04, float("nan"), 0.5, 0.06],
-                                                                          nan_ok=True)
+    assert holm([0.03, 0.01, float("nan"), 0.5, 0.02]) == pytest.approx(
+        [0.06, 0.04, float("nan"), 0.5, 0.06], nan_ok=True
+    )
 
 
 def test_intervals_stay_inside_zero_one():
@@ -239,9 +304,21 @@ def test_two_factor_study_gets_a_pivot_table():
     rows = []
     for tf in (0.8, 0.4):
         for opt, mom, d in (("adam", 0.9, 0.7), ("sgd", 0.95, 0.8), ("rmsprop", 0.9, None)):
-            rows.append({"cell": f"tf-{tf}__{opt}", "status": "ok" if d else "diverged", "dice": d and d - (tf < 0.5) / 10,
-                         "iou": d, "selected_epoch": 1, "val_dice": d, "seed": 0, "params.seed": 0,
-                         "params.train_fraction": tf, "params.optimizer.name": opt, "params.optimizer.momentum": mom})
+            rows.append(
+                {
+                    "cell": f"tf-{tf}__{opt}",
+                    "status": "ok" if d else "diverged",
+                    "dice": d and d - (tf < 0.5) / 10,
+                    "iou": d,
+                    "selected_epoch": 1,
+                    "val_dice": d,
+                    "seed": 0,
+                    "params.seed": 0,
+                    "params.train_fraction": tf,
+                    "params.optimizer.name": opt,
+                    "params.optimizer.momentum": mom,
+                }
+            )
     cells = pd.DataFrame(rows)
     table = study_table(cells, cells["cell"].tolist())
     assert pivot_table(table, ["train_fraction"]) is None and pivot_table(table, ["optimizer", "seed"]) is None
@@ -258,31 +335,70 @@ def test_pivot_labels_tell_apart_settings_of_one_component():
     rows = []
     for tf in (0.8, 0.4):
         for sched, gamma in (("step", 0.1), ("exponential", 0.97), ("exponential", 0.99)):
-            rows.append({"cell": f"{tf}{sched}{gamma}", "status": "ok", "dice": gamma / 2, "iou": 0.1,
-                         "selected_epoch": 1, "val_dice": 0.1, "seed": 0, "params.seed": 0, "params.train_fraction": tf,
-                         "params.scheduler.name": sched, "params.scheduler.gamma": gamma})
+            rows.append(
+                {
+                    "cell": f"{tf}{sched}{gamma}",
+                    "status": "ok",
+                    "dice": gamma / 2,
+                    "iou": 0.1,
+                    "selected_epoch": 1,
+                    "val_dice": 0.1,
+                    "seed": 0,
+                    "params.seed": 0,
+                    "params.train_fraction": tf,
+                    "params.scheduler.name": sched,
+                    "params.scheduler.gamma": gamma,
+                }
+            )
     cells = pd.DataFrame(rows)
     frame, _ = pivot_table(study_table(cells, cells["cell"].tolist()), ["train_fraction", "scheduler"])
     assert frame.columns.tolist()[1:] == ["step", "exponential, gamma=0.97", "exponential, gamma=0.99"]
 
 
 def test_parameter_values_are_not_rounded_like_metrics():
-    cells = pd.DataFrame({"cell": ["a", "b"], "status": ["ok", "ok"], "dice": [0.5, 0.6], "iou": [0.4, 0.5],
-                          "selected_epoch": [1, 2], "val_dice": [0.5, 0.6], "seed": [0, 0], "params.seed": [0, 0],
-                          "params.optimizer.weight_decay": [1e-4, 5e-4]})
+    cells = pd.DataFrame(
+        {
+            "cell": ["a", "b"],
+            "status": ["ok", "ok"],
+            "dice": [0.5, 0.6],
+            "iou": [0.4, 0.5],
+            "selected_epoch": [1, 2],
+            "val_dice": [0.5, 0.6],
+            "seed": [0, 0],
+            "params.seed": [0, 0],
+            "params.optimizer.weight_decay": [1e-4, 5e-4],
+        }
+    )
     md = to_markdown(study_table(cells, ["a", "b"]), decimals=3)
     assert "| a | 0.0001 |" in md and "| b | 0.0005 |" in md and "**0.600**" in md
 
 
 def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
     def cell(name, opt, momentum, **extra):
-        return {"cell": name, "status": "ok", "dice": 0.5, "iou": 0.4, "selected_epoch": 1, "val_dice": 0.5,
-                "seed": 0, "params.seed": 0, "params.optimizer.name": opt, "params.optimizer.momentum": momentum,
-                "params.optimizer.nesterov": False, "params.scheduler.name": "none",
-                "params.scheduler.gamma": extra.get("gamma", 0.1)}
+        return {
+            "cell": name,
+            "status": "ok",
+            "dice": 0.5,
+            "iou": 0.4,
+            "selected_epoch": 1,
+            "val_dice": 0.5,
+            "seed": 0,
+            "params.seed": 0,
+            "params.optimizer.name": opt,
+            "params.optimizer.momentum": momentum,
+            "params.optimizer.nesterov": False,
+            "params.scheduler.name": "none",
+            "params.scheduler.gamma": extra.get("gamma", 0.1),
+        }
 
-    cells = pd.DataFrame([cell("baseline", "adam", 0.9), cell("sgd", "sgd", 0.95), cell("rms", "rmsprop", 0.9),
-                          cell("adam-mom", "adam", 0.5, gamma=0.5)])
+    cells = pd.DataFrame(
+        [
+            cell("baseline", "adam", 0.9),
+            cell("sgd", "sgd", 0.95),
+            cell("rms", "rmsprop", 0.9),
+            cell("adam-mom", "adam", 0.5, gamma=0.5),
+        ]
+    )
     table = study_table(cells, ["baseline", "sgd", "rms"])
     # momentum is SGD's (builder signature): blank beside adam and rmsprop; nesterov never varies
     assert table["optimizer.momentum"].tolist() == [IGNORED, 0.95, IGNORED]
@@ -297,16 +413,30 @@ def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
 def test_report_writes_the_pivot_in_the_declared_axis_order(tmp_path):
     out = tmp_path / "summary"
     (out / "curves").mkdir(parents=True)
-    rows = [{"cell": f"tf{tf}_{opt}", "status": "ok", "dice": d, "iou": d, "selected_epoch": 1, "val_dice": d,
-             "seed": 0, "params.seed": 0, "params.train_fraction": tf, "params.optimizer.name": opt}
-            for tf, opt, d in ((0.8, "adam", 0.7), (0.8, "sgd", 0.6), (0.4, "adam", 0.5), (0.4, "sgd", 0.4))]
+    rows = [
+        {
+            "cell": f"tf{tf}_{opt}",
+            "status": "ok",
+            "dice": d,
+            "iou": d,
+            "selected_epoch": 1,
+            "val_dice": d,
+            "seed": 0,
+            "params.seed": 0,
+            "params.train_fraction": tf,
+            "params.optimizer.name": opt,
+        }
+        for tf, opt, d in ((0.8, "adam", 0.7), (0.8, "sgd", 0.6), (0.4, "adam", 0.5), (0.4, "sgd", 0.4))
+    ]
     pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
     for r in rows:
         pd.DataFrame({"epoch": [0], "train_loss": [1.0], "val_loss": [1.0], "val_dice": [0.5]}).to_csv(
-            out / "curves" / f"{r['cell']}.csv", index=False)
+            out / "curves" / f"{r['cell']}.csv", index=False
+        )
     studies = {"tf_x_opt": [r["cell"] for r in rows]}
-    build_report(Report(), "{}", studies, out, [], tmp_path / "report",
-                 axes={"tf_x_opt": ["train_fraction", "optimizer"]})
+    build_report(
+        Report(), "{}", studies, out, [], tmp_path / "report", axes={"tf_x_opt": ["train_fraction", "optimizer"]}
+    )
     md = (tmp_path / "report/tables/tf_x_opt_pivot.md").read_text()
     assert md.splitlines()[0] == "| train_fraction \\ optimizer | adam | sgd |"
     assert (tmp_path / "report/figures/fraction_tf_x_opt.png").exists()

@@ -42,8 +42,10 @@ def test_precise_bn_changes_only_the_statistics_and_computes_them_exactly():
 
 
 def _images(masks: list[np.ndarray]) -> list[EvalImage]:
-    return [EvalImage(f"c{i}", torch.zeros(1, 1, *m.shape), torch.from_numpy(m)[None, None], m.shape)
-            for i, m in enumerate(masks)]
+    return [
+        EvalImage(f"c{i}", torch.zeros(1, 1, *m.shape), torch.from_numpy(m)[None, None], m.shape)
+        for i, m in enumerate(masks)
+    ]
 
 
 class _Constant(nn.Module):
@@ -99,7 +101,7 @@ def test_step_budget_does_not_depend_on_the_data_size(n):
     flat = np.concatenate([x for b in batches for x in b])
     # consecutive passes: each full pass visits every patch once
     for k in range(len(flat) // n):
-        assert sorted(flat[k * n:(k + 1) * n]) == list(range(n))
+        assert sorted(flat[k * n : (k + 1) * n]) == list(range(n))
     assert all(np.array_equal(a, b) for a, b in zip(batches[2], epoch_batches(n, 8, 1, 2, 6)))  # resumable
 
 
@@ -116,8 +118,11 @@ def test_step_budget_in_training(tiny_data, tmp_path):
 
 def test_best_val_selects_on_validation(tiny_data, tmp_path):
     # the same BN sample for curves and scored weights: the re-scored Dice equals the curve's
-    m = _train(tiny_cfg(epochs=4, evaluation={"selection": "best_val", "precise_bn_batches": 4,
-                                               "curve_bn_batches": 4}), tiny_data, tmp_path / "b")
+    m = _train(
+        tiny_cfg(epochs=4, evaluation={"selection": "best_val", "precise_bn_batches": 4, "curve_bn_batches": 4}),
+        tiny_data,
+        tmp_path / "b",
+    )
     history = pd.read_csv(tmp_path / "b/history.csv")
     assert m["selected_epoch"] == int(history["val_dice"].idxmax()) == m["best_val_epoch"]
     # the selected weights are re-scored on validation: the same Dice as in the curve
@@ -125,8 +130,9 @@ def test_best_val_selects_on_validation(tiny_data, tmp_path):
 
 
 def test_last_k_averages_the_last_epochs_weights(tiny_data, tmp_path):
-    m = _train(tiny_cfg(epochs=4, snapshot_every=1, evaluation={"selection": "last_k", "last_k": 2}), tiny_data,
-               tmp_path / "k")
+    m = _train(
+        tiny_cfg(epochs=4, snapshot_every=1, evaluation={"selection": "last_k", "last_k": 2}), tiny_data, tmp_path / "k"
+    )
     assert m["selected_from_epochs"] == [2, 3]
     snaps = [torch.load(tmp_path / f"k/snapshots/epoch_{e:03d}.pt")["model"] for e in (3, 4)]
     selected = torch.load(tmp_path / "k/checkpoint_selected.pt")["model"]
@@ -148,8 +154,11 @@ def test_last_k_only_with_its_selection():
 
 
 def test_grid_seeds_conflict_with_a_study_seed_axis():
-    raw = {"datasets": {"d": {"kind": "synth2d"}}, "train": {"dataset": "d"},
-           "grid": {"seeds": [0, 1], "studies": {"s": {"seed": [0, 1]}}}}
+    raw = {
+        "datasets": {"d": {"kind": "synth2d"}},
+        "train": {"dataset": "d"},
+        "grid": {"seeds": [0, 1], "studies": {"s": {"seed": [0, 1]}}},
+    }
     with pytest.raises(ConfigError, match=r"grid.studies.s.seed: set here and by grid.seeds = \[0, 1\]"):
         validate_params(raw)
 
@@ -163,4 +172,9 @@ def test_selected_checkpoint_is_what_was_scored(tiny_data, tmp_path):
     assert keys and any(not torch.equal(ckpt["model"][k], last["model"][k]) for k in keys)
     assert all(torch.equal(ckpt["model"][k], last["model"][k]) for k in ckpt["model"] if k.endswith("weight"))
     saved = json.loads((tmp_path / "p/metrics.json").read_text())
-    assert saved["precise_bn_batches"] == 32 and saved["curve_bn_batches"] == 4 and saved["selection"] == "last" and m["status"] == "ok"
+    assert (
+        saved["precise_bn_batches"] == 32
+        and saved["curve_bn_batches"] == 4
+        and saved["selection"] == "last"
+        and m["status"] == "ok"
+    )

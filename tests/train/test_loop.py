@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,8 +60,7 @@ def test_different_seed_gives_different_numbers(tiny_data, tmp_path):
 
 
 def test_divergence_is_recorded_not_raised(tiny_data, tmp_path):
-    cfg = tiny_cfg(loss={"name": "ce"}, optimizer={"name": "sgd", "lr": 1e12, "momentum": 0.9},
-                   model={"norm": "none"})
+    cfg = tiny_cfg(loss={"name": "ce"}, optimizer={"name": "sgd", "lr": 1e12, "momentum": 0.9}, model={"norm": "none"})
     m = _train(cfg, tiny_data, tmp_path / "d")
     assert m["status"] == "diverged" and m["dice"] is None and m["diverged_at"]["epoch"] >= 0
     assert all((tmp_path / "d" / f).exists() for f in OUTPUTS)
@@ -71,9 +70,26 @@ def test_killed_and_resumed_ends_with_the_same_metrics(tiny_data, tmp_path):
     cfg = tiny_cfg(epochs=6, model={"dropout": 0.1}, snapshot_every=1)
     _train(cfg, tiny_data, tmp_path / "ref")
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "segsweep", "train", "--cell", "c", "--ndim", "2", "--cfg", section_json(cfg),
-           "--patches", str(tiny_data["patches"]), "--split", str(tiny_data["split"]),
-           "--prepared", str(tiny_data["prepared"]), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "segsweep",
+        "train",
+        "--cell",
+        "c",
+        "--ndim",
+        "2",
+        "--cfg",
+        section_json(cfg),
+        "--patches",
+        str(tiny_data["patches"]),
+        "--split",
+        str(tiny_data["split"]),
+        "--prepared",
+        str(tiny_data["prepared"]),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (out / RESUME).exists() and time.time() < deadline and proc.poll() is None:
@@ -85,7 +101,9 @@ def test_killed_and_resumed_ends_with_the_same_metrics(tiny_data, tmp_path):
     resumed_from = int(re.search(r"resumed from epoch (\d+)", res.stdout + res.stderr).group(1))
     assert resumed_from >= 1
     assert (out / "metrics.json").read_bytes() == (tmp_path / "ref/metrics.json").read_bytes()
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "norms.parquet"), pd.read_parquet(tmp_path / "ref/norms.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "norms.parquet"), pd.read_parquet(tmp_path / "ref/norms.parquet")
+    )
     snaps = sorted(p.name for p in (out / "snapshots").iterdir())
     assert snaps == [f"epoch_{k:03d}.pt" for k in range(7)]  # those from before the kill are kept
     for name in snaps:
@@ -106,5 +124,7 @@ def test_changed_settings_do_not_resume(tiny_data, tmp_path):
 
 @pytest.mark.parametrize("loss", ["dice_inverse_mix", "focal"])
 def test_other_losses_and_l1l2_train(tiny_data, tmp_path, loss):
-    m = _train(tiny_cfg(epochs=1, loss={"name": loss}, regularization={"l1": 1e-4, "l2": 1e-4}), tiny_data, tmp_path / loss)
+    m = _train(
+        tiny_cfg(epochs=1, loss={"name": loss}, regularization={"l1": 1e-4, "l2": 1e-4}), tiny_data, tmp_path / loss
+    )
     assert m["status"] == "ok"

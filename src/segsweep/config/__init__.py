@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from segsweep.config.landscape import Landscape
-from segsweep.config.report import Report
-from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
-from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
 from segsweep.config.models import (
     DATASET_KINDS,
     Augment,
@@ -37,13 +35,48 @@ from segsweep.config.models import (
     dataset_ndim,
     known_image_size,
 )
+from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
+from segsweep.config.report import Report
+from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
 from segsweep.errors import ConfigError, did_you_mean
 
 __all__ = [
-    "Augment", "Clahe", "Report", "Landscape", "Probe", "ProbeDynamics", "ProbeInit", "ProbePixels", "Grid", "LossCfg", "ModelCfg", "OptimCfg", "RegCfg", "SchedCfg", "Train", "ConfigError", "Dataset", "Folder2D", "Nifti", "Params", "Patches",
-    "Prepare", "Preprocess", "Resize", "Splits", "Synth2D", "Synth3D", "Window",
-    "dataset_ndim", "format_error", "load_params", "load_section", "section_json", "validate_params",
+    "Augment",
+    "Clahe",
+    "ConfigError",
+    "Dataset",
+    "Folder2D",
+    "Grid",
+    "Landscape",
+    "LossCfg",
+    "ModelCfg",
+    "Nifti",
+    "OptimCfg",
+    "Params",
+    "Patches",
+    "Prepare",
+    "Preprocess",
+    "Probe",
+    "ProbeDynamics",
+    "ProbeInit",
+    "ProbePixels",
+    "RegCfg",
+    "Report",
+    "Resize",
+    "SchedCfg",
+    "Splits",
+    "Synth2D",
+    "Synth3D",
+    "Train",
+    "Window",
+    "dataset_ndim",
+    "format_error",
+    "load_params",
+    "load_section",
+    "section_json",
+    "validate_params",
 ]
+
 
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate a params file.
@@ -142,12 +175,15 @@ def format_error(exc: ValidationError, prefix: str = "") -> str:
         return f"{key}: required key is missing{_more(errors)}"
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return (f"{key} = {_show(value)}: must be one of {', '.join(choices)}"
-                f"{did_you_mean(value, choices)}{_more(errors)}")
+        return (
+            f"{key} = {_show(value)}: must be one of {', '.join(choices)}{did_you_mean(value, choices)}{_more(errors)}"
+        )
     if kind == "union_tag_invalid":
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
-        return (f"{key}.kind = {_show(ctx.get('tag'))}: must be one of {', '.join(tags)}"
-                f"{did_you_mean(ctx.get('tag'), tags)}{_more(errors)}")
+        return (
+            f"{key}.kind = {_show(ctx.get('tag'))}: must be one of {', '.join(tags)}"
+            f"{did_you_mean(ctx.get('tag'), tags)}{_more(errors)}"
+        )
     if kind == "union_tag_not_found":
         return f"{key}.kind: required key is missing; one of {', '.join(DATASET_KINDS)}{_more(errors)}"
     msg = re.sub(r"^Input should (be )?", "must be ", msg)
@@ -180,8 +216,10 @@ def _check_train(params: Params, source: str) -> None:
 
     name = params.train.dataset
     if name not in params.datasets:
-        raise ConfigError(f"{source}: train.dataset = {json.dumps(name)}: not a dataset"
-                          f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}")
+        raise ConfigError(
+            f"{source}: train.dataset = {json.dumps(name)}: not a dataset"
+            f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}"
+        )
     ndim = dataset_ndim(params.datasets[name])
     patch = getattr(params.preprocess.patches, f"size_{ndim}d")
     cells, studies = expand(params.train, params.grid, source)
@@ -190,26 +228,33 @@ def _check_train(params: Params, source: str) -> None:
     _check_studies(list(params.report.reference), "report.reference", studies, source)
     for study, cell in params.report.reference.items():
         if cell not in studies[study]:
-            raise ConfigError(f"{source}: report.reference.{study} = {json.dumps(cell)}: not a cell of study "
-                              f"{study}{did_you_mean(cell, studies[study])}; valid: {', '.join(studies[study])}")
+            raise ConfigError(
+                f"{source}: report.reference.{study} = {json.dumps(cell)}: not a cell of study "
+                f"{study}{did_you_mean(cell, studies[study])}; valid: {', '.join(studies[study])}"
+            )
     for i, cell in enumerate(params.landscape.cells):
         if cell not in cells:
-            raise ConfigError(f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"
-                              f"{did_you_mean(cell, cells)}; `segsweep grid` lists them")
+            raise ConfigError(
+                f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"
+                f"{did_you_mean(cell, cells)}; `segsweep grid` lists them"
+            )
     for cid, cell in cells.items():
-        factor = 2 ** cell.model.depth
+        factor = 2**cell.model.depth
         if any(s % factor for s in patch):
             raise ConfigError(
                 f"{source}: preprocess.patches.size_{ndim}d = {list(patch)}: cell '{cid}' has a U-Net of "
-                f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}")
+                f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}"
+            )
 
 
 def _check_studies(names: list[str], key: str, studies: dict, source: str) -> None:
     """Every name in the list at ``key`` is a study of the grid."""
     for i, study in enumerate(names):
         if study not in studies:
-            raise ConfigError(f"{source}: {key}[{i}] = {json.dumps(study)}: not a study"
-                              f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}")
+            raise ConfigError(
+                f"{source}: {key}[{i}] = {json.dumps(study)}: not a study"
+                f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}"
+            )
 
 
 def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> None:
@@ -218,25 +263,34 @@ def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> Non
     for i, cell in enumerate(probe.cells):
         key = f"probe.cells[{i}]"
         if cell not in cells:
-            raise ConfigError(f"{source}: {key} = {json.dumps(cell)}: not a grid cell{did_you_mean(cell, cells)}; "
-                              "`segsweep grid` lists them")
+            raise ConfigError(
+                f"{source}: {key} = {json.dumps(cell)}: not a grid cell{did_you_mean(cell, cells)}; "
+                "`segsweep grid` lists them"
+            )
         if not cells[cell].snapshot_every:
-            raise ConfigError(f"{source}: {key} = {json.dumps(cell)}: the cell saves no snapshots; "
-                              "set train.snapshot_every > 0")
+            raise ConfigError(
+                f"{source}: {key} = {json.dumps(cell)}: the cell saves no snapshots; set train.snapshot_every > 0"
+            )
     pix = probe.pixels.cell
     if pix is not None and (pix not in cells or not cells[pix].snapshot_every):
-        raise ConfigError(f"{source}: probe.pixels.cell = {json.dumps(pix)}: must be a grid cell with "
-                          f"train.snapshot_every > 0{did_you_mean(pix, cells)}")
+        raise ConfigError(
+            f"{source}: probe.pixels.cell = {json.dumps(pix)}: must be a grid cell with "
+            f"train.snapshot_every > 0{did_you_mean(pix, cells)}"
+        )
     _check_studies(probe.dynamics.studies, "probe.dynamics.studies", studies, source)
     name = probe.init.dataset
     if name is None:
         return
     if name not in params.datasets:
-        raise ConfigError(f"{source}: probe.init.dataset = {json.dumps(name)}: not a dataset"
-                          f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}")
+        raise ConfigError(
+            f"{source}: probe.init.dataset = {json.dumps(name)}: not a dataset"
+            f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}"
+        )
     ndim = dataset_ndim(params.datasets[name])
     patch = getattr(params.preprocess.patches, f"size_{ndim}d")
-    factor = 2 ** probe.init.model.depth
+    factor = 2**probe.init.model.depth
     if any(s % factor for s in patch):
-        raise ConfigError(f"{source}: probe.init.model.depth = {probe.init.model.depth}: needs every side of "
-                          f"preprocess.patches.size_{ndim}d = {list(patch)} divisible by {factor}")
+        raise ConfigError(
+            f"{source}: probe.init.model.depth = {probe.init.model.depth}: needs every side of "
+            f"preprocess.patches.size_{ndim}d = {list(patch)} divisible by {factor}"
+        )

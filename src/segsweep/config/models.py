@@ -7,7 +7,7 @@ are (H, W) in 2D and (D, H, W) in 3D; fractions are in (0, 1).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
@@ -44,12 +44,16 @@ class Synth3D(Section):
 
     kind: Literal["synth3d"]
     n_cases: PositiveInt = 6
-    shape: tuple[
-        Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)]
-    ] = (48, 64, 64)
-    spacing: tuple[
-        Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]
-    ] = (2.5, 1.5, 1.5)
+    shape: tuple[Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)]] = (
+        48,
+        64,
+        64,
+    )
+    spacing: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = (
+        2.5,
+        1.5,
+        1.5,
+    )
     empty_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     noise_hu: Annotated[float, Field(ge=0.0)] = 20.0
     seed: int = 0
@@ -85,7 +89,7 @@ class Nifti(_Pairs):
     mask_glob: str = "labelsTr/*.nii.gz"
 
 
-Dataset = Annotated[Union[Synth2D, Synth3D, Folder2D, Nifti], Field(discriminator="kind")]
+Dataset = Annotated[Synth2D | Synth3D | Folder2D | Nifti, Field(discriminator="kind")]
 DATASET_KINDS = ("synth2d", "synth3d", "folder2d", "nifti")
 
 
@@ -119,7 +123,7 @@ class Window(Section):
     high: float = 300.0
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Window":
+    def _ordered(self) -> Window:
         if self.low >= self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
@@ -179,9 +183,9 @@ class Splits(Section):
     """Test / validation / train splits by source case (``segsweep.splits``): a fixed
     test set per dataset, a validation set per split seed, nested training sets."""
 
-    test_fraction: Fraction = 0.3         # of all cases, drawn once per dataset
+    test_fraction: Fraction = 0.3  # of all cases, drawn once per dataset
     test_seed: int = 0
-    val_fraction: Fraction = 0.2          # of the non-test cases, per split seed
+    val_fraction: Fraction = 0.2  # of the non-test cases, per split seed
     train_fractions: list[TrainFraction] = Field(default=[1.0, 0.5, 0.25], min_length=1)  # of the training pool
     seeds: list[int] = Field(default=[0], min_length=1)
 
@@ -243,4 +247,3 @@ def known_image_size(name: str, ds, pre: Preprocess) -> tuple[tuple[int, ...] | 
     if ds.kind == "synth3d":
         return tuple(ds.shape), f"datasets.{name}.shape"
     return None, ""
-

@@ -27,23 +27,23 @@ class ProbePixels(Section):
 
     cell: str | None = None
     n_images: PositiveInt = 2
-    size: Annotated[int, Field(ge=16, le=512)] = 64   # synthetic disk image side
+    size: Annotated[int, Field(ge=16, le=512)] = 64  # synthetic disk image side
 
 
 class ProbeDynamics(Section):
     """Per-layer gradient/update norm plots per cell, and comparisons per study."""
 
     studies: list[str] = []
-    smooth: PositiveInt = 5                          # rolling-mean window (steps)
+    smooth: PositiveInt = 5  # rolling-mean window (steps)
 
 
 class Probe(Section):
     losses: list[LossName] = Field(default=["dice", "dice_all", "ce", "topk_ce"], min_length=1)
-    n_patches: PositiveInt = 16                       # per patch kind (fg_bg, bg_only)
+    n_patches: PositiveInt = 16  # per patch kind (fg_bg, bg_only)
     batch_size: PositiveInt = 1
-    bn_mode: Literal["train", "eval"] = "train"       # batch norm as during training, or frozen
+    bn_mode: Literal["train", "eval"] = "train"  # batch norm as during training, or frozen
     seed: int = 0
     init: ProbeInit = ProbeInit()
-    cells: list[str] = []                             # along training: these cells' snapshots
+    cells: list[str] = []  # along training: these cells' snapshots
     pixels: ProbePixels = ProbePixels()
     dynamics: ProbeDynamics = ProbeDynamics()

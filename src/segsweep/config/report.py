@@ -15,25 +15,25 @@ class FigureStyle(Section):
     Widths are fixed by the figure's kind: 7 in (two columns) or 3.5 in (one column), so
     the text keeps its size in print (``segsweep.figures``)."""
 
-    dpi: Annotated[int, Field(ge=50, le=300)] = 150   # PNG resolution (PDFs are vector)
-    font_size: Annotated[float, Field(ge=7, le=12)] = 8.0   # points at print size; journals ask for >= 7
+    dpi: Annotated[int, Field(ge=50, le=300)] = 150  # PNG resolution (PDFs are vector)
+    font_size: Annotated[float, Field(ge=7, le=12)] = 8.0  # points at print size; journals ask for >= 7
 
 
 class Examples(Section):
     """Example segmentations (image, ground truth, prediction) of the best and worst
     cells by test Dice, on the same test images."""
 
-    n_images: Annotated[int, Field(ge=0, le=12)] = 3    # 0: no example figure
+    n_images: Annotated[int, Field(ge=0, le=12)] = 3  # 0: no example figure
 
 
 class Report(Section):
     title: str = "segsweep study"
     decimals: Annotated[int, Field(ge=1, le=6)] = 3
-    studies: list[str] = []       # studies to tabulate, in this order; []: every study
-    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05   # "n.s." when the Holm-adjusted p >= alpha
+    studies: list[str] = []  # studies to tabulate, in this order; []: every study
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05  # "n.s." when the Holm-adjusted p >= alpha
     # study -> a cell of the row every other row is compared with (default: baseline)
     reference: dict[str, str] = {}
-    bootstrap: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000   # resamples (hierarchical bootstrap)
-    seed: int = 0                 # bootstrap resampling seed
+    bootstrap: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000  # resamples (hierarchical bootstrap)
+    seed: int = 0  # bootstrap resampling seed
     figure: FigureStyle = FigureStyle()
     examples: Examples = Examples()

@@ -50,11 +50,11 @@ class LossCfg(Section):
     """Loss by name plus the settings some losses use (others ignore them)."""
 
     name: _registered("LOSSES") = "dice"
-    lam: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5       # dice_inverse_mix: λ·dice + (1-λ)·inverse
+    lam: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5  # dice_inverse_mix: λ·dice + (1-λ)·inverse
     smooth_nr: NonNeg = 1e-5
     smooth_dr: Annotated[float, Field(gt=0.0)] = 1e-5
-    batch_dice: bool = False                                  # dice over the whole batch, not per sample
-    topk: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25      # topk_ce: fraction of hardest pixels
+    batch_dice: bool = False  # dice over the whole batch, not per sample
+    topk: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25  # topk_ce: fraction of hardest pixels
     focal_gamma: NonNeg = 2.0
     tversky_alpha: NonNeg = 0.3
     tversky_beta: NonNeg = 0.7
@@ -63,11 +63,11 @@ class LossCfg(Section):
 class OptimCfg(Section):
     name: _registered("OPTIMIZERS") = "adam"
     lr: Annotated[float, Field(gt=0.0)] = 1e-3
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9   # sgd
-    nesterov: bool = False                                    # sgd
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # sgd
+    nesterov: bool = False  # sgd
     weight_decay: NonNeg = 0.0
-    betas: tuple[Fraction, Fraction] = (0.9, 0.999)           # adam, adamw
-    alpha: Fraction = 0.99                                    # rmsprop smoothing
+    betas: tuple[Fraction, Fraction] = (0.9, 0.999)  # adam, adamw
+    alpha: Fraction = 0.99  # rmsprop smoothing
     rmsprop_momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
 
 
@@ -75,9 +75,9 @@ class SchedCfg(Section):
     """Learning-rate factor as a function of the epoch (see ``segsweep.optim``)."""
 
     name: _registered("SCHEDULERS") = "none"
-    step_size: PositiveInt = 100          # step: epochs between decays
-    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1   # step, exponential
-    power: Annotated[float, Field(gt=0.0)] = 0.9            # poly
+    step_size: PositiveInt = 100  # step: epochs between decays
+    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # step, exponential
+    power: Annotated[float, Field(gt=0.0)] = 0.9  # poly
     min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # cosine, poly floor
 
 
@@ -106,15 +106,17 @@ class EvalCfg(Section):
     """
 
     selection: Literal["last", "best_val", "last_k"] = "last"
-    last_k: PositiveInt | None = None      # required by, and only allowed with, selection: last_k
+    last_k: PositiveInt | None = None  # required by, and only allowed with, selection: last_k
     precise_bn_batches: Annotated[int, Field(ge=0)] = 32  # 0: keep the running statistics
-    curve_bn_batches: Annotated[int, Field(ge=0)] = 4     # at most precise_bn_batches
+    curve_bn_batches: Annotated[int, Field(ge=0)] = 4  # at most precise_bn_batches
 
     @model_validator(mode="after")
     def _k_only_with_last_k(self):
         if self.curve_bn_batches > self.precise_bn_batches:
-            raise ValueError(f"curve_bn_batches = {self.curve_bn_batches}: must be at most precise_bn_batches = "
-                             f"{self.precise_bn_batches} (the curves use the first batches of that sample)")
+            raise ValueError(
+                f"curve_bn_batches = {self.curve_bn_batches}: must be at most precise_bn_batches = "
+                f"{self.precise_bn_batches} (the curves use the first batches of that sample)"
+            )
         if self.selection == "last_k" and self.last_k is None:
             raise ValueError("selection last_k needs last_k (the number of final epochs to average)")
         if self.selection != "last_k" and self.last_k is not None:
@@ -127,7 +129,7 @@ class Train(Section):
 
     dataset: str = "lesion2d"
     noise: NonNeg = 0.0
-    train_fraction: TrainFraction = 1.0    # share of the split's training pool
+    train_fraction: TrainFraction = 1.0  # share of the split's training pool
     split_seed: int = 0
     seed: int = 0
     epochs: PositiveInt = 10
@@ -143,9 +145,9 @@ class Train(Section):
     scheduler: SchedCfg = SchedCfg()
     regularization: RegCfg = RegCfg()
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    amp: bool = False                      # mixed precision (CUDA only)
-    threads: PositiveInt = 1               # torch CPU threads; fixed for reproducible numerics
-    log_norms: bool = True                 # per-step per-layer gradient and update norms
+    amp: bool = False  # mixed precision (CUDA only)
+    threads: PositiveInt = 1  # torch CPU threads; fixed for reproducible numerics
+    log_norms: bool = True  # per-step per-layer gradient and update norms
     snapshot_every: Annotated[int, Field(ge=0)] = 0  # save weights every N epochs (and at init); 0: never
 
 

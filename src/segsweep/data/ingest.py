@@ -43,9 +43,7 @@ def match_pairs(cfg: Folder2D | Nifti, root: Path, key: str) -> list[tuple[str, 
     images = {_stem(p, cfg.image_strip): p for p in sorted(root.glob(cfg.image_glob)) if p.is_file()}
     masks = {_stem(p, cfg.mask_strip): p for p in sorted(root.glob(cfg.mask_glob)) if p.is_file()}
     if not images:
-        raise DataError(
-            f"{root}: empty dataset: no file matches {key}.image_glob = '{cfg.image_glob}'"
-        )
+        raise DataError(f"{root}: empty dataset: no file matches {key}.image_glob = '{cfg.image_glob}'")
     for case, path in images.items():
         if case not in masks:
             raise DataError(
@@ -114,8 +112,7 @@ def load_pair_2d(img_path: Path, mask_path: Path, cfg: Folder2D, key: str) -> tu
         mask = mask[..., 0]
     if image.shape[:2] != mask.shape:
         raise DataError(
-            f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} "
-            f"{list(image.shape[:2])}"
+            f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} {list(image.shape[:2])}"
         )
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise DataError(f"{img_path}: image contains NaN or inf values")
@@ -134,8 +131,7 @@ def load_pair_3d(img_path: Path, mask_path: Path, cfg: Nifti, key: str) -> tuple
     mask, _ = _read_nifti(mask_path)
     if image.shape != mask.shape:
         raise DataError(
-            f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} "
-            f"{list(image.shape)}"
+            f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} {list(image.shape)}"
         )
     image = image.astype(np.float32)
     if not np.isfinite(image).all():
@@ -169,11 +165,18 @@ def ingest(cfg: Folder2D | Nifti, root: Path, out: Path, key: str) -> pd.DataFra
                 image, mask, spacing = load_pair_3d(img_path, mask_path, cfg, key)
                 channels = 1
             save_case(tmp, case, image, mask)
-            rows.append({
-                "case": case, "ndim": mask.ndim, "shape": "x".join(map(str, mask.shape)),
-                "channels": channels, "spacing": "x".join(f"{s:g}" for s in spacing),
-                **fg_stats(mask), "image": str(img_path), "mask": str(mask_path),
-            })
+            rows.append(
+                {
+                    "case": case,
+                    "ndim": mask.ndim,
+                    "shape": "x".join(map(str, mask.shape)),
+                    "channels": channels,
+                    "spacing": "x".join(f"{s:g}" for s in spacing),
+                    **fg_stats(mask),
+                    "image": str(img_path),
+                    "mask": str(mask_path),
+                }
+            )
         manifest = pd.DataFrame(rows)
         manifest.to_csv(tmp / MANIFEST, index=False)
     return manifest

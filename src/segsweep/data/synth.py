@@ -70,7 +70,7 @@ def lesion_image(cfg: Synth2D, index: int) -> tuple[np.ndarray, np.ndarray]:
     tex = 0.05 * _smooth_noise(rng, (n, n), n / 24) + 0.02 * _smooth_noise(rng, (n, n), 1.5)
     img = skin[None, None, :] * (1 + tex[..., None])
     # Vignetting, as in dermoscopy photographs.
-    yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
+    yy, xx = np.mgrid[-1 : 1 : n * 1j, -1 : 1 : n * 1j]
     img *= (1 - 0.18 * (xx**2 + yy**2))[..., None]
     if mask.any():
         lesion = np.array([0.45, 0.28, 0.2]) * rng.uniform(0.55, 1.15) + rng.uniform(-0.03, 0.03, 3)

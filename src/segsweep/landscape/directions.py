@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 
 
-def random_direction(params: dict[str, torch.Tensor], seed: int, normalization: str = "filter",
-                     ignore_bias_bn: bool = True) -> dict[str, torch.Tensor]:
+def random_direction(
+    params: dict[str, torch.Tensor], seed: int, normalization: str = "filter", ignore_bias_bn: bool = True
+) -> dict[str, torch.Tensor]:
     """A Gaussian direction like ``params``, normalised (``filter``, ``layer`` or ``none``)."""
     if normalization not in ("filter", "layer", "none"):
         raise ValueError(f"normalization must be filter, layer or none, got {normalization!r}")

@@ -94,8 +94,9 @@ def evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_b
 
 
 @torch.no_grad()
-def evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(),
-                     chunk: int = 8):
+def evaluate_batched(
+    model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(), chunk: int = 8
+):
     """``vmap`` over ``chunk`` parameter sets per forward; same numbers as the loop."""
     model.eval()
     batches = fast_layout(batches)
@@ -108,13 +109,13 @@ def evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, buffe
     batched = vmap(one, in_dims=(0, 0 if blended else None, None, None))
     losses, stats = [], []
     for start in range(0, len(coords), chunk):
-        c = coords[start:start + chunk]
+        c = coords[start : start + chunk]
         params = _stacked(base, dirs, c)
         bufs = _stacked(buffer_base, list(buffer_dirs), c) if blended else buffers
         total, st = torch.zeros(len(c)), torch.zeros(len(c), 3)
         for x, y in batches:
-            l, s = batched(params, bufs, x, y)
-            total += l
+            loss, s = batched(params, bufs, x, y)
+            total += loss
             st += s
         losses.append(total / len(batches))
         stats.append(st)

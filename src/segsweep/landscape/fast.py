@@ -121,8 +121,12 @@ def _block_steps(block: nn.Sequential, prefix: str) -> list:
         if not isinstance(m, _CONVS):
             steps.append(_Norm(name, m.eps) if isinstance(m, _BNS) else m)
             continue
-        if (m.groups != 1 or m.padding_mode != "zeros" or isinstance(m.padding, str)
-                or any(s != 1 for s in (*m.stride, *m.dilation))):
+        if (
+            m.groups != 1
+            or m.padding_mode != "zeros"
+            or isinstance(m.padding, str)
+            or any(s != 1 for s in (*m.stride, *m.dilation))
+        ):
             raise NotImplementedError(f"unsupported convolution {name}: {m}")
         bn, eps = None, 0.0
         if i < len(layers) and isinstance(layers[i][1], _BNS):
@@ -186,8 +190,14 @@ class UNetPlan:
             raise NotImplementedError("this PyTorch build has no oneDNN fused convolution")
         self.model = model
         p, n = model.pool, model.ndim  # 2×2(×2), stride 2: the elementwise version; else as is
-        plain = (p.kernel_size in (2, (2,) * n) and p.stride in (2, (2,) * n) and p.padding in (0, (0,) * n)
-                 and p.dilation in (1, (1,) * n) and not p.ceil_mode and not p.return_indices)
+        plain = (
+            p.kernel_size in (2, (2,) * n)
+            and p.stride in (2, (2,) * n)
+            and p.padding in (0, (0,) * n)
+            and p.dilation in (1, (1,) * n)
+            and not p.ceil_mode
+            and not p.return_indices
+        )
         self.pool = _max_pool2 if plain else p
         self.down = [_block_steps(b, f"down.{i}.") for i, b in enumerate(model.down)]
         self.up_blocks = [_block_steps(b, f"up_blocks.{i}.") for i, b in enumerate(model.up_blocks)]
@@ -238,8 +248,10 @@ class UNetPlan:
                 gamma, beta, mean, var = (t.at(c) for t in bn)
                 s = gamma * torch.rsqrt(var + cv.eps)
                 shift = beta - mean * s
-                out[name] = (w.at(c) * s.view(-1, *([1] * (w.base.ndim - 1))),
-                             shift if b is None else shift + b.at(c) * s)
+                out[name] = (
+                    w.at(c) * s.view(-1, *([1] * (w.base.ndim - 1))),
+                    shift if b is None else shift + b.at(c) * s,
+                )
         return out
 
     def _run(self, steps: list, x: torch.Tensor, state: dict) -> torch.Tensor:
@@ -250,8 +262,16 @@ class UNetPlan:
                 attr, scalars, algo = s.post
                 x = torch.ops.mkldnn._convolution_pointwise(x, w, b, s.padding, one, one, 1, attr, scalars, algo)
             elif isinstance(s, _Norm):
-                x = F.batch_norm(x, state[f"{s.bn}.running_mean"], state[f"{s.bn}.running_var"],
-                                 state[f"{s.bn}.weight"], state[f"{s.bn}.bias"], False, 0.0, s.eps)
+                x = F.batch_norm(
+                    x,
+                    state[f"{s.bn}.running_mean"],
+                    state[f"{s.bn}.running_var"],
+                    state[f"{s.bn}.weight"],
+                    state[f"{s.bn}.bias"],
+                    False,
+                    0.0,
+                    s.eps,
+                )
             else:
                 x = s(x)
         return x
@@ -283,12 +303,17 @@ class UNetPlan:
 
 
 def _finite(state: dict) -> bool:
-    return all(bool(torch.isfinite(t).all()) for v in state.values() for t in (v if isinstance(v, tuple) else (v,))
-               if t is not None)
+    return all(
+        bool(torch.isfinite(t).all())
+        for v in state.values()
+        for t in (v if isinstance(v, tuple) else (v,))
+        if t is not None
+    )
 
 
-def _evaluate_points(plan: UNetPlan, prepared: dict, loss_fn, batches, coords: list[list[float]],
-                     threads: int, reference) -> list[tuple[float, torch.Tensor]]:
+def _evaluate_points(
+    plan: UNetPlan, prepared: dict, loss_fn, batches, coords: list[list[float]], threads: int, reference
+) -> list[tuple[float, torch.Tensor]]:
     """(mean loss, summed [∩, |pred|, |target|]) per point, ``threads`` intra-op threads.
     A point whose weights are not finite (e.g. a running variance extrapolated below
     zero) goes to ``reference``: the fused ReLU would turn NaN into 0 where PyTorch's
@@ -311,8 +336,9 @@ def _evaluate_points(plan: UNetPlan, prepared: dict, loss_fn, batches, coords: l
 
 
 @torch.no_grad()
-def evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(),
-                  workers: int | None = None):
+def evaluate_fast(
+    model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(), workers: int | None = None
+):
     """``evaluate_loop`` with norms folded, activations fused and points in parallel.
 
     Args:
@@ -361,8 +387,9 @@ def evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, buffer_b
         else:
             per = max(1, threads // workers)
             with ThreadPoolExecutor(workers) as pool:
-                done = list(pool.map(
-                    lambda p: _evaluate_points(plan, prepared, loss_fn, batches, p, per, reference), parts))
+                done = list(
+                    pool.map(lambda p: _evaluate_points(plan, prepared, loss_fn, batches, p, per, reference), parts)
+                )
     finally:
         torch.set_num_threads(threads)
     results = [done[i % workers][i // workers] for i in range(len(points))]

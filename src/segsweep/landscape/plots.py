@@ -35,17 +35,19 @@ def _nonfinite_note(n: int) -> str:
 CAPTIONS = {
     "line": "Loss along one filter-normalised random direction around each cell's scored weights (α = 0)",
     "interpolation": "Loss along the straight line from each cell's initial weights (t = 0) to its scored weights "
-                     "(t = 1)",
+    "(t = 1)",
     "plane_contours": "Loss on the plane of two filter-normalised random directions around each cell's scored "
-                      "weights (+), shared log-spaced contour levels",
+    "weights (+), shared log-spaced contour levels",
     "plane_surfaces": "log10 loss on the plane of two filter-normalised random directions around each cell's "
-                      "scored weights, shared z scale",
+    "scored weights, shared z scale",
 }
 
 
 def _caption(kind: str, cells: list[str], n_points: str) -> str:
-    return (f"{CAPTIONS[kind]}: {n_points} points per cell, each the mean loss over the same fixed training "
-            f"batches; cells {', '.join(cells)} (one seed each); × marks a non-finite loss.")
+    return (
+        f"{CAPTIONS[kind]}: {n_points} points per cell, each the mean loss over the same fixed training "
+        f"batches; cells {', '.join(cells)} (one seed each); × marks a non-finite loss."
+    )
 
 
 def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str, stem: Path) -> bool:
@@ -63,8 +65,15 @@ def _curves(data: dict[str, dict], kind: str, xkey: str, ykey: str, xlabel: str,
         x, y = np.asarray(data[c][xkey]), as_nan(data[c][ykey])
         bad = np.isnan(y)
         total += int(bad.sum())
-        ax.plot(x, y, marker=row_style(i)["marker"], ms=3, ls=row_style(i)["dash"], color=colour,
-                label=c + _nonfinite_note(int(bad.sum())))
+        ax.plot(
+            x,
+            y,
+            marker=row_style(i)["marker"],
+            ms=3,
+            ls=row_style(i)["dash"],
+            color=colour,
+            label=c + _nonfinite_note(int(bad.sum())),
+        )
         if bad.any():
             ax.plot(x[bad], np.full(int(bad.sum()), 0.03), color=colour, transform=edge, clip_on=False, **NONFINITE)
     title = f"{kind}: loss" + (f"; {total} non-finite (×, bottom)" if total else "")
@@ -135,8 +144,10 @@ def plot_cells(data: dict[str, dict], out: Path) -> list[Path]:
         The figure stems written.
     """
     written = []
-    for kind, xkey, ykey, xlabel in (("line", "axis", "line_loss", "α (filter-normalised direction)"),
-                                     ("interpolation", "interp_t", "interp_loss", "t (0: initialisation, 1: trained)")):
+    for kind, xkey, ykey, xlabel in (
+        ("line", "axis", "line_loss", "α (filter-normalised direction)"),
+        ("interpolation", "interp_t", "interp_loss", "t (0: initialisation, 1: trained)"),
+    ):
         if _curves(data, kind, xkey, ykey, xlabel, out / kind):
             written.append(out / kind)
     cells = [c for c in data if "plane_loss" in data[c]]

@@ -89,8 +89,10 @@ def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
     c = len(alphas) // 2
     v = as_nan(values)
     finite = v[np.isfinite(v)]
-    out = {"n_nonfinite": int(v.size - finite.size),
-           "range": float(finite.max() - finite.min()) if finite.size else float("nan")}
+    out = {
+        "n_nonfinite": int(v.size - finite.size),
+        "range": float(finite.max() - finite.min()) if finite.size else float("nan"),
+    }
     if v.ndim == 1:
         d2 = (v[2:] - 2 * v[1:-1] + v[:-2]) / h**2  # NaN wherever the stencil touches NaN
         out |= {"curvature_1": float(d2[c - 1]), "nonconvex_fraction": _fraction_below_zero(d2)}
@@ -99,8 +101,11 @@ def roughness(alphas: np.ndarray, values: np.ndarray) -> dict[str, float]:
     dyy = (v[1:-1, 2:] - 2 * v[1:-1, 1:-1] + v[1:-1, :-2]) / h**2
     dxy = (v[2:, 2:] - v[2:, :-2] - v[:-2, 2:] + v[:-2, :-2]) / (4 * h**2)
     min_eig = (dxx + dyy) / 2 - np.sqrt(((dxx - dyy) / 2) ** 2 + dxy**2)
-    out |= {"curvature_1": float(dxx[c - 1, c - 1]), "curvature_2": float(dyy[c - 1, c - 1]),
-            "nonconvex_fraction": _fraction_below_zero(min_eig)}
+    out |= {
+        "curvature_1": float(dxx[c - 1, c - 1]),
+        "curvature_2": float(dyy[c - 1, c - 1]),
+        "nonconvex_fraction": _fraction_below_zero(min_eig),
+    }
     return out
 
 
@@ -109,14 +114,25 @@ def eval_batches(images, masks, rows: np.ndarray, n_batches: int, batch_size: in
     pick = rng.choice(rows, size=min(len(rows), n_batches * batch_size), replace=False)
     out = []
     for b in range(0, len(pick), batch_size):
-        sel = np.sort(pick[b:b + batch_size])
-        out.append((torch.from_numpy(np.ascontiguousarray(images[sel])),
-                    torch.from_numpy(np.ascontiguousarray(masks[sel]))[:, None]))
+        sel = np.sort(pick[b : b + batch_size])
+        out.append(
+            (
+                torch.from_numpy(np.ascontiguousarray(images[sel])),
+                torch.from_numpy(np.ascontiguousarray(masks[sel]))[:, None],
+            )
+        )
     return out[:n_batches]
 
 
-def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | None, batches, stem: Path,
-                   ) -> dict[str, dict]:
+def cell_landscape(
+    cfg,
+    model,
+    loss_fn,
+    best_state: dict,
+    init_state: dict | None,
+    batches,
+    stem: Path,
+) -> dict[str, dict]:
     """Compute the configured kinds for one cell; write ``stem``.npz; return roughness.
 
     ``model`` is left with ``best_state`` loaded; ``split_state`` copies, so loading
@@ -166,14 +182,15 @@ def cell_landscape(cfg, model, loss_fn, best_state: dict, init_state: dict | Non
         kw = {}
         if cfg.interpolate_buffers:
             floats = {k: v for k, v in buffers.items() if v.is_floating_point()}
-            kw = {"buffer_base": {**buffers, **{k: b0[k] for k in floats}},
-                  "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}]}
+            kw = {
+                "buffer_base": {**buffers, **{k: b0[k] for k in floats}},
+                "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}],
+            }
         loss, dice = run(p0, [delta], ts[:, None], **kw)
         arrays |= {"interp_t": ts, "interp_loss": loss, "interp_dice": dice}
         stats["interpolation"] = roughness(ts, loss)
-    with atomic_path(Path(f"{stem}.npz")) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    with atomic_path(Path(f"{stem}.npz")) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return stats
 
 

@@ -42,8 +42,9 @@ def inverse_dice(output: str, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, 
 
 
 @LOSSES.register("dice_inverse_mix")
-def dice_inverse_mix(output: str, lam: float = 0.5, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5,
-                     batch_dice: bool = False):
+def dice_inverse_mix(
+    output: str, lam: float = 0.5, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False
+):
     """λ·dice + (1 − λ)·inverse dice (λ = 0.5: the mean of the two)."""
     from segsweep.losses.custom import DiceInverseMix
 
@@ -85,15 +86,27 @@ def focal(output: str, focal_gamma: float = 2.0):
 
 
 @LOSSES.register("tversky")
-def tversky(output: str, tversky_alpha: float = 0.3, tversky_beta: float = 0.7,
-            smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False):
+def tversky(
+    output: str,
+    tversky_alpha: float = 0.3,
+    tversky_beta: float = 0.7,
+    smooth_nr: float = 1e-5,
+    smooth_dr: float = 1e-5,
+    batch_dice: bool = False,
+):
     """MONAI TverskyLoss on the foreground (α weighs false positives, β false negatives)."""
     from monai.losses import TverskyLoss
 
-    act = ({"softmax": True, "to_onehot_y": True, "include_background": False}
-           if output == "softmax" else {"sigmoid": True})
-    return _float_target(TverskyLoss(alpha=tversky_alpha, beta=tversky_beta, smooth_nr=smooth_nr,
-                                     smooth_dr=smooth_dr, batch=batch_dice, **act))
+    act = (
+        {"softmax": True, "to_onehot_y": True, "include_background": False}
+        if output == "softmax"
+        else {"sigmoid": True}
+    )
+    return _float_target(
+        TverskyLoss(
+            alpha=tversky_alpha, beta=tversky_beta, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice, **act
+        )
+    )
 
 
 @LOSSES.register("generalized_dice")

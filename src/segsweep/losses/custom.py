@@ -40,8 +40,9 @@ class SoftDice(nn.Module):
 
     SELECT = {"fg": [1], "bg": [0], "all": [0, 1]}
 
-    def __init__(self, channels: str = "fg", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5,
-                 batch: bool = False) -> None:
+    def __init__(
+        self, channels: str = "fg", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch: bool = False
+    ) -> None:
         super().__init__()
         if channels not in self.SELECT:
             raise ValueError(f"channels must be one of {', '.join(self.SELECT)}, got {channels!r}")

@@ -16,8 +16,9 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu
 class ConvBlock(nn.Sequential):
     """(conv -> [norm] -> act) × 2, or conv -> act -> norm when ``norm_after_activation``."""
 
-    def __init__(self, ndim: int, cin: int, cout: int, norm: str, activation: str,
-                 norm_after_activation: bool, dropout: float) -> None:
+    def __init__(
+        self, ndim: int, cin: int, cout: int, norm: str, activation: str, norm_after_activation: bool, dropout: float
+    ) -> None:
         conv = nn.Conv2d if ndim == 2 else nn.Conv3d
         bn = nn.BatchNorm2d if ndim == 2 else nn.BatchNorm3d
         layers: list[nn.Module] = []
@@ -71,10 +72,20 @@ class UNet(nn.Module):
         input (B, in_channels, *spatial) -> logits (B, 2 or 1, *spatial).
     """
 
-    def __init__(self, ndim: int = 2, in_channels: int = 3, depth: int = 4, base_filters: int = 8,
-                 norm: str = "batch", norm_after_activation: bool = False, activation: str = "relu",
-                 dropout: float = 0.0, upsampling: str = "transpose", init: str = "kaiming",
-                 output: str = "softmax") -> None:
+    def __init__(
+        self,
+        ndim: int = 2,
+        in_channels: int = 3,
+        depth: int = 4,
+        base_filters: int = 8,
+        norm: str = "batch",
+        norm_after_activation: bool = False,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        upsampling: str = "transpose",
+        init: str = "kaiming",
+        output: str = "softmax",
+    ) -> None:
         super().__init__()
         if ndim not in (2, 3):
             raise ValueError(f"ndim must be 2 or 3, got {ndim}")
@@ -92,8 +103,9 @@ class UNet(nn.Module):
             cin = w
         self.pool = (nn.MaxPool2d if ndim == 2 else nn.MaxPool3d)(2)
         self.ups = nn.ModuleList(Up(ndim, widths[i + 1], widths[i], upsampling) for i in reversed(range(depth)))
-        self.up_blocks = nn.ModuleList(ConvBlock(cin=2 * widths[i], cout=widths[i], dropout=0.0, **block)
-                                       for i in reversed(range(depth)))
+        self.up_blocks = nn.ModuleList(
+            ConvBlock(cin=2 * widths[i], cout=widths[i], dropout=0.0, **block) for i in reversed(range(depth))
+        )
         conv = nn.Conv2d if ndim == 2 else nn.Conv3d
         self.head = conv(widths[0], 2 if output == "softmax" else 1, 1)
         self._init(init)

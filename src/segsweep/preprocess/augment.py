@@ -29,12 +29,20 @@ def draw_seed(seed: int, case: str, copy: int) -> int:
 
 def build_2d_transform(cfg: Augment) -> A.Compose:
     steps: list[A.BasicTransform] = [
-        A.Rotate(limit=cfg.rotate_limit, p=cfg.rotate_p, interpolation=cv2.INTER_LINEAR,
-                 mask_interpolation=cv2.INTER_NEAREST, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0),
+        A.Rotate(
+            limit=cfg.rotate_limit,
+            p=cfg.rotate_p,
+            interpolation=cv2.INTER_LINEAR,
+            mask_interpolation=cv2.INTER_NEAREST,
+            border_mode=cv2.BORDER_CONSTANT,
+            fill=0,
+            fill_mask=0,
+        ),
     ]
     if cfg.crop_2d is not None:
-        steps.append(A.RandomCrop(*cfg.crop_2d, pad_if_needed=True, border_mode=cv2.BORDER_CONSTANT,
-                                  fill=0, fill_mask=0))
+        steps.append(
+            A.RandomCrop(*cfg.crop_2d, pad_if_needed=True, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0)
+        )
     return A.Compose(steps, seed=cfg.seed)
 
 
@@ -86,8 +94,16 @@ def augment(cfg: Augment, src: Path, out: Path) -> pd.DataFrame:
                     aug_img, aug_mask = augment_3d(image, mask, cfg, seed)
                 sample = f"{row.case}_a{k}"
                 save_case(tmp, sample, aug_img, aug_mask)
-                rows.append({"case": sample, "source_case": row.case, "copy": k, "ndim": row.ndim,
-                             "shape": "x".join(map(str, aug_mask.shape)), **fg_stats(aug_mask)})
+                rows.append(
+                    {
+                        "case": sample,
+                        "source_case": row.case,
+                        "copy": k,
+                        "ndim": row.ndim,
+                        "shape": "x".join(map(str, aug_mask.shape)),
+                        **fg_stats(aug_mask),
+                    }
+                )
         result = pd.DataFrame(rows)
         result.to_csv(tmp / MANIFEST, index=False)
     return result

@@ -34,8 +34,9 @@ def grid_starts(length: int, size: int, stride: int) -> list[int]:
     return starts
 
 
-def patch_starts(mask: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...],
-                 fg_oversample: float, rng: np.random.Generator) -> list[tuple[tuple[int, ...], str]]:
+def patch_starts(
+    mask: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...], fg_oversample: float, rng: np.random.Generator
+) -> list[tuple[tuple[int, ...], str]]:
     """Corners of the grid patches of ``mask`` plus foreground-centred ones.
 
     The foreground-centred patches make up ``fg_oversample`` of the total (none when
@@ -43,8 +44,10 @@ def patch_starts(mask: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...
     the image.
     """
     axes = [grid_starts(n, p, s) for n, p, s in zip(mask.shape, size, stride)]
-    starts = [(tuple(int(v) for v in corner), "grid") for corner in np.stack(
-        np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(size))]
+    starts = [
+        (tuple(int(v) for v in corner), "grid")
+        for corner in np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(size))
+    ]
     fg = np.flatnonzero(mask)
     if fg_oversample > 0 and fg.size:
         n_fg = int(round(len(starts) * fg_oversample / (1 - fg_oversample)))
@@ -83,12 +86,16 @@ def extract_patches(cfg: Patches, sigma: float, src: Path, out: Path) -> pd.Data
     for row in manifest.itertuples(index=False):
         image, mask = load_case(src, row.case)
         if any(p > n for p, n in zip(size, mask.shape)):
-            raise DataError(f"{src}/cases/{row.case}.npz: sample shape {list(mask.shape)} is smaller than "
-                            f"{key} = {list(size)}; use a smaller patch or a larger crop/resize")
+            raise DataError(
+                f"{src}/cases/{row.case}.npz: sample shape {list(mask.shape)} is smaller than "
+                f"{key} = {list(size)}; use a smaller patch or a larger crop/resize"
+            )
         c = image.shape[-1] if ndim == 2 else 1
         if channels not in (None, c):
-            raise DataError(f"{src}/cases/{row.case}.npz: has {c} channels, earlier samples {channels}; "
-                            "a dataset must be all RGB or all gray")
+            raise DataError(
+                f"{src}/cases/{row.case}.npz: has {c} channels, earlier samples {channels}; "
+                "a dataset must be all RGB or all gray"
+            )
         channels = c
         rng = np.random.default_rng([cfg.seed, zlib.crc32(row.case.encode())])
         plan.append((row, patch_starts(mask, tuple(size), tuple(stride), cfg.fg_oversample, rng)))
@@ -108,9 +115,18 @@ def extract_patches(cfg: Patches, sigma: float, src: Path, out: Path) -> pd.Data
                 images[i] = image[(slice(None), *sl)]
                 masks[i] = mask[sl]
                 frac = float(masks[i].mean())
-                rows.append({"patch": i, "sample": row.case, "case": row.source_case, "copy": row.copy,
-                             "origin": origin, **{f"start_{a}": v for a, v in enumerate(corner)},
-                             "fg_fraction": round(frac, 6), "kind": "fg_bg" if frac > 0 else "bg_only"})
+                rows.append(
+                    {
+                        "patch": i,
+                        "sample": row.case,
+                        "case": row.source_case,
+                        "copy": row.copy,
+                        "origin": origin,
+                        **{f"start_{a}": v for a, v in enumerate(corner)},
+                        "fg_fraction": round(frac, 6),
+                        "kind": "fg_bg" if frac > 0 else "bg_only",
+                    }
+                )
                 i += 1
         images.flush()
         masks.flush()

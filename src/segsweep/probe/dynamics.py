@@ -37,7 +37,7 @@ def smooth(s: pd.Series, window: int) -> pd.Series:
 
 
 def plot_cell(norms: pd.DataFrame, cell: str, window: int, stem: Path) -> None:
-    layers = [c[len("grad/"):] for c in norms.columns if c.startswith("grad/")]
+    layers = [c[len("grad/") :] for c in norms.columns if c.startswith("grad/")]
     colours = plt.get_cmap("viridis")(np.linspace(0, 1, max(len(layers), 1)))
     fig, axes = plt.subplots(1, 3, figsize=(DOUBLE, 2.6))
     for kind, ax in zip(("grad", "update"), axes[:2]):
@@ -47,12 +47,17 @@ def plot_cell(norms: pd.DataFrame, cell: str, window: int, stem: Path) -> None:
     axes[2].plot(norms["step"], smooth(norms["loss"], window), color=PALETTE[0])
     axes[2].set(xlabel="step", ylabel="training loss", title="loss")
     fig.suptitle(f"{cell}: smoothed over {window} steps")
-    save(fig, stem, f"Cell {cell}: per-layer gradient and update 2-norms and the training loss at each of "
-         f"{len(norms)} logged optimizer steps (one seed), rolling mean over {window} steps.")
+    save(
+        fig,
+        stem,
+        f"Cell {cell}: per-layer gradient and update 2-norms and the training loss at each of "
+        f"{len(norms)} logged optimizer steps (one seed), rolling mean over {window} steps.",
+    )
 
 
-def plot_study(frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], study: str, window: int,
-               stem: Path) -> None:
+def plot_study(
+    frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], study: str, window: int, stem: Path
+) -> None:
     """Total gradient and update norm and the loss per step: one colour and marker per
     row of the study (``seed_rows``), one thin line per seed of the row."""
     fig, axes = plt.subplots(1, 3, figsize=(DOUBLE, 2.6))
@@ -61,9 +66,16 @@ def plot_study(frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], stud
         for k, cell in enumerate(c for c in cells if c in frames):
             norms = frames[cell]
             for ax, col in zip(axes, ("grad_total", "update_total", "loss")):
-                ax.plot(norms["step"], smooth(norms[col], window), color=st["color"], lw=0.8,
-                        marker=st["marker"], ms=2.5, markevery=max(len(norms) // 6, 1),
-                        label=f"{label} ({len(cells)} seeds)" if k == 0 else None)
+                ax.plot(
+                    norms["step"],
+                    smooth(norms[col], window),
+                    color=st["color"],
+                    lw=0.8,
+                    marker=st["marker"],
+                    ms=2.5,
+                    markevery=max(len(norms) // 6, 1),
+                    label=f"{label} ({len(cells)} seeds)" if k == 0 else None,
+                )
     for ax, title in zip(axes, ("gradient 2-norm (all layers)", "update 2-norm (all layers)", "training loss")):
         ax.set(xlabel="step", title=title)
     axes[0].set_yscale("log")
@@ -71,8 +83,12 @@ def plot_study(frames: dict[str, pd.DataFrame], rows: dict[str, list[str]], stud
     legend_outside(fig, axes[0])
     fig.suptitle(f"study {study}: smoothed over {window} steps")
     n = ", ".join(f"{label}: {len(cells)}" for label, cells in rows.items())
-    save(fig, stem, f"Study {study}: total gradient 2-norm, update 2-norm and training loss per optimizer step, "
-         f"rolling mean over {window} steps; one colour and marker per row, one line per seed (seeds per row: {n}).")
+    save(
+        fig,
+        stem,
+        f"Study {study}: total gradient 2-norm, update 2-norm and training loss per optimizer step, "
+        f"rolling mean over {window} steps; one colour and marker per row, one line per seed (seeds per row: {n}).",
+    )
 
 
 def seed_rows(ids: list[str], params: dict[str, dict]) -> dict[str, list[str]]:
@@ -128,7 +144,7 @@ def late_early_ratios(norms: pd.DataFrame, share: float = TREND_SHARE) -> pd.Dat
     early, late = (mean(g[:w]), mean(g[-w:])) if len(g) >= 2 else (nan, nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = late / early
-    return pd.DataFrame({"layer": [c[len("grad/"):] for c in cols], "early": early, "late": late, "ratio": ratio})
+    return pd.DataFrame({"layer": [c[len("grad/") :] for c in cols], "early": early, "late": late, "ratio": ratio})
 
 
 def row_interval(ratios: np.ndarray) -> tuple[int, float, float, float]:
@@ -168,10 +184,25 @@ def trend_table(ratios: dict[str, pd.DataFrame], study: str, rows: dict[str, lis
         for layer, values in per_layer:
             n, mean, low, high = row_interval(values.to_numpy())
             if n < len(values):
-                log.warning("trend %s %s %s: %d of %d seeds without a finite positive ratio, left out",
-                            study, label, layer, len(values) - n, len(values))
-            out.append({"study": study, "row": label, "layer": layer, "n_seeds": n,
-                        "ratio_mean": mean, "ci95_low": low, "ci95_high": high})
+                log.warning(
+                    "trend %s %s %s: %d of %d seeds without a finite positive ratio, left out",
+                    study,
+                    label,
+                    layer,
+                    len(values) - n,
+                    len(values),
+                )
+            out.append(
+                {
+                    "study": study,
+                    "row": label,
+                    "layer": layer,
+                    "n_seeds": n,
+                    "ratio_mean": mean,
+                    "ci95_low": low,
+                    "ci95_high": high,
+                }
+            )
     return pd.DataFrame(out, columns=TREND_COLUMNS)
 
 
@@ -193,20 +224,37 @@ def plot_trend(table: pd.DataFrame, study: str, stem: Path) -> None:
         seeds = sorted(set(sub["n_seeds"]))
         n = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
         st = row_style(i)
-        ax.errorbar(pos, mean, yerr=err, fmt=st["marker"], ms=3.5, capsize=2, lw=1, color=st["color"],
-                    label=f"{label} (n = {n})")
+        ax.errorbar(
+            pos,
+            mean,
+            yerr=err,
+            fmt=st["marker"],
+            ms=3.5,
+            capsize=2,
+            lw=1,
+            color=st["color"],
+            label=f"{label} (n = {n})",
+        )
     ax.set_xticks(range(len(layers)), layers, rotation=90)
-    ax.set(yscale="log", xlabel="layer (input → output)",
-           ylabel=f"grad 2-norm, last / first {TREND_SHARE:.0%} of steps",
-           title=f"study {study}: gradient-norm trend per layer\n(geometric mean over seeds, 95 % CI)")
+    ax.set(
+        yscale="log",
+        xlabel="layer (input → output)",
+        ylabel=f"grad 2-norm, last / first {TREND_SHARE:.0%} of steps",
+        title=f"study {study}: gradient-norm trend per layer\n(geometric mean over seeds, 95 % CI)",
+    )
     legend_outside(fig, ax)
-    save(fig, stem, f"Study {study}: per layer, mean gradient 2-norm over the last {TREND_SHARE:.0%} of logged "
-         f"steps divided by the mean over the first {TREND_SHARE:.0%} (1: no trend), geometric mean over seeds with "
-         f"a 95 % t-interval on the log ratios; n seeds per row in the legend.")
+    save(
+        fig,
+        stem,
+        f"Study {study}: per layer, mean gradient 2-norm over the last {TREND_SHARE:.0%} of logged "
+        f"steps divided by the mean over the first {TREND_SHARE:.0%} (1: no trend), geometric mean over seeds with "
+        f"a 95 % t-interval on the log ratios; n seeds per row in the legend.",
+    )
 
 
-def dynamics(cells: dict[str, Path], studies: dict[str, list[str]], window: int, out: Path,
-             params: dict[str, dict] | None = None) -> pd.DataFrame:
+def dynamics(
+    cells: dict[str, Path], studies: dict[str, list[str]], window: int, out: Path, params: dict[str, dict] | None = None
+) -> pd.DataFrame:
     """Figures for every cell in ``cells`` and every study, and each study's
     gradient-norm trend (``study_<study>_trend.csv`` and figure, ``trend_cells.csv``).
 
@@ -226,8 +274,9 @@ def dynamics(cells: dict[str, Path], studies: dict[str, list[str]], window: int,
         return _dynamics({c: pd.read_parquet(p) for c, p in cells.items()}, studies, window, tmp, params or {})
 
 
-def _dynamics(frames: dict[str, pd.DataFrame], studies: dict[str, list[str]], window: int, out: Path,
-              params: dict[str, dict]) -> pd.DataFrame:
+def _dynamics(
+    frames: dict[str, pd.DataFrame], studies: dict[str, list[str]], window: int, out: Path, params: dict[str, dict]
+) -> pd.DataFrame:
     rows, ratios = [], {}
     # one per-cell figure per study row (its first seed): the trend figure covers the seeds
     drawn = {label for ids in studies.values() for label in seed_rows(ids, params)} if params else set(frames)
@@ -237,9 +286,17 @@ def _dynamics(frames: dict[str, pd.DataFrame], studies: dict[str, list[str]], wi
         if cell in drawn:
             plot_cell(norms, cell, window, out / f"cell_{cell}")
         g, u = smooth(norms["grad_total"], window), smooth(norms["update_total"], window)
-        rows.append({"cell": cell, "steps": len(norms), "grad_first": g.iloc[0], "grad_last": g.iloc[-1],
-                     "update_first": u.iloc[0], "update_last": u.iloc[-1],
-                     "update_over_lr_grad_last": u.iloc[-1] / (norms["lr"].iloc[-1] * g.iloc[-1])})
+        rows.append(
+            {
+                "cell": cell,
+                "steps": len(norms),
+                "grad_first": g.iloc[0],
+                "grad_last": g.iloc[-1],
+                "update_first": u.iloc[0],
+                "update_last": u.iloc[-1],
+                "update_over_lr_grad_last": u.iloc[-1] / (norms["lr"].iloc[-1] * g.iloc[-1]),
+            }
+        )
         ratios[cell] = late_early_ratios(norms)
     for study, ids in studies.items():
         groups = seed_rows(ids, params)
@@ -250,8 +307,9 @@ def _dynamics(frames: dict[str, pd.DataFrame], studies: dict[str, list[str]], wi
             plot_trend(trend, study, out / f"study_{study}_trend")
     per_cell = [r.assign(cell=c) for c, r in ratios.items()]
     columns = ["cell", "layer", "early", "late", "ratio"]
-    (pd.concat(per_cell)[columns] if per_cell else pd.DataFrame(columns=columns)).to_csv(out / "trend_cells.csv",
-                                                                                          index=False)
+    (pd.concat(per_cell)[columns] if per_cell else pd.DataFrame(columns=columns)).to_csv(
+        out / "trend_cells.csv", index=False
+    )
     summary = pd.DataFrame(rows)
     summary.to_csv(out / "summary.csv", index=False)
     return summary

@@ -38,14 +38,23 @@ def pick_patches(table: pd.DataFrame, n: int, seed: int) -> dict[str, np.ndarray
     for kind in KINDS:
         rows = table.index[table["kind"] == kind].to_numpy()
         if rows.size == 0:
-            raise DataError(f"no {kind} patch in this dataset: the probe compares both kinds "
-                            "(smaller patches or a smaller preprocess.patches.fg_oversample give more bg_only)")
+            raise DataError(
+                f"no {kind} patch in this dataset: the probe compares both kinds "
+                "(smaller patches or a smaller preprocess.patches.fg_oversample give more bg_only)"
+            )
         out[kind] = np.sort(rng.choice(rows, size=min(n, rows.size), replace=False))
     return out
 
 
-def probe_state(model: torch.nn.Module, losses: dict, images: np.ndarray, masks: np.ndarray,
-                picks: dict[str, np.ndarray], batch_size: int = 1, bn_mode: str = "train") -> pd.DataFrame:
+def probe_state(
+    model: torch.nn.Module,
+    losses: dict,
+    images: np.ndarray,
+    masks: np.ndarray,
+    picks: dict[str, np.ndarray],
+    batch_size: int = 1,
+    bn_mode: str = "train",
+) -> pd.DataFrame:
     """Gradient norms for every loss and patch; one row per batch.
 
     Args:
@@ -71,7 +80,7 @@ def probe_state(model: torch.nn.Module, losses: dict, images: np.ndarray, masks:
     rows = []
     for kind, picked in picks.items():
         for b in range(0, len(picked), batch_size):
-            sel = picked[b:b + batch_size]
+            sel = picked[b : b + batch_size]
             x = torch.from_numpy(np.ascontiguousarray(images[sel]))
             y = torch.from_numpy(np.ascontiguousarray(masks[sel]))[:, None]
             logits = model(x)  # one forward shared by every loss
@@ -81,16 +90,26 @@ def probe_state(model: torch.nn.Module, losses: dict, images: np.ndarray, masks:
                 grads = [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, params)]
                 sq = torch.stack(torch._foreach_norm(grads)).double() ** 2
                 per_layer = torch.zeros(len(names), dtype=torch.float64).index_add_(0, index, sq).sqrt()
-                rows.append({"loss": loss_name, "patch_kind": kind, "patch": int(sel[0]),
-                             "loss_value": float(loss.detach()), "grad_norm": float(sq.sum().sqrt()),
-                             **{f"grad/{n}": float(v) for n, v in zip(names, per_layer)}})
+                rows.append(
+                    {
+                        "loss": loss_name,
+                        "patch_kind": kind,
+                        "patch": int(sel[0]),
+                        "loss_value": float(loss.detach()),
+                        "grad_norm": float(sq.sum().sqrt()),
+                        **{f"grad/{n}": float(v) for n, v in zip(names, per_layer)},
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def ratios(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per group and loss: mean, median, std of each patch kind, and bg_only / fg_bg."""
-    stats = (table.groupby([*by, "loss", "patch_kind"])["grad_norm"]
-             .agg(["mean", "median", "std", "count"]).unstack("patch_kind"))
+    stats = (
+        table.groupby([*by, "loss", "patch_kind"])["grad_norm"]
+        .agg(["mean", "median", "std", "count"])
+        .unstack("patch_kind")
+    )
     stats.columns = [f"{kind}_{stat}" for stat, kind in stats.columns]
     stats["ratio_mean"] = stats["bg_only_mean"] / stats["fg_bg_mean"]
     stats["ratio_median"] = stats["bg_only_median"] / stats["fg_bg_median"]

@@ -59,8 +59,15 @@ def sweep(loss_fn, size: int, label: int, ps: np.ndarray) -> pd.DataFrame:
         z = torch.zeros_like(target)
         z[0, 0, pos[0], pos[1]] = float(np.log(p / (1 - p)))
         loss, gz, gp = pixel_grads(loss_fn, z, target)
-        rows.append({"label": label, "p": p, "loss": loss, "dL_dz": float(gz[0, 0, pos[0], pos[1]]),
-                     "dL_dp": float(gp[0, 0, pos[0], pos[1]])})
+        rows.append(
+            {
+                "label": label,
+                "p": p,
+                "loss": loss,
+                "dL_dz": float(gz[0, 0, pos[0], pos[1]]),
+                "dL_dp": float(gp[0, 0, pos[0], pos[1]]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -88,14 +95,19 @@ def synthetic(losses: dict, size: int, stem: Path) -> pd.DataFrame:
     axes[0][0].legend()
     fig.supxlabel("prediction p of the swept pixel")
     fig.suptitle(f"One pixel swept, the rest of a {size}×{size} disk image at p = 0.5")
-    save(fig, Path(f"{stem}_curves"), f"One pixel's loss, ∂L/∂p and ∂L/∂logit (rows) per loss (columns) as its "
-         f"predicted probability sweeps {len(ps)} values in (0, 1), for label 0 and 1; the other pixels of a "
-         f"{size}×{size} disk image (one synthetic image, no training) held at p = 0.5.")
+    save(
+        fig,
+        Path(f"{stem}_curves"),
+        f"One pixel's loss, ∂L/∂p and ∂L/∂logit (rows) per loss (columns) as its "
+        f"predicted probability sweeps {len(ps)} values in (0, 1), for label 0 and 1; the other pixels of a "
+        f"{size}×{size} disk image (one synthetic image, no training) held at p = 0.5.",
+    )
 
     rows = []
     n_cols = 1 + 2 * len(states)
-    fig, axes = plt.subplots(len(losses), n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.25 * len(losses) + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(losses), n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.25 * len(losses) + 0.4), squeeze=False
+    )
     for i, (name, fn) in enumerate(losses.items()):
         axes[i][0].imshow(target[0, 0].numpy(), cmap="gray")
         axes[i][0].set_ylabel(name)
@@ -112,8 +124,12 @@ def synthetic(losses: dict, size: int, stem: Path) -> pd.DataFrame:
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0][0].set_title("target")
-    save(fig, Path(f"{stem}_maps"), f"Per-pixel |∂L/∂logit| and |∂L/∂p| of each loss (rows) on a {size}×{size} disk "
-         f"target, at p = 0.5 everywhere and at a partly trained state ({', '.join(states)}); one synthetic image.")
+    save(
+        fig,
+        Path(f"{stem}_maps"),
+        f"Per-pixel |∂L/∂logit| and |∂L/∂p| of each loss (rows) on a {size}×{size} disk "
+        f"target, at p = 0.5 everywhere and at a partly trained state ({', '.join(states)}); one synthetic image.",
+    )
     summary = pd.DataFrame(rows)
     with atomic_path(Path(f"{stem}_summary.csv")) as tmp:
         summary.to_csv(tmp, index=False)
@@ -154,8 +170,14 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
                 mag = g[0].norm(dim=0)
                 im = axes[r][3 + j].imshow(mag.numpy(), cmap="viridis")
                 fig.colorbar(im, ax=axes[r][3 + j], fraction=0.046, format="%.0e")
-                rows.append({"case": v.case, "epoch": snap["epoch"], "loss": name,
-                             **fg_bg_summary(mag[None, None], mask.float())})
+                rows.append(
+                    {
+                        "case": v.case,
+                        "epoch": snap["epoch"],
+                        "loss": name,
+                        **fg_bg_summary(mag[None, None], mask.float()),
+                    }
+                )
             r += 1
     for j, title in enumerate(["image", "mask", "prediction", *(f"{n}:\n|∂L/∂logits|" for n in losses)]):
         axes[0][j].set_title(title)
@@ -163,8 +185,12 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
         ax.set_xticks([])
         ax.set_yticks([])
     cell = Path(stem).name.removeprefix("cell_")
-    save(fig, Path(stem), f"Cell {cell}: image, reference mask, prediction and |∂L/∂logits| of each loss on "
-         f"{len(val)} validation images (rows) at {len(snapshots)} weight snapshots along training.")
+    save(
+        fig,
+        Path(stem),
+        f"Cell {cell}: image, reference mask, prediction and |∂L/∂logits| of each loss on "
+        f"{len(val)} validation images (rows) at {len(snapshots)} weight snapshots along training.",
+    )
     summary = pd.DataFrame(rows)
     with atomic_path(Path(f"{stem}_summary.csv")) as tmp:
         summary.to_csv(tmp, index=False)

@@ -22,8 +22,11 @@ def _losses(names: list[str], loss_cfg, output: str) -> dict:
 
 
 def _write_tables(table: pd.DataFrame, summary: pd.DataFrame, stem: Path) -> None:
-    for df, path in ((table, Path(f"{stem}.parquet")), (table, Path(f"{stem}.csv")),
-                     (summary, Path(f"{stem}_summary.csv"))):
+    for df, path in (
+        (table, Path(f"{stem}.parquet")),
+        (table, Path(f"{stem}.csv")),
+        (summary, Path(f"{stem}_summary.csv")),
+    ):
         with atomic_path(path) as tmp:
             df.to_parquet(tmp, index=False) if path.suffix == ".parquet" else df.to_csv(tmp, index=False)
 
@@ -43,12 +46,16 @@ def probe_init(probe, loss_cfg, patches_dir: Path, ndim: int, stem: Path) -> pd.
     summary = ratios(result, ["epoch"])
     _write_tables(result, summary, stem)
     n = _counts(result)
-    plot_kinds(result, summary, f"Gradient norm at initialisation ({ndim}D U-Net, seeds "
-                                f"{', '.join(map(str, probe.init.seeds))})", stem,
-               f"Gradient 2-norm of each loss (panels) on foreground+background and on background-only training "
-               f"patches ({n}), for {len(probe.init.seeds)} freshly initialised {ndim}D U-Nets (seeds "
-               f"{', '.join(map(str, probe.init.seeds))}); points: patches, line: mean, log scale; the panel title "
-               f"gives the mean bg-only / mean fg+bg ratio.")
+    plot_kinds(
+        result,
+        summary,
+        f"Gradient norm at initialisation ({ndim}D U-Net, seeds {', '.join(map(str, probe.init.seeds))})",
+        stem,
+        f"Gradient 2-norm of each loss (panels) on foreground+background and on background-only training "
+        f"patches ({n}), for {len(probe.init.seeds)} freshly initialised {ndim}D U-Nets (seeds "
+        f"{', '.join(map(str, probe.init.seeds))}); points: patches, line: mean, log scale; the panel title "
+        f"gives the mean bg-only / mean fg+bg ratio.",
+    )
     return summary
 
 
@@ -68,10 +75,14 @@ def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, s
     summary = ratios(result, ["epoch"])
     _write_tables(result, summary, stem)
     name = Path(stem).name.removeprefix("cell_")
-    plot_along_training(summary, f"{name}: bg_only / fg_bg gradient norm along training", stem,
-                        f"Cell {name}: mean bg-only / mean fg+bg gradient 2-norm (left) and both means (right) per "
-                        f"loss, at each of {summary['epoch'].nunique()} weight snapshots along its training "
-                        f"(seed {cell_cfg.seed}; {_counts(result)}).")
+    plot_along_training(
+        summary,
+        f"{name}: bg_only / fg_bg gradient norm along training",
+        stem,
+        f"Cell {name}: mean bg-only / mean fg+bg gradient 2-norm (left) and both means (right) per "
+        f"loss, at each of {summary['epoch'].nunique()} weight snapshots along its training "
+        f"(seed {cell_cfg.seed}; {_counts(result)}).",
+    )
     return summary
 
 
@@ -84,8 +95,9 @@ def _counts(result: pd.DataFrame) -> str:
 def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Path, caption: str = "") -> None:
     """Per loss: every patch's gradient norm (log scale), both kinds, ratio annotated."""
     losses = list(dict.fromkeys(table["loss"]))
-    fig, axes = plt.subplots(1, len(losses), figsize=(SINGLE if len(losses) <= 2 else DOUBLE, 2.8), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(losses), figsize=(SINGLE if len(losses) <= 2 else DOUBLE, 2.8), sharey=True, squeeze=False
+    )
     rng = np.random.default_rng(0)
     for ax, loss in zip(axes[0], losses):
         sub = table[table["loss"] == loss]

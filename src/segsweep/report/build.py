@@ -18,8 +18,8 @@ from segsweep.io import atomic_path
 from segsweep.report import html as page_html
 from segsweep.report.datasets import LABELS as DATASET_LABELS
 from segsweep.report.datasets import dataset_summary
-from segsweep.report.provenance import provenance
 from segsweep.report.plots import curves_figure, fraction_figure
+from segsweep.report.provenance import provenance
 from segsweep.report.render import (
     display_rows,
     formatted,
@@ -32,30 +32,36 @@ from segsweep.report.render import (
 )
 from segsweep.report.tables import seed_table, study_table, table_note
 
+
 def _html_table(df: pd.DataFrame, decimals: int, caption: str) -> str:
     text, bold = display_rows(df, decimals)
     return page_html.table(labelled(text), bold, caption)
 
 
-STATS_NOTE = ("Dice: test-set mean of per-image Dice of each cell's selected weights; with several seeds "
-              "mean ± std over the ok seeds (failed seeds are counted, not averaged), 95 % interval: "
-              "hierarchical percentile bootstrap over seeds and test images. Bold: the best value of each metric "
-              "column. 'vs reference': the row's mean difference from the study's reference row (baseline), "
-              "with its 95 % hierarchical bootstrap interval; p: {tests}, Holm-adjusted over the rows of the table; "
-              "n.s.: adjusted p ≥ {alpha}. A p-value is never shown below the smallest value its test can give.")
+STATS_NOTE = (
+    "Dice: test-set mean of per-image Dice of each cell's selected weights; with several seeds "
+    "mean ± std over the ok seeds (failed seeds are counted, not averaged), 95 % interval: "
+    "hierarchical percentile bootstrap over seeds and test images. Bold: the best value of each metric "
+    "column. 'vs reference': the row's mean difference from the study's reference row (baseline), "
+    "with its 95 % hierarchical bootstrap interval; p: {tests}, Holm-adjusted over the rows of the table; "
+    "n.s.: adjusted p ≥ {alpha}. A p-value is never shown below the smallest value its test can give."
+)
 
 
 def _headline(table: pd.DataFrame) -> dict:
     """Per row (its first cell's id): test Dice mean over the ok seeds and their number,
     the two columns per row ``dvc exp show`` / ``dvc metrics diff`` compare (the spread
     and the tests are in the tables)."""
-    return {r["cell"]: {"dice": None if pd.isna(r["dice"]) else round(float(r["dice"]), 6), "n_ok": int(r["n_ok"])}
-            for _, r in table.iterrows()}
+    return {
+        r["cell"]: {"dice": None if pd.isna(r["dice"]) else round(float(r["dice"]), 6), "n_ok": int(r["n_ok"])}
+        for _, r in table.iterrows()
+    }
 
 
 def protocol_note(cells: pd.DataFrame) -> str:
     """What the numbers are: test and validation sizes, selection rule, batch-norm
     statistics and the training budget, read from the cells themselves."""
+
     def values(col):
         return sorted({str(v) for v in cells[col].dropna()}) if col in cells else []
 
@@ -64,32 +70,58 @@ def protocol_note(cells: pd.DataFrame) -> str:
 
     budget = values("params.steps_per_epoch")
     if budget and budget != ["nan"]:
-        steps = f"a budget of {join('steps_run')} optimizer steps per cell (train.steps_per_epoch = {join('params.steps_per_epoch')} × epochs), whatever the train fraction"
+        steps = (
+            f"a budget of {join('steps_run')} optimizer steps per cell (train.steps_per_epoch = "
+            f"{join('params.steps_per_epoch')} × epochs), whatever the train fraction"
+        )
     else:
-        steps = f"one pass over the training patches per epoch ({join('steps_run')} optimizer steps: fewer for smaller train fractions)"
+        steps = (
+            f"one pass over the training patches per epoch ({join('steps_run')} optimizer steps: "
+            "fewer for smaller train fractions)"
+        )
     bn, curve = join("params.evaluation.precise_bn_batches"), join("params.evaluation.curve_bn_batches")
-    return (f"Protocol: every cell is scored once, with the weights its selection rule picks "
-            f"({join('selection')}), on the same fixed test set of {join('n_test_images')} images "
-            f"({join('n_test_empty')} with an empty reference, scored as 'empty predicted empty', the rest in the "
-            f"Dice mean); the validation set ({join('n_val_images')} images) gives the curves and best_val "
-            f"selection and never the headline numbers. Batch-norm statistics are re-estimated before every "
-            f"evaluation over fixed batches of training patches: {bn} for the scored weights, the first {curve} "
-            f"of them for the per-epoch curves (0: running averages kept). Training: {steps}. "
-            f"Cells whose prediction is constant on every test image are 'collapsed', a non-finite loss "
-            f"'diverged': both are counted in the status and left out of the means.")
+    return (
+        f"Protocol: every cell is scored once, with the weights its selection rule picks "
+        f"({join('selection')}), on the same fixed test set of {join('n_test_images')} images "
+        f"({join('n_test_empty')} with an empty reference, scored as 'empty predicted empty', the rest in the "
+        f"Dice mean); the validation set ({join('n_val_images')} images) gives the curves and best_val "
+        f"selection and never the headline numbers. Batch-norm statistics are re-estimated before every "
+        f"evaluation over fixed batches of training patches: {bn} for the scored weights, the first {curve} "
+        f"of them for the per-epoch curves (0: running averages kept). Training: {steps}. "
+        f"Cells whose prediction is constant on every test image are 'collapsed', a non-finite loss "
+        f"'diverged': both are counted in the status and left out of the means."
+    )
 
 
 def reference_row(reference: dict, table: pd.DataFrame) -> dict:
     """The global-threshold reference as a table row (no seeds, no test against it)."""
     row = {c: "" for c in table.columns}
     dice = reference.get("dice")
-    row.update({"cell": "global grey threshold (no learning)", "seeds": "", "n": 1, "n_seeds": 0, "n_ok": 1,
-                "n_diverged": 0, "n_collapsed": 0, "status": "n/a", "dice": float("nan") if dice is None else dice,
-                "dice_std": float("nan"), "ci95_low": float("nan"), "ci95_high": float("nan"),
-                "iou": float("nan"), "val_dice": float("nan"), "selected_epoch": float("nan"),
-                "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
-                "selection": f"fitted on {reference['n_train_cases']} training cases", "steps": float("nan"),
-                "n_test_images": reference["n_test_images"], "test": "threshold", "significant": None})
+    row.update(
+        {
+            "cell": "global grey threshold (no learning)",
+            "seeds": "",
+            "n": 1,
+            "n_seeds": 0,
+            "n_ok": 1,
+            "n_diverged": 0,
+            "n_collapsed": 0,
+            "status": "n/a",
+            "dice": float("nan") if dice is None else dice,
+            "dice_std": float("nan"),
+            "ci95_low": float("nan"),
+            "ci95_high": float("nan"),
+            "iou": float("nan"),
+            "val_dice": float("nan"),
+            "selected_epoch": float("nan"),
+            "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
+            "selection": f"fitted on {reference['n_train_cases']} training cases",
+            "steps": float("nan"),
+            "n_test_images": reference["n_test_images"],
+            "test": "threshold",
+            "significant": None,
+        }
+    )
     for key in ("n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde"):
         row[key] = float("nan")
     return row
@@ -101,31 +133,47 @@ def _write_formats(tmp: Path, stem: str, text: pd.DataFrame, caption: str, bold:
     (tmp / "tables" / f"{stem}.tex").write_text(latex_table(text, caption, f"tab:{stem}", bold))
 
 
-def _plain_section(tmp: Path, stem: str, frame: pd.DataFrame, text: pd.DataFrame, heading: str, caption: str,
-                   intro: str) -> list[str]:
+def _plain_section(
+    tmp: Path, stem: str, frame: pd.DataFrame, text: pd.DataFrame, heading: str, caption: str, intro: str
+) -> list[str]:
     """A table that needs no statistics: CSV (``frame``), Markdown and LaTeX (``text``,
     formatted), and its HTML with a heading, an explanation and download links."""
     frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False)
     _write_formats(tmp, stem, text, caption)
-    return [f"<h2>{html.escape(heading)}</h2>", f"<p class=small>{html.escape(intro)}</p>",
-            page_html.table(text, caption=caption),
-            page_html.links([f"tables/{stem}.{e}" for e in ("csv", "md", "tex")], tmp)]
+    return [
+        f"<h2>{html.escape(heading)}</h2>",
+        f"<p class=small>{html.escape(intro)}</p>",
+        page_html.table(text, caption=caption),
+        page_html.links([f"tables/{stem}.{e}" for e in ("csv", "md", "tex")], tmp),
+    ]
 
 
-def _study_section(tmp: Path, cfg, cells: pd.DataFrame, per_image, study: str, ids: list[str], axes: list[str],
-                   summary: Path, references: dict) -> tuple[list[str], dict]:
+def _study_section(
+    tmp: Path,
+    cfg,
+    cells: pd.DataFrame,
+    per_image,
+    study: str,
+    ids: list[str],
+    axes: list[str],
+    summary: Path,
+    references: dict,
+) -> tuple[list[str], dict]:
     """One study's tables (CSV, Markdown, LaTeX; a pivot for two factors), curves and
     fraction figures, and its HTML; returns the HTML and the study's headline numbers."""
     reference = cfg.reference.get(study, "baseline")
     table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed, reference)
     datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
-    shown = pd.concat([table, *(pd.DataFrame([reference_row(references[ds], table)])
-                                for ds in sorted(datasets & set(references)))], ignore_index=True)
+    shown = pd.concat(
+        [table, *(pd.DataFrame([reference_row(references[ds], table)]) for ds in sorted(datasets & set(references)))],
+        ignore_index=True,
+    )
     shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
     note = table_note(shown, cfg.alpha)
     (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
-    (tmp / "tables" / f"{study}.tex").write_text(to_latex(shown, f"Study {study}", cfg.decimals, note,
-                                                         label=f"tab:{study}"))
+    (tmp / "tables" / f"{study}.tex").write_text(
+        to_latex(shown, f"Study {study}", cfg.decimals, note, label=f"tab:{study}")
+    )
     curves_figure(cells, table, ids, summary / "curves", study, tmp / "figures" / f"curves_{study}", reference)
     body = [f"<h2>Study: {html.escape(study)}</h2>"]
     pivot = pivot_table(table, axes, cfg.decimals)
@@ -133,20 +181,32 @@ def _study_section(tmp: Path, cfg, cells: pd.DataFrame, per_image, study: str, i
         frame, bold = pivot
         _write_formats(tmp, f"{study}_pivot", frame, f"Study {study}: test Dice, rows × columns", bold)
         frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
-        body += [page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"),
-                 page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp)]
+        body += [
+            page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"),
+            page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp),
+        ]
     n = f"n = {int(table['n_seeds'].max())} seeds per row, {int(table['n_test_images'].max())} test images"
-    body += [_html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
-             f"<p class=small>{html.escape(note)}</p>",
-             page_html.links([f"tables/{study}.{e}" for e in ("csv", "md", "tex")], tmp),
-             page_html.figure(f"curves_{study}", f"Study {study}: training (solid) and validation (dashed) loss, "
-                              f"and validation Dice, per epoch; one colour and marker per row, the line the mean "
-                              f"over seeds, the band their range ({n}).")]
+    body += [
+        _html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
+        f"<p class=small>{html.escape(note)}</p>",
+        page_html.links([f"tables/{study}.{e}" for e in ("csv", "md", "tex")], tmp),
+        page_html.figure(
+            f"curves_{study}",
+            f"Study {study}: training (solid) and validation (dashed) loss, "
+            f"and validation Dice, per epoch; one colour and marker per row, the line the mean "
+            f"over seeds, the band their range ({n}).",
+        ),
+    ]
     if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}"):
-        body.append(page_html.figure(f"fraction_{study}", f"Study {study}: test Dice (mean ± std over seeds; {n}) "
-                                     "against the train fraction. Every fraction is scored on the same test "
-                                     "images; fractions are shares of one training pool (smaller sets are subsets "
-                                     "of larger ones) and the validation set is the same for all."))
+        body.append(
+            page_html.figure(
+                f"fraction_{study}",
+                f"Study {study}: test Dice (mean ± std over seeds; {n}) "
+                "against the train fraction. Every fraction is scored on the same test "
+                "images; fractions are shares of one training pool (smaller sets are subsets "
+                "of larger ones) and the validation set is the same for all.",
+            )
+        )
     return body, _headline(table)
 
 
@@ -156,11 +216,16 @@ def _datasets_section(tmp: Path, manifest: Path | None, splits: list[Path]) -> l
         return []
     frame = dataset_summary(manifest, splits)
     return _plain_section(
-        tmp, "datasets", frame, formatted(frame, 3).rename(columns=DATASET_LABELS), "Datasets",
+        tmp,
+        "datasets",
+        frame,
+        formatted(frame, 3).rename(columns=DATASET_LABELS),
+        "Datasets",
         "Datasets: cases per split (train / validation / test) and their reference masks",
         "The cases every number below was computed on: one row per split the cells use. Empty: cases whose "
         "reference mask has no foreground. Foreground fraction: median and range over the split's non-empty "
-        "cases. The test cases are the same for every train fraction and seed.")
+        "cases. The test cases are the same for every train fraction and seed.",
+    )
 
 
 def _seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
@@ -168,11 +233,16 @@ def _seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
     if not len(seeds):
         return []
     return _plain_section(
-        tmp, "seeds", seeds, formatted(seeds, cfg.decimals), "Variation over seeds",
+        tmp,
+        "seeds",
+        seeds,
+        formatted(seeds, cfg.decimals),
+        "Variation over seeds",
         "Test Dice over seeds, per group of cells that differ only by seed",
         "Every group of cells that differ only by seed: mean, standard deviation and 95 % interval of the test "
         "Dice (hierarchical bootstrap over seeds and test images). A difference between two cells smaller than "
-        "this spread is not evidence of an effect.")
+        "this spread is not evidence of an effect.",
+    )
 
 
 def _copy_figure(src_png: Path, tmp: Path, name: str) -> bool:
@@ -193,10 +263,16 @@ def _figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path]
         pdf = _copy_figure(png, tmp, f"examples_{png.stem}")
         shown = png.with_suffix(".csv")
         n = f"{pd.read_csv(shown)['case'].nunique()} " if shown.exists() else ""
-        body.append(page_html.figure(f"examples_{png.stem}", f"{n}test images (rows), chosen to span the range of "
-                                     "foreground fractions: image, ground truth, and the predictions (vermillion, "
-                                     "ground-truth outline blue) of the best and the worst cell by test Dice (named "
-                                     "in the figure's title; one seed each), with each image's Dice.", pdf=pdf))
+        body.append(
+            page_html.figure(
+                f"examples_{png.stem}",
+                f"{n}test images (rows), chosen to span the range of "
+                "foreground fractions: image, ground truth, and the predictions (vermillion, "
+                "ground-truth outline blue) of the best and the worst cell by test Dice (named "
+                "in the figure's title; one seed each), with each image's Dice.",
+                pdf=pdf,
+            )
+        )
     if extra_figures:
         body.append("<h2>Gradient probes and loss landscapes</h2>")
     for fig in extra_figures:
@@ -213,29 +289,47 @@ def _provenance_section(tmp: Path, params_json: str) -> list[str]:
     prov = provenance(params_json)
     (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
     (tmp / "params.json").write_text(params_json + "\n")
-    flat = {**{k: v for k, v in prov.items() if k not in ("packages", "data_md5")}, **prov["packages"],
-            **{f"md5 {k}": v for k, v in prov["data_md5"].items()}}
-    return ["<h2>Provenance</h2>",
-            page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
-            page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp)]
+    flat = {
+        **{k: v for k, v in prov.items() if k not in ("packages", "data_md5")},
+        **prov["packages"],
+        **{f"md5 {k}": v for k, v in prov["data_md5"].items()},
+    }
+    return [
+        "<h2>Provenance</h2>",
+        page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
+        page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp),
+    ]
 
 
 def _intro(cfg, cells: pd.DataFrame, n_studies: int) -> list[str]:
     counts = cells["status"].value_counts()
-    tests = ("exact two-sided sign-flip test of the per-seed differences over the seeds both rows share (paired "
-             "t-test beyond 16 seeds); with a single seed, the sign-flip test over per-image test differences, "
-             "which leaves out training noise")
-    return [f"<h1>{html.escape(cfg.title)}</h1>",
-            f"<p class=small>{len(cells)} cells ({counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
-            f"{counts.get('collapsed', 0)} collapsed); {n_studies} studies.</p>",
-            f"<p class=small>{html.escape(protocol_note(cells))}</p>",
-            "<p class=small>" + html.escape(STATS_NOTE.format(alpha=cfg.alpha, tests=tests)) + "</p>"]
+    tests = (
+        "exact two-sided sign-flip test of the per-seed differences over the seeds both rows share (paired "
+        "t-test beyond 16 seeds); with a single seed, the sign-flip test over per-image test differences, "
+        "which leaves out training noise"
+    )
+    return [
+        f"<h1>{html.escape(cfg.title)}</h1>",
+        f"<p class=small>{len(cells)} cells ({counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
+        f"{counts.get('collapsed', 0)} collapsed); {n_studies} studies.</p>",
+        f"<p class=small>{html.escape(protocol_note(cells))}</p>",
+        "<p class=small>" + html.escape(STATS_NOTE.format(alpha=cfg.alpha, tests=tests)) + "</p>",
+    ]
 
 
-def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: Path, extra_figures: list[Path],
-                 out: Path, examples: Path | None = None, axes: dict[str, list[str]] | None = None,
-                 references: dict[str, dict] | None = None, manifest: Path | None = None,
-                 splits: list[Path] | None = None) -> Path:
+def build_report(
+    cfg,
+    params_json: str,
+    studies: dict[str, list[str]],
+    summary: Path,
+    extra_figures: list[Path],
+    out: Path,
+    examples: Path | None = None,
+    axes: dict[str, list[str]] | None = None,
+    references: dict[str, dict] | None = None,
+    manifest: Path | None = None,
+    splits: list[Path] | None = None,
+) -> Path:
     """Write the report folder atomically; return the path of ``index.html``.
 
     Args:
@@ -264,8 +358,9 @@ def build_report(cfg, params_json: str, studies: dict[str, list[str]], summary: 
         body = _intro(cfg, cells, len(chosen)) + _datasets_section(tmp, manifest, splits or [])
         headline = {}
         for study, ids in chosen.items():
-            section, headline[study] = _study_section(tmp, cfg, cells, per_image, study, ids,
-                                                      (axes or {}).get(study, []), summary, references or {})
+            section, headline[study] = _study_section(
+                tmp, cfg, cells, per_image, study, ids, (axes or {}).get(study, []), summary, references or {}
+            )
             body += section
         body += _seeds_section(tmp, cfg, cells, per_image) + _figures_section(tmp, examples, extra_figures)
         (tmp / "study_metrics.json").write_text(json.dumps(headline, indent=2) + "\n")

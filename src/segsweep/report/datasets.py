@@ -59,13 +59,28 @@ def dataset_summary(manifest: Path, splits: list[Path]) -> pd.DataFrame:
         for part in PARTS:
             row[f"empty_{part}"] = int((~ds.loc[split[part], "has_fg"].astype(bool)).sum())
         sub = ds.loc[used]
-        row.update({"foreground_fraction": _fraction(sub["fg_fraction"].astype(float)),
-                    "shape": _values(sub["shape"]), "spacing": _values(sub["spacing"])})
+        row.update(
+            {
+                "foreground_fraction": _fraction(sub["fg_fraction"].astype(float)),
+                "shape": _values(sub["shape"]),
+                "spacing": _values(sub["spacing"]),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-LABELS = {"dataset": "dataset", "train_fraction": "train fraction", "split_seed": "split seed",
-          "n_train": "train", "n_val": "validation", "n_test": "test", "empty_train": "empty train",
-          "empty_val": "empty validation", "empty_test": "empty test",
-          "foreground_fraction": "foreground fraction, median [range]", "shape": "shape", "spacing": "spacing"}
+LABELS = {
+    "dataset": "dataset",
+    "train_fraction": "train fraction",
+    "split_seed": "split seed",
+    "n_train": "train",
+    "n_val": "validation",
+    "n_test": "test",
+    "empty_train": "empty train",
+    "empty_val": "empty validation",
+    "empty_test": "empty test",
+    "foreground_fraction": "foreground fraction, median [range]",
+    "shape": "shape",
+    "spacing": "spacing",
+}

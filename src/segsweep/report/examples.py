@@ -54,7 +54,9 @@ def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[EvalImage], lis
     cfg = Train.model_validate(meta["params"])
     val = load_eval_images(Path(prepared(cfg.dataset)), cases, meta["ndim"], 2**cfg.model.depth)
     model = build_model(cfg.model, meta["ndim"], val[0].image.shape[1])
-    model.load_state_dict(torch.load(cell_dir / "checkpoint_selected.pt", map_location="cpu", weights_only=True)["model"])
+    model.load_state_dict(
+        torch.load(cell_dir / "checkpoint_selected.pt", map_location="cpu", weights_only=True)["model"]
+    )
     model.eval()
     preds = []
     for v in val:
@@ -95,8 +97,12 @@ def examples_figure(cells: pd.DataFrame, cells_dir: Path, n_images: int, stem: P
     if not chosen:
         raise DataError("examples: no cell finished with status ok; nothing to show")
     metas = [json.loads((cells_dir / c / "metrics.json").read_text()) for c in chosen]
-    splits = [read_split(Path(split(m["params"]["dataset"], m["params"]["train_fraction"], m["params"]["split_seed"])))
-              ["test"] for m in metas]
+    splits = [
+        read_split(Path(split(m["params"]["dataset"], m["params"]["train_fraction"], m["params"]["split_seed"])))[
+            "test"
+        ]
+        for m in metas
+    ]
     common = [c for c in splits[0] if all(c in s for s in splits[1:])]
     if not common or len({m["params"]["dataset"] for m in metas}) > 1:
         raise DataError(f"examples: cells {', '.join(chosen)} share no test case (different datasets?)")

@@ -19,8 +19,15 @@ from segsweep.report.render import row_labels
 from segsweep.summary import seed_groups
 
 
-def curves_figure(cells: pd.DataFrame, table: pd.DataFrame, ids: list[str], curves: Path, study: str,
-                  stem: Path, reference: str = "baseline") -> None:
+def curves_figure(
+    cells: pd.DataFrame,
+    table: pd.DataFrame,
+    ids: list[str],
+    curves: Path,
+    study: str,
+    stem: Path,
+    reference: str = "baseline",
+) -> None:
     """Training (solid) and validation (dashed) loss, and validation Dice, per epoch: one
     colour per table row (mean over its seeds; shaded: min–max over seeds)."""
     fig, axes = subplots(1, 2, width=DOUBLE, aspect=0.34)
@@ -29,14 +36,15 @@ def curves_figure(cells: pd.DataFrame, table: pd.DataFrame, ids: list[str], curv
     for i, group in enumerate(seed_groups(cells, ids)):
         hs = [pd.read_csv(curves / f"{c}.csv").set_index("epoch") for c in group]
         st = row_style(i)
-        for col, ax, ls, lab in (("train_loss", a, "-", labels[i]), ("val_loss", a, "--", None),
-                                 ("val_dice", b, "-", None)):
+        for col, ax, ls, lab in (
+            ("train_loss", a, "-", labels[i]),
+            ("val_loss", a, "--", None),
+            ("val_dice", b, "-", None),
+        ):
             frame = pd.concat([h[col] for h in hs], axis=1)
-            ax.plot(frame.index, frame.mean(axis=1), color=st["color"], ls=ls, marker=st["marker"], ms=3,
-                    label=lab)
+            ax.plot(frame.index, frame.mean(axis=1), color=st["color"], ls=ls, marker=st["marker"], ms=3, label=lab)
             if len(hs) > 1:
-                ax.fill_between(frame.index, frame.min(axis=1), frame.max(axis=1), color=st["color"], alpha=0.12,
-                                lw=0)
+                ax.fill_between(frame.index, frame.min(axis=1), frame.max(axis=1), color=st["color"], alpha=0.12, lw=0)
     a.set(xlabel="epoch", ylabel="loss", title="training (solid), validation (dashed) loss")
     b.set(xlabel="epoch", ylabel="validation Dice", title="validation Dice")
     legend_outside(fig, a, title=f"study {study}")
@@ -60,8 +68,15 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path) -> bool:
         sub = sub.sort_values("train_fraction")
         st = row_style(i)
         std = sub["dice_std"].fillna(0).to_numpy() if (sub["n"] > 1).any() else None
-        ax.errorbar(sub["train_fraction"].astype(float), sub["dice"], yerr=std, marker=st["marker"], capsize=3,
-                    color=st["color"], label=label)
+        ax.errorbar(
+            sub["train_fraction"].astype(float),
+            sub["dice"],
+            yerr=std,
+            marker=st["marker"],
+            capsize=3,
+            color=st["color"],
+            label=label,
+        )
         bad = sub[sub["dice"].isna()]
         if len(bad):
             ax.plot(bad["train_fraction"].astype(float), np.zeros(len(bad)), "x", color=st["color"])

@@ -11,7 +11,6 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-
 PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
 
 
@@ -32,11 +31,11 @@ def report_date() -> str:
     same bytes, so DVC does not see a change)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).date().isoformat() + \
-            " (SOURCE_DATE_EPOCH)"
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat() + " (SOURCE_DATE_EPOCH)"
     try:
-        date = subprocess.run(["git", "log", "-1", "--format=%cs"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        date = subprocess.run(
+            ["git", "log", "-1", "--format=%cs"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (no SOURCE_DATE_EPOCH, not a git checkout)"
     return f"{date} (commit date of the code)" if date else "unknown (no commit yet)"
@@ -48,8 +47,11 @@ def provenance(params_json: str) -> dict:
     DVC recorded, the date (``report_date``), package versions and device."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                    text=True, check=False).stdout.strip())
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=False
+            ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown (not a git checkout)", False
     versions = {}
@@ -63,7 +65,14 @@ def provenance(params_json: str) -> dict:
     device = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
     if torch.cuda.is_available():
         device += f", CUDA {torch.cuda.get_device_name(0)}"
-    return {"git_commit": commit, "git_dirty": dirty, "date": report_date(),
-            "params_sha256": hashlib.sha256((params_json + "\n").encode()).hexdigest(),
-            "python": platform.python_version(), "platform": platform.platform(), "device": device,
-            "data_md5": data_hashes(), "packages": versions}
+    return {
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "date": report_date(),
+        "params_sha256": hashlib.sha256((params_json + "\n").encode()).hexdigest(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": device,
+        "data_md5": data_hashes(),
+        "packages": versions,
+    }

@@ -14,22 +14,53 @@ import pandas as pd
 from segsweep.report.tables import METRICS, param_columns
 
 SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs reference", "p (Holm)"]
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 # non-ASCII the report writes, for pdflatex without extra packages
-                 "±": r"$\pm$", "Δ": r"$\Delta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "–": "--", "≥": r"$\geq$",
-                 "→": r"$\to$", "∞": r"$\infty$"}
-
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    # non-ASCII the report writes, for pdflatex without extra packages
+    "±": r"$\pm$",
+    "Δ": r"$\Delta$",
+    "γ": r"$\gamma$",
+    "λ": r"$\lambda$",
+    "–": "--",
+    "≥": r"$\geq$",
+    "→": r"$\to$",
+    "∞": r"$\infty$",
+}
 
 
 # Column headers of the human-readable renderings (HTML, Markdown, LaTeX); CSV and JSON
 # keep the machine names. Other params columns read as their last dotted part.
-LABELS = {"cell": "cell", "seeds": "seeds", "status": "status", "dice": "Dice", "ci95": "95 % CI", "iou": "IoU",
-          "empty_correct": "empty predicted empty", "val_dice": "val. Dice", "selected_epoch": "epoch",
-          "vs reference": "Δ Dice vs reference [95 % CI]", "p (Holm)": "p (Holm)", "optimizer.lr": "learning rate",
-          "optimizer.weight_decay": "weight decay", "optimizer.name": "optimizer", "loss.name": "loss",
-          "scheduler.name": "scheduler", "scheduler.gamma": "γ", "model.norm": "normalisation",
-          "train_fraction": "train fraction", "loss.lam": "λ"}
+LABELS = {
+    "cell": "cell",
+    "seeds": "seeds",
+    "status": "status",
+    "dice": "Dice",
+    "ci95": "95 % CI",
+    "iou": "IoU",
+    "empty_correct": "empty predicted empty",
+    "val_dice": "val. Dice",
+    "selected_epoch": "epoch",
+    "vs reference": "Δ Dice vs reference [95 % CI]",
+    "p (Holm)": "p (Holm)",
+    "optimizer.lr": "learning rate",
+    "optimizer.weight_decay": "weight decay",
+    "optimizer.name": "optimizer",
+    "loss.name": "loss",
+    "scheduler.name": "scheduler",
+    "scheduler.gamma": "γ",
+    "model.norm": "normalisation",
+    "train_fraction": "train fraction",
+    "loss.lam": "λ",
+}
 
 
 def label(column: str) -> str:
@@ -70,7 +101,7 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
     failed."""
     several = bool((df["n"] > 1).any())
     failed = bool(((df["status"] != "ok") & (df["test"] != "threshold")).any())  # not the reference row
-    keys = [c for c in df.columns if c not in METRICS and c != "seeds" or (c == "seeds" and several)]
+    keys = [c for c in df.columns if (c not in METRICS and c != "seeds") or (c == "seeds" and several)]
     header = keys + [c for c in SHOWN if (c != "ci95" or several) and (c != "status" or failed)]
     rows = []
     for _, r in df.iterrows():
@@ -80,15 +111,21 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
         dice = _fmt(r["dice"], decimals)
         if r["n"] > 1 and not math.isnan(r["dice_std"]):
             dice += f" ± {_fmt(r['dice_std'], decimals)}"
-        shown = {"status": r["status"], "dice": r["status"] if none_ok else dice,
-                 "ci95": "" if math.isnan(r["ci95_low"]) else
-                 f"[{_fmt(r['ci95_low'], decimals)}, {_fmt(r['ci95_high'], decimals)}]",
-                 "iou": "" if none_ok else _fmt(r["iou"], decimals),
-                 "empty_correct": _fmt(r["empty_correct"], decimals), "val_dice": _fmt(r["val_dice"], decimals),
-                 "selected_epoch": "" if math.isnan(r["selected_epoch"]) else
-                 (f"{r['selected_epoch']:.0f}" if r["n_ok"] == 1 else f"{r['selected_epoch']:.1f}")}
+        shown = {
+            "status": r["status"],
+            "dice": r["status"] if none_ok else dice,
+            "ci95": ""
+            if math.isnan(r["ci95_low"])
+            else f"[{_fmt(r['ci95_low'], decimals)}, {_fmt(r['ci95_high'], decimals)}]",
+            "iou": "" if none_ok else _fmt(r["iou"], decimals),
+            "empty_correct": _fmt(r["empty_correct"], decimals),
+            "val_dice": _fmt(r["val_dice"], decimals),
+            "selected_epoch": ""
+            if math.isnan(r["selected_epoch"])
+            else (f"{r['selected_epoch']:.0f}" if r["n_ok"] == 1 else f"{r['selected_epoch']:.1f}"),
+        }
         shown["vs reference"], shown["p (Holm)"] = _vs_reference(r, decimals)
-        rows.append(row + [shown[c] for c in header[len(keys):]])
+        rows.append(row + [shown[c] for c in header[len(keys) :]])
     bold = set()
     for col in ("dice", "iou", "empty_correct", "val_dice"):
         values = df[col].astype(float)
@@ -117,15 +154,25 @@ def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", 
     return latex_table(labelled(text), caption, label, bold, align)
 
 
-def latex_table(text: pd.DataFrame, caption: str, label: str = "", bold: frozenset = frozenset(),
-                align: str | None = None) -> str:
+def latex_table(
+    text: pd.DataFrame, caption: str, label: str = "", bold: frozenset = frozenset(), align: str | None = None
+) -> str:
     """A formatted frame as a LaTeX ``table`` float with caption and label, scaled down
     to ``\\linewidth`` only when wider. Needs ``\\usepackage{booktabs,graphicx}``."""
     lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(caption)}}}"]
     lines += [rf"\label{{{label}}}"] if label else []
     # shrink to \linewidth only when wider (graphicx's \resizebox sees the natural \width)
-    return "\n".join([*lines, r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
-                      frame_latex(text, bold, align).rstrip("\n") + "}", r"\end{table}"]) + "\n"
+    return (
+        "\n".join(
+            [
+                *lines,
+                r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
+                frame_latex(text, bold, align).rstrip("\n") + "}",
+                r"\end{table}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def formatted(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
@@ -150,8 +197,12 @@ def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset(), align: str | No
     """A plain table as a booktabs tabular, LaTeX specials escaped; ``align``: column
     alignment (default all ``l``)."""
     text = df.astype(str)
-    lines = [r"\begin{tabular}{" + (align or "l" * len(text.columns)) + "}", r"\toprule",
-             " & ".join(latex_escape(c) for c in text.columns) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{tabular}{" + (align or "l" * len(text.columns)) + "}",
+        r"\toprule",
+        " & ".join(latex_escape(c) for c in text.columns) + r" \\",
+        r"\midrule",
+    ]
     for i, row in enumerate(text.to_numpy()):
         cells = [latex_escape(v) for v in row]
         cells = [rf"\textbf{{{v}}}" if (i, j) in bold else v for j, v in enumerate(cells)]
@@ -226,8 +277,10 @@ def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tupl
     for (row, col), shown, (_, r) in zip(zip(rows, columns), text["dice"], table.iterrows()):
         cell[row, col] = shown + (" n.s." if r["significant"] is False else "")
     row_keys, col_keys = list(dict.fromkeys(rows)), list(dict.fromkeys(columns))
-    frame = pd.DataFrame([[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
-                         columns=[factors[0] + " \\ " + factors[1], *col_keys])
+    frame = pd.DataFrame(
+        [[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
+        columns=[factors[0] + " \\ " + factors[1], *col_keys],
+    )
     scored = table["dice"].astype(float)
     bold = frozenset()
     if scored.notna().any():

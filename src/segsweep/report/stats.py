@@ -49,7 +49,7 @@ class Comparison:
     p: float
     p_floor: float
     p_improve: float = math.nan
-    sd: float = math.nan          # std (ddof 1) of the per-seed differences
+    sd: float = math.nan  # std (ddof 1) of the per-seed differences
 
 
 NO_TEST = Comparison("n/a", 0, math.nan, math.nan, math.nan, math.nan, math.nan)
@@ -127,8 +127,14 @@ def image_matrix(per_image: pd.DataFrame, cells_by_seed: list[list[str]]) -> np.
     return sub.to_numpy().reshape(len(cells_by_seed), len(cells_by_seed[0]), -1)
 
 
-def compare(row_cells: list[str], ref_cells: list[str], cells: pd.DataFrame, per_image: pd.DataFrame | None,
-            n_resamples: int, seed: int) -> Comparison:
+def compare(
+    row_cells: list[str],
+    ref_cells: list[str],
+    cells: pd.DataFrame,
+    per_image: pd.DataFrame | None,
+    n_resamples: int,
+    seed: int,
+) -> Comparison:
     """Compare a row (its cells) with the reference row; only ``ok`` cells take part,
     paired by (seed, split seed)."""
     a, b = _per_seed(cells, row_cells), _per_seed(cells, ref_cells)
@@ -157,8 +163,9 @@ def compare(row_cells: list[str], ref_cells: list[str], cells: pd.DataFrame, per
     diffs = images[0, 0] - images[0, 1]
     p, floor = sign_flip_test(diffs, n_resamples, seed)
     low, high = hierarchical_interval(diffs[None], n_resamples, seed)
-    return Comparison(f"sign-flip over {len(diffs)} test images, 1 seed", len(diffs), float(diffs.mean()),
-                      low, high, p, floor)
+    return Comparison(
+        f"sign-flip over {len(diffs)} test images, 1 seed", len(diffs), float(diffs.mean()), low, high, p, floor
+    )
 
 
 def _seed_interval(values: np.ndarray, n_resamples: int, seed: int) -> tuple[float, float]:
@@ -168,8 +175,9 @@ def _seed_interval(values: np.ndarray, n_resamples: int, seed: int) -> tuple[flo
     return float(low), float(high)
 
 
-def mean_interval(ok_cells: list[str], cells: pd.DataFrame, per_image: pd.DataFrame | None, n_resamples: int,
-                  seed: int) -> tuple[float, float]:
+def mean_interval(
+    ok_cells: list[str], cells: pd.DataFrame, per_image: pd.DataFrame | None, n_resamples: int, seed: int
+) -> tuple[float, float]:
     """95 % interval of a row's mean Dice: hierarchical bootstrap over its seeds and
     test images, or over its seeds alone without per-image results (NaN for < 2
     values). Always inside [0, 1]."""

@@ -18,10 +18,38 @@ import pandas as pd
 from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed
 from segsweep.summary import seed_groups
 
-METRICS = ["n", "n_seeds", "n_ok", "n_diverged", "n_collapsed", "status", "dice", "dice_std", "ci95_low",
-           "ci95_high", "iou", "empty_correct", "val_dice", "selected_epoch", "selection", "steps", "n_test_images",
-           "test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde",
-           "significant"]
+METRICS = [
+    "n",
+    "n_seeds",
+    "n_ok",
+    "n_diverged",
+    "n_collapsed",
+    "status",
+    "dice",
+    "dice_std",
+    "ci95_low",
+    "ci95_high",
+    "iou",
+    "empty_correct",
+    "val_dice",
+    "selected_epoch",
+    "selection",
+    "steps",
+    "n_test_images",
+    "test",
+    "n_pairs",
+    "diff",
+    "diff_ci95_low",
+    "diff_ci95_high",
+    "p",
+    "p_holm",
+    "p_floor",
+    "p_improve",
+    "mde",
+    "significant",
+]
+
+
 def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
     """mean, std (ddof 1), and the 95 % t-interval of ``x`` (NaN where undefined)."""
     from scipy import stats
@@ -39,6 +67,7 @@ def param_columns(table: pd.DataFrame) -> list[str]:
 
 
 IGNORED = "–"  # a setting the row's component does not take (adam has no momentum)
+
 
 def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
     """``sub`` with each component setting its component does not take replaced by
@@ -76,13 +105,25 @@ def _status_counts(status: pd.Series) -> dict:
     n = len(status)
     counts = {k: int((status == k).sum()) for k in ("ok", "diverged", "collapsed")}
     bad = [f"{counts[k]}/{n} {k}" if counts[k] < n else k for k in ("diverged", "collapsed") if counts[k]]
-    return {"n": n, "n_seeds": n, "n_ok": counts["ok"], "n_diverged": counts["diverged"],
-            "n_collapsed": counts["collapsed"], "status": ", ".join(bad) or "ok"}
+    return {
+        "n": n,
+        "n_seeds": n,
+        "n_ok": counts["ok"],
+        "n_diverged": counts["diverged"],
+        "n_collapsed": counts["collapsed"],
+        "status": ", ".join(bad) or "ok",
+    }
 
 
-def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | None = None,
-                alpha: float = 0.05, n_resamples: int = 10_000, seed: int = 0,
-                reference: str = "baseline") -> pd.DataFrame:
+def study_table(
+    cells: pd.DataFrame,
+    ids: list[str],
+    per_image: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    reference: str = "baseline",
+) -> pd.DataFrame:
     """One row per seed group of ``ids`` (study order) with varying params, statistics
     and the paired comparison with the reference row (``segsweep.report.stats``).
 
@@ -99,25 +140,37 @@ def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | N
     raw = cells.set_index("cell").loc[ids]
     sub = _own_settings(raw)
     # columns the study varies; a value no row's component takes is not shown at all
-    params = [c for c in sub.columns if c.startswith("params.") and c not in ("params.seed", "params.split_seed")
-              and raw[c].astype(str).nunique() > 1 and (sub[c] != IGNORED).any()]
+    params = [
+        c
+        for c in sub.columns
+        if c.startswith("params.")
+        and c not in ("params.seed", "params.split_seed")
+        and raw[c].astype(str).nunique() > 1
+        and (sub[c] != IGNORED).any()
+    ]
     rows = []
     for group in seed_groups(cells, ids):
         g = sub.loc[group]
         ok = g[g["status"] == "ok"]
         mean, std, _, _ = _t_interval(ok["dice"].astype(float))
         low, high = mean_interval(list(ok.index), cells, per_image, n_resamples, seed)
-        rows.append({
-            "cell": group[0], "seeds": ", ".join(str(s) for s in g["seed"]),
-            **{c[len("params."):]: g[c].iloc[0] for c in params},
-            **_status_counts(g["status"]),
-            "dice": mean, "dice_std": std, "ci95_low": low, "ci95_high": high,
-            **{k: _mean(ok, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
-            "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
-            "steps": _mean(ok, "steps_run"),
-            "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
-            "_cells": group,
-        })
+        rows.append(
+            {
+                "cell": group[0],
+                "seeds": ", ".join(str(s) for s in g["seed"]),
+                **{c[len("params.") :]: g[c].iloc[0] for c in params},
+                **_status_counts(g["status"]),
+                "dice": mean,
+                "dice_std": std,
+                "ci95_low": low,
+                "ci95_high": high,
+                **{k: _mean(ok, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
+                "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
+                "steps": _mean(ok, "steps_run"),
+                "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
+                "_cells": group,
+            }
+        )
     out = pd.DataFrame(rows)
     ref = next((i for i, r in out.iterrows() if reference in r["_cells"]), 0)
     tests = []
@@ -126,11 +179,22 @@ def study_table(cells: pd.DataFrame, ids: list[str], per_image: pd.DataFrame | N
             tests.append({"test": "reference"})
             continue
         c = compare(r["_cells"], out.at[ref, "_cells"], cells, per_image, n_resamples, seed)
-        tests.append({"test": c.test, "n_pairs": c.n_pairs, "diff": c.diff, "diff_ci95_low": c.low,
-                      "diff_ci95_high": c.high, "p": c.p, "p_floor": c.p_floor, "p_improve": c.p_improve,
-                      "mde": min_detectable_effect(c.sd, c.n_pairs, alpha)})
+        tests.append(
+            {
+                "test": c.test,
+                "n_pairs": c.n_pairs,
+                "diff": c.diff,
+                "diff_ci95_low": c.low,
+                "diff_ci95_high": c.high,
+                "p": c.p,
+                "p_floor": c.p_floor,
+                "p_improve": c.p_improve,
+                "mde": min_detectable_effect(c.sd, c.n_pairs, alpha),
+            }
+        )
     tests = pd.DataFrame(tests, index=out.index).reindex(
-        columns=["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_floor", "p_improve", "mde"])
+        columns=["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_floor", "p_improve", "mde"]
+    )
     out = pd.concat([out, tests], axis=1)
     out["p_holm"] = holm(out["p"].astype(float).tolist())
     out["significant"] = [None if math.isnan(p) else bool(p < alpha) for p in out["p_holm"]]
@@ -147,25 +211,32 @@ def table_note(table: pd.DataFrame, alpha: float) -> str:
     rows = table[table["test"] != "threshold"]
     compared = rows[~rows["test"].isin(["reference"]) & rows["p"].notna()]
     ref = rows[rows["test"] == "reference"]
-    text = (f"n = {_join(rows['n_seeds'])} seeds per row, {_join(rows['n_test_images'])} test images per cell "
-            f"(the same images for every row).")
+    text = (
+        f"n = {_join(rows['n_seeds'])} seeds per row, {_join(rows['n_test_images'])} test images per cell "
+        f"(the same images for every row)."
+    )
     if ref.empty or compared.empty:
         return text + " No paired comparison."
     tests = ", ".join(sorted(set(compared["test"])))
-    text += (f" Each row vs the reference row ({ref['cell'].iloc[0]}): {tests}; p Holm-adjusted over "
-             f"{len(compared)} comparisons.")
+    text += (
+        f" Each row vs the reference row ({ref['cell'].iloc[0]}): {tests}; p Holm-adjusted over "
+        f"{len(compared)} comparisons."
+    )
     floor = float(compared["p_floor"].min())
     if floor >= alpha:
-        return text + (f" With these pairs the smallest possible p is {floor:.2g} ≥ {alpha:g}: no difference can be "
-                       f"significant (the exact test needs at least {seeds_needed(alpha)} seeds); read the intervals.")
+        return text + (
+            f" With these pairs the smallest possible p is {floor:.2g} ≥ {alpha:g}: no difference can be "
+            f"significant (the exact test needs at least {seeds_needed(alpha)} seeds); read the intervals."
+        )
     mde = compared["mde"].replace(float("inf"), float("nan")).dropna()
     if len(mde):
         text += f" Smallest difference detectable with 80 % power: {mde.median():.3f} Dice (median over rows)."
     return text
 
 
-def seed_table(cells: pd.DataFrame, per_image: pd.DataFrame | None = None, n_resamples: int = 10_000,
-               seed: int = 0) -> pd.DataFrame:
+def seed_table(
+    cells: pd.DataFrame, per_image: pd.DataFrame | None = None, n_resamples: int = 10_000, seed: int = 0
+) -> pd.DataFrame:
     """Cells that differ only by ``seed``, grouped: n, mean and std of the test Dice and
     its 95 % interval (``stats.mean_interval``: hierarchical bootstrap over seeds and test
     images, inside [0, 1], as in the study tables); failed seeds counted in
@@ -178,10 +249,18 @@ def seed_table(cells: pd.DataFrame, per_image: pd.DataFrame | None = None, n_res
         ok = group[group["status"] == "ok"]
         mean, std, _, _ = _t_interval(ok["dice"].astype(float))
         low, high = mean_interval(list(ok["cell"]), cells, per_image, n_resamples, seed)
-        rows.append({"cells": ", ".join(group["cell"]), "seeds": ", ".join(map(str, group["seed"])),
-                     "n": len(ok), "n_diverged": int((group["status"] != "ok").sum()), "dice_mean": mean,
-                     "dice_std": std, "ci95_low": low, "ci95_high": high})
-    return pd.DataFrame(rows, columns=["cells", "seeds", "n", "n_diverged", "dice_mean", "dice_std",
-                                       "ci95_low", "ci95_high"])
-
-
+        rows.append(
+            {
+                "cells": ", ".join(group["cell"]),
+                "seeds": ", ".join(map(str, group["seed"])),
+                "n": len(ok),
+                "n_diverged": int((group["status"] != "ok").sum()),
+                "dice_mean": mean,
+                "dice_std": std,
+                "ci95_low": low,
+                "ci95_high": high,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["cells", "seeds", "n", "n_diverged", "dice_mean", "dice_std", "ci95_low", "ci95_high"]
+    )

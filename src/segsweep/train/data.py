@@ -35,7 +35,6 @@ class TrainPatches:
         y = torch.from_numpy(np.ascontiguousarray(self.masks[order]))[:, None]
         return x, y
 
-
     def inputs(self, rows: np.ndarray) -> torch.Tensor:
         return self.batch(rows)[0]
 
@@ -51,12 +50,12 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, steps_per_epoc
     """
     if steps_per_epoch is None:
         order = np.random.default_rng([seed, epoch, 7]).permutation(n)
-        return [order[b:b + batch_size] for b in range(0, n, batch_size)]
+        return [order[b : b + batch_size] for b in range(0, n, batch_size)]
     start, stop = epoch * steps_per_epoch * batch_size, (epoch + 1) * steps_per_epoch * batch_size
     passes = range(start // n, (stop - 1) // n + 1)
     stream = np.concatenate([np.random.default_rng([seed, k, 7]).permutation(n) for k in passes])
     offset = start - passes[0] * n
-    return [stream[offset + i * batch_size: offset + (i + 1) * batch_size] for i in range(steps_per_epoch)]
+    return [stream[offset + i * batch_size : offset + (i + 1) * batch_size] for i in range(steps_per_epoch)]
 
 
 def bn_batches(data: TrainPatches, n_batches: int, batch_size: int, seed: int) -> list[torch.Tensor]:
@@ -64,7 +63,7 @@ def bn_batches(data: TrainPatches, n_batches: int, batch_size: int, seed: int) -
     patches at every evaluation of a cell."""
     n = len(data.index)
     pick = np.random.default_rng([seed, 11]).choice(n, size=min(n, n_batches * batch_size), replace=False)
-    return [data.inputs(pick[b:b + batch_size]) for b in range(0, len(pick), batch_size)]
+    return [data.inputs(pick[b : b + batch_size]) for b in range(0, len(pick), batch_size)]
 
 
 @dataclass

@@ -43,8 +43,7 @@ log = logging.getLogger("segsweep.train")
 # it); snapshots move to snapshots/ when the cell is done.
 WORK = ".work"
 RESUME = f"{WORK}/resume.pt"
-OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt",
-           "snapshots")
+OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt", "snapshots")
 
 
 def _snapshot(model: torch.nn.Module, folder: Path, epoch: int) -> None:
@@ -60,7 +59,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         from segsweep.errors import ConfigError
 
-        raise ConfigError("train.device = \"cuda\": no CUDA device is visible; use auto or cpu")
+        raise ConfigError('train.device = "cuda": no CUDA device is visible; use auto or cpu')
     return torch.device(name)
 
 
@@ -81,21 +80,27 @@ def _penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor | flo
 class TrainState:
     """Everything besides model, optimizer and scaler that a resumed job needs."""
 
-    epoch: int = 0                      # completed epochs
+    epoch: int = 0  # completed epochs
     history: list = field(default_factory=list)
     steps: list = field(default_factory=list)
     best_val: dict = field(default_factory=lambda: {"epoch": -1, "dice": -1.0})
-    best_state: dict | None = None      # weights of the best validation epoch (best_val)
-    averaged: dict | None = None        # running sum of the last epochs' weights (last_k)
+    best_state: dict | None = None  # weights of the best validation epoch (best_val)
+    averaged: dict | None = None  # running sum of the last epochs' weights (last_k)
     n_averaged: int = 0
     train_seconds: float = 0.0
     seen: int = 0
     diverged_at: dict | None = None
 
     def save(self, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> None:
-        ckpt = {"fingerprint": fingerprint, "state": asdict(self), "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
-                "norms": norms.state() if norms else []}
+        ckpt = {
+            "fingerprint": fingerprint,
+            "state": asdict(self),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict(),
+            "rng": torch.get_rng_state(),
+            "norms": norms.state() if norms else [],
+        }
         with atomic_path(path) as tmp:
             torch.save(ckpt, tmp)
 
@@ -117,8 +122,18 @@ class TrainState:
         return cls(**ckpt["state"])
 
 
-def run_epoch(cfg: Train, epoch: int, model, optimizer, scaler, loss_fn, data, norms, device, state: TrainState,
-              ) -> list[float]:
+def run_epoch(
+    cfg: Train,
+    epoch: int,
+    model,
+    optimizer,
+    scaler,
+    loss_fn,
+    data,
+    norms,
+    device,
+    state: TrainState,
+) -> list[float]:
     """One epoch of optimizer steps; returns the batch losses. A non-finite loss stops
     the epoch and sets ``state.diverged_at``."""
     use_amp = cfg.amp and device.type == "cuda"
@@ -152,8 +167,9 @@ def run_epoch(cfg: Train, epoch: int, model, optimizer, scaler, loss_fn, data, n
     return losses
 
 
-def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path,
-               out_dir: Path, ndim: int) -> dict:
+def train_cell(
+    cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path, out_dir: Path, ndim: int
+) -> dict:
     """Train ``cfg`` and write ``OUTPUTS`` into ``out_dir``; return the metrics.
 
     Args:
@@ -205,20 +221,54 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
         if state.diverged_at is not None:
             log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, state.diverged_at["step"])
             break
-        ev = score_images(precise_bn(model, bn_sample[:cfg.evaluation.curve_bn_batches]), loss_fn, val, device)
+        ev = score_images(precise_bn(model, bn_sample[: cfg.evaluation.curve_bn_batches]), loss_fn, val, device)
         lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
-        state.history.append({"epoch": epoch, "steps": len(state.steps), "train_loss": float(np.mean(losses)),
-                              "val_loss": ev["loss"], "val_dice": ev["dice"], "val_iou": ev["iou"], "lr": lr})
+        state.history.append(
+            {
+                "epoch": epoch,
+                "steps": len(state.steps),
+                "train_loss": float(np.mean(losses)),
+                "val_loss": ev["loss"],
+                "val_dice": ev["dice"],
+                "val_iou": ev["iou"],
+                "lr": lr,
+            }
+        )
         track_selection(cfg, state, model, ev["dice"], epoch)
         state.epoch = epoch + 1
-        log.info("%s: epoch %d/%d (%d steps) train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g", cell, epoch + 1,
-                 cfg.epochs, len(state.steps), state.history[-1]["train_loss"], ev["loss"], ev["dice"], lr)
+        log.info(
+            "%s: epoch %d/%d (%d steps) train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g",
+            cell,
+            epoch + 1,
+            cfg.epochs,
+            len(state.steps),
+            state.history[-1]["train_loss"],
+            ev["loss"],
+            ev["dice"],
+            lr,
+        )
         if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
             _snapshot(model, snapshots, epoch + 1)
         state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
 
-    metrics = score_and_write(cfg, cell, ndim, split, prepared_dir, out_dir, device, model, init_state, loss_fn,
-                               bn_sample, state, val, norms, optimizer, data.index)
+    metrics = score_and_write(
+        cfg,
+        cell,
+        ndim,
+        split,
+        prepared_dir,
+        out_dir,
+        device,
+        model,
+        init_state,
+        loss_fn,
+        bn_sample,
+        state,
+        val,
+        norms,
+        optimizer,
+        data.index,
+    )
     snapshots.mkdir(parents=True, exist_ok=True)
     if (out_dir / "snapshots").exists():
         shutil.rmtree(out_dir / "snapshots")
@@ -227,6 +277,9 @@ def train_cell(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepa
     shutil.rmtree(out_dir / WORK, ignore_errors=True)
     # how this run went, not what it computed: returned (the CLI logs it), never in
     # metrics.json, so the same settings give the same bytes there (DVC hashes)
-    run = {"train_seconds": round(state.train_seconds, 3), "resumed_from_epoch": resumed_from,
-           "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None}
+    run = {
+        "train_seconds": round(state.train_seconds, 3),
+        "resumed_from_epoch": resumed_from,
+        "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None,
+    }
     return {**metrics, **run}

@@ -71,8 +71,8 @@ class NormLogger:
         n = len(self.layers)
         grad, upd = arr[:, :n], arr[:, n:]
         cols = {"grad_total": np.sqrt((grad**2).sum(1)), "update_total": np.sqrt((upd**2).sum(1))}
-        cols |= {f"grad/{l}": grad[:, i] for i, l in enumerate(self.layers)}
-        cols |= {f"update/{l}": upd[:, i] for i, l in enumerate(self.layers)}
+        cols |= {f"grad/{name}": grad[:, i] for i, name in enumerate(self.layers)}
+        cols |= {f"update/{name}": upd[:, i] for i, name in enumerate(self.layers)}
         return pd.concat([meta.reset_index(drop=True), pd.DataFrame(cols)], axis=1)
 
     def state(self) -> list[torch.Tensor]:

@@ -66,16 +66,37 @@ def selected_weights(cfg: Train, state, model) -> tuple[dict, int, list[int]]:
     return cpu_state(model), last, [last]
 
 
-def score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir: Path, out_dir: Path, device,
-                     model, init_state: dict, loss_fn, bn_sample, state, val, norms, optimizer,
-                     data_index) -> dict:
+def score_and_write(
+    cfg: Train,
+    cell: str,
+    ndim: int,
+    split: dict,
+    prepared_dir: Path,
+    out_dir: Path,
+    device,
+    model,
+    init_state: dict,
+    loss_fn,
+    bn_sample,
+    state,
+    val,
+    norms,
+    optimizer,
+    data_index,
+) -> dict:
     """Select the weights, score them on validation and test, write every output but
     ``metrics.json`` (returned)."""
     diverged = state.diverged_at is not None
     ev = cfg.evaluation
     test = load_eval_images(prepared_dir, split["test"], ndim, 2**cfg.model.depth)
-    scored = {"dice": math.nan, "iou": math.nan, "empty_correct": math.nan, "per_image_dice": [], "constant": [],
-              "identical": False}
+    scored = {
+        "dice": math.nan,
+        "iou": math.nan,
+        "empty_correct": math.nan,
+        "per_image_dice": [],
+        "constant": [],
+        "identical": False,
+    }
     val_scores, selected_epoch, from_epochs, selected = {"dice": math.nan}, None, [], None
     if not diverged and state.history:
         weights, selected_epoch, from_epochs = selected_weights(cfg, state, model)
@@ -90,7 +111,9 @@ def score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir:
         **meta,
         "status": status,
         # headline: the selected weights on the test set (null when the cell diverged)
-        "dice": scored["dice"], "iou": scored["iou"], "empty_correct": scored["empty_correct"],
+        "dice": scored["dice"],
+        "iou": scored["iou"],
+        "empty_correct": scored["empty_correct"],
         "per_image_dice": scored["per_image_dice"],
         "test_cases": [v.case for v in test],  # order of per_image_dice (pairs cells in the report)
         "n_test_images": len(test),
@@ -98,15 +121,24 @@ def score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir:
         "n_test_empty": int(sum(math.isnan(d) for d in scored["per_image_dice"])),
         "n_test_constant": int(sum(scored["constant"])),  # all-background or all-foreground predictions
         "identical_predictions": bool(scored.get("identical", False)),  # one mask on every test image
-        "selection": ev.selection, "selected_epoch": selected_epoch, "selected_from_epochs": from_epochs,
-        "precise_bn_batches": ev.precise_bn_batches, "curve_bn_batches": ev.curve_bn_batches,
-        "val_dice": val_scores["dice"], "n_val_images": len(val), "n_train_cases": len(split["train"]),
+        "selection": ev.selection,
+        "selected_epoch": selected_epoch,
+        "selected_from_epochs": from_epochs,
+        "precise_bn_batches": ev.precise_bn_batches,
+        "curve_bn_batches": ev.curve_bn_batches,
+        "val_dice": val_scores["dice"],
+        "n_val_images": len(val),
+        "n_train_cases": len(split["train"]),
         "n_train_patches": len(data_index),
         "final_val_dice": state.history[-1]["val_dice"] if state.history else None,
         "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in state.history]))
-        if state.history and not all(math.isnan(h["val_dice"]) for h in state.history) else None,
-        "epochs_run": len(state.history), "steps_run": len(state.steps), "diverged_at": state.diverged_at,
-        "device": str(device), "torch": torch.__version__,
+        if state.history and not all(math.isnan(h["val_dice"]) for h in state.history)
+        else None,
+        "epochs_run": len(state.history),
+        "steps_run": len(state.steps),
+        "diverged_at": state.diverged_at,
+        "device": str(device),
+        "torch": torch.__version__,
     }
     with atomic_path(out_dir / "history.csv") as tmp:
         pd.DataFrame(state.history, columns=HISTORY).to_csv(tmp, index=False)
@@ -114,9 +146,18 @@ def score_and_write(cfg: Train, cell: str, ndim: int, split: dict, prepared_dir:
     with atomic_path(out_dir / "norms.parquet") as tmp:
         (norms.table(step_meta) if norms else step_meta).to_parquet(tmp, index=False)
     with atomic_path(out_dir / "checkpoint_selected.pt") as tmp:
-        torch.save({**meta, "epoch": selected_epoch, "selection": ev.selection, "from_epochs": from_epochs,
-                    "model": cpu_state(selected) if selected is not None else init_state}, tmp)
+        torch.save(
+            {
+                **meta,
+                "epoch": selected_epoch,
+                "selection": ev.selection,
+                "from_epochs": from_epochs,
+                "model": cpu_state(selected) if selected is not None else init_state,
+            },
+            tmp,
+        )
     with atomic_path(out_dir / "checkpoint_last.pt") as tmp:
-        torch.save({**meta, "epoch": len(state.history), "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict()}, tmp)
+        torch.save(
+            {**meta, "epoch": len(state.history), "model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp
+        )
     return clean(metrics)
