@@ -137,3 +137,12 @@ def test_report_reads_its_settings_from_params_too(tmp_path, tiny_params, monkey
         == 0
     )
     assert seen["cfg"].title == "from the file"
+
+
+def test_pdf_font_subsetting_does_not_flood_the_logs(tmp_path, tiny_params):
+    import logging
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
+    logging.getLogger("fontTools").setLevel(logging.NOTSET)
+    assert main(["validate", "--params", str(tmp_path / "params.yaml")]) == 0
+    assert logging.getLogger("fontTools.subset").getEffectiveLevel() == logging.WARNING

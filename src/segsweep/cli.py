@@ -353,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(args.log))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+    # matplotlib's PDF font subsetting logs every glyph table at INFO: thousands of lines
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     start = time.perf_counter()
     try:
         tune_malloc()  # before the verb allocates anything: see segsweep.runtime

@@ -33,6 +33,11 @@ def own_freshness():
     Snakemake reads them after every job's inputs are known.)"""
     settings = workflow.dag_settings
     settings.rerun_triggers = frozenset(settings.rerun_triggers) & {RerunTrigger.SOFTWARE_ENV}
+    # `run:` jobs (fingerprint_<rule>, grid, resolved_params) in threads of this process,
+    # as `--force-use-threads` does: spawned, each would parse the whole workflow again
+    # (~3 s a job, 2 min for the default study) to write a small JSON file.
+    if workflow.execution_settings is not None:
+        workflow.execution_settings.use_threads = True
 
 
 TRACKED = {}  # rule name -> its inputs (dict of patterns/lists/functions, or a function)
