@@ -32,5 +32,5 @@ rule all:
         rules.report_all.input,
 
 
-# last: one fingerprint_<rule> per tracked rule above
-include: "workflow/rules/fingerprint_rules.smk"
+# last: checks every tracked rule above writes its fingerprint; aligns file times
+include: "workflow/rules/fingerprint_align.smk"

@@ -33,7 +33,7 @@ DAG_CODE = (
     "Snakefile",
     "workflow/rules/common.smk",
     "workflow/rules/fingerprint.smk",
-    "workflow/rules/fingerprint_rules.smk",
+    "workflow/rules/fingerprint_align.smk",
     "src/segsweep/fingerprint.py",
     "src/segsweep/codegraph.py",
 )

@@ -3,17 +3,19 @@
 
 rule synth:
     input:
-        unpack(checked("synth", {}, fp="data/synth/{ds}.fingerprint.json")),
+        unpack(checked("synth", {})),
     output:
-        directory("data/synth/{ds}"),
+        out=directory("data/synth/{ds}"),
+        fingerprint="data/synth/{ds}.fingerprint.json",
     params:
+        fingerprint=pending("synth"),
         cfg=lambda w: cfg_arg(P.datasets[w.ds]),
     log:
         "logs/synth/{ds}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} synth --dataset {wildcards.ds} --cfg {params.cfg} --out {output}"
+        RUN + " synth --dataset {wildcards.ds} --cfg {params.cfg} --out {output.out}"
 
 
 def ingest_input(w):
@@ -32,10 +34,12 @@ def ingest_root(w):
 
 rule ingest:
     input:
-        unpack(checked("ingest", {"files": ingest_input}, fp="data/interim/{ds}.fingerprint.json")),
+        unpack(checked("ingest", {"files": ingest_input})),
     output:
-        directory("data/interim/{ds}"),
+        out=directory("data/interim/{ds}"),
+        fingerprint="data/interim/{ds}.fingerprint.json",
     params:
+        fingerprint=pending("ingest"),
         cfg=lambda w: cfg_arg(P.datasets[w.ds]),
         root=ingest_root,
     log:
@@ -43,26 +47,28 @@ rule ingest:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} ingest --dataset {wildcards.ds} --cfg {params.cfg}"
-        " --root {params.root:q} --out {output}"
+        RUN + " ingest --dataset {wildcards.ds} --cfg {params.cfg}"
+        " --root {params.root:q} --out {output.out}"
 
 
 rule index:
     """One table per stage folder listing every case of every dataset."""
     input:
         unpack(checked("index", {"dirs": lambda w: expand("data/{stage}/{ds}", stage=w.stage,
-                                                          ds=SYNTH if w.stage == "synth" else DATASETS)},
-                       fp="data/{stage}/datasets.fingerprint.json")),
+                                                          ds=SYNTH if w.stage == "synth" else DATASETS)})),
     output:
-        "data/{stage}/datasets.csv",
+        out="data/{stage}/datasets.csv",
+        fingerprint="data/{stage}/datasets.fingerprint.json",
     wildcard_constraints:
         stage="synth|interim",
+    params:
+        fingerprint=pending("index"),
     log:
         "logs/index/{stage}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} collect --out {output} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
+        RUN + " collect --out {output.out} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
 
 
 rule data:

@@ -201,6 +201,19 @@ def study_table(
     return out.drop(columns="_cells")
 
 
+def top_rows(table: pd.DataFrame, k: int) -> list[int]:
+    """Positions of the rows a page shows of a study table of more than ``k`` rows: the
+    reference row and the best others by mean validation Dice (rows without one last),
+    in table order. Chosen on validation, never on the test numbers shown."""
+    if len(table) <= k:
+        return list(range(len(table)))
+    is_ref = (table["test"] == "reference").to_numpy()
+    val = pd.to_numeric(table["val_dice"], errors="coerce").to_numpy()
+    order = sorted((i for i in range(len(table)) if not is_ref[i]), key=lambda i: (math.isnan(val[i]), -val[i], i))
+    keep = [i for i in range(len(table)) if is_ref[i]] + order
+    return sorted(keep[:k])
+
+
 def _join(values) -> str:
     return " / ".join(str(v) for v in sorted({int(v) for v in values if not pd.isna(v)})) or "?"
 
