@@ -74,7 +74,7 @@ def fake_results(root: Path, cells: dict, n_images: int = 20, epochs: int = 10) 
     rng = np.random.default_rng(0)
     cases = [f"case{i:03d}" for i in range(n_images)]
     for cell, cfg in cells.items():
-        lr, wd = cfg.optimizer.lr, cfg.optimizer.weight_decay
+        lr, wd = cfg.optimizer.lr, max(cfg.optimizer.weight_decay, 1e-6)  # (the baseline has none)
         mean = 0.8 - 0.02 * (math.log10(lr) + 2.5) ** 2 - 0.005 * (math.log10(wd) + 4) ** 2
         per_image = np.clip(mean + rng.normal(0, 0.05, n_images) + rng.normal(0, 0.01), 0, 1)
         folder = root / "results/cells" / cell

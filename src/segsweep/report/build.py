@@ -30,6 +30,7 @@ from segsweep.report.render import (
     to_latex,
     to_markdown,
 )
+from segsweep.report.stats import wide_dice
 from segsweep.report.tables import seed_table, study_table, table_note, top_rows
 from segsweep.summary import seed_groups
 
@@ -358,7 +359,7 @@ def build_report(
     """
     cells = pd.read_csv(summary / "cells.csv")
     per_image_csv = summary / "per_image.csv"
-    per_image = pd.read_csv(per_image_csv) if per_image_csv.exists() else None
+    per_image = wide_dice(pd.read_csv(per_image_csv)) if per_image_csv.exists() else None
     chosen = {s: studies[s] for s in cfg.studies} if cfg.studies else studies
     with atomic_path(out) as tmp, style(cfg.figure.font_size, cfg.figure.dpi):
         (tmp / "tables").mkdir(parents=True)

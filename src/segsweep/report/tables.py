@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed
+from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed, wide_dice
 from segsweep.summary import seed_groups
 
 METRICS = [
@@ -84,11 +84,11 @@ def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
             continue
         fields = [c for c in sub.columns if c.startswith(f"params.{section}.") and c != name_col]
         sub[fields] = sub[fields].astype(object)  # numbers and IGNORED side by side
-        for cell, name in sub[name_col].items():
+        for name in sub[name_col].dropna().unique():  # per component, not per cell (10k cells)
             if name not in registry:  # not a registered name (hand-made summary): show as is
                 continue
             own = registry.settings(name, {c.rsplit(".", 1)[-1]: None for c in fields})
-            sub.loc[cell, [c for c in fields if c.rsplit(".", 1)[-1] not in own]] = IGNORED
+            sub.loc[sub[name_col] == name, [c for c in fields if c.rsplit(".", 1)[-1] not in own]] = IGNORED
     return sub
 
 
@@ -136,7 +136,7 @@ def study_table(
         n_resamples, seed: bootstrap resamples and resampling seed.
         reference: a cell id of the reference row; the first row when no row holds it.
     """
-    per_image = per_image if per_image is not None else pd.DataFrame(columns=["cell", "case", "dice"])
+    per_image = wide_dice(per_image)  # once for the study, not once per row
     raw = cells.set_index("cell").loc[ids]
     sub = _own_settings(raw)
     # columns the study varies; a value no row's component takes is not shown at all
@@ -255,6 +255,7 @@ def seed_table(
     images, inside [0, 1], as in the study tables); failed seeds counted in
     ``n_diverged``, left out of the statistics. Groups with a single seed are omitted."""
     params = [c for c in cells.columns if c.startswith("params.") and c != "params.seed"]
+    per_image = wide_dice(per_image)  # once, not once per group
     rows = []
     for _, group in cells.groupby(params, dropna=False, sort=False):
         if len(group) < 2:
