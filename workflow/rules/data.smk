@@ -15,21 +15,8 @@ rule synth:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " synth --dataset {wildcards.ds} --cfg {params.cfg} --out {output.out}"
-
-
-def ingest_input(w):
-    """Synthetic data comes from its synth rule; real data is every file the globs match
-    now, so adding, removing or changing a file reruns the ingest."""
-    ds = P.datasets[w.ds]
-    if w.ds in SYNTH:
-        return [f"data/synth/{w.ds}"]
-    root = Path(ds.root)
-    return sorted(str(p) for g in (ds.image_glob, ds.mask_glob) for p in root.glob(g) if p.is_file())
-
-
-def ingest_root(w):
-    return f"data/synth/{w.ds}" if w.ds in SYNTH else str(P.datasets[w.ds].root)
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} synth"
+        " --dataset {wildcards.ds} --cfg {params.cfg} --out {output.out}"
 
 
 rule ingest:
@@ -47,7 +34,8 @@ rule ingest:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " ingest --dataset {wildcards.ds} --cfg {params.cfg}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} ingest"
+        " --dataset {wildcards.ds} --cfg {params.cfg}"
         " --root {params.root:q} --out {output.out}"
 
 
@@ -68,7 +56,8 @@ rule index:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " collect --out {output.out} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} collect"
+        " --out {output.out} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
 
 
 rule data:

@@ -5,7 +5,7 @@
 # fingerprint J's outputs carry with the one the current params, code and input
 # contents give. On a mismatch it adds an input it has just touched (a marker in
 # .segsweep/stale/, newer than J's outputs), so J runs again; on a match it adds
-# nothing. (A missing marker made by a rule would not do: Snakemake does not remake a
+# nothing. (A missing marker that a job makes would not do; Snakemake does not remake a
 # missing input of a job whose outputs look up to date.) J writes its own fingerprint
 # as its output `fingerprint`, when its command has succeeded: the main process puts
 # what the fingerprint records (params, code, input list) in a pending file named by
@@ -58,7 +58,7 @@ _REPORTED = {}  # rule name -> jobs whose rerun reason was printed
 
 
 def checked(name, inputs):
-    """The input function of the tracked rule ``name``: ``inputs`` (a dict of names to
+    """The input function of ``name`` (a tracked rule), given ``inputs`` (a dict of names to
     patterns, lists or functions of the wildcards, or one function returning such a
     dict), plus a stale marker when the fingerprint the rule's output ``fingerprint``
     holds does not match."""
@@ -126,7 +126,7 @@ def job_params(name, w):
             if value not in _ARITY:
                 _ARITY[value] = len(inspect.signature(value).parameters)
             if _ARITY[value] > 1:
-                raise ValueError(f"rule {name}: params.{key} must be a function of the wildcards alone")
+                raise ValueError(f"params.{key} of rule {name} must be a function of the wildcards alone")
             value = value(w)
         if isinstance(value, str) and value.startswith("'"):
             try:
@@ -141,13 +141,13 @@ _CODE = {}
 
 
 def rule_code(name):
-    """Digest of what rule ``name`` runs: its command and its verbs' modules, or, for a
+    """Digest of what the jobs of ``name`` run, i.e. its command and its verbs' modules, or, for a
     `run:` rule, its source lines."""
     if name not in _CODE:
         spec = workflow.get_rule(name)
         if spec.shellcmd:
             verbs = re.findall(re.escape(RUN) + r" ([a-z_]+)", spec.shellcmd)
-            text = spec.shellcmd + "\0" + (code_digest(frozenset(verbs)) if verbs else "")
+            text = f"{spec.shellcmd}\0{code_digest(frozenset(verbs)) if verbs else ''}"
         else:
             lines = Path(spec.snakefile).read_text().splitlines()[spec.lineno - 1:]
             end = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines))
@@ -204,9 +204,10 @@ def _job_id(w):
     return hashlib.sha256(json.dumps(dict(w.items()), sort_keys=True).encode()).hexdigest()[:16]
 
 
-# How every tracked shell rule starts its command: the CLI writes the job's fingerprint
-# after the verb has succeeded (checked at parse time, fingerprint_align.smk).
-RUN = "{SEGSWEEP} --log {log} --fingerprint {params.fingerprint}"
+# How the command of every tracked shell job starts, written out in each (`snakemake
+# --lint` wants no variables from outside in a command): the CLI writes the job's
+# fingerprint after the verb has succeeded (checked at parse time, fingerprint_align.smk).
+RUN = "python -m segsweep --log {log} --fingerprint {params.fingerprint}"
 PENDING = ".segsweep/pending"
 
 
@@ -221,7 +222,7 @@ def _record(name, w):
 
 
 def pending(name):
-    """The param ``fingerprint`` of tracked shell rule ``name``: a function that returns
+    """The param ``fingerprint`` of ``name`` (a tracked shell rule), a function that returns
     the path of the job's pending fingerprint file, and writes the file once jobs are
     being scheduled. (Snakemake evaluates every job's params while it builds the DAG,
     for its conda environment, and again for each job it is about to run: writing then
@@ -238,5 +239,16 @@ def pending(name):
 
 
 def write_fingerprint(name, w):
-    """Record job (name, w)'s fingerprint: the last step of a tracked `run:` rule."""
+    """Record job (name, w)'s fingerprint: the last step of a tracked `run:` job."""
     fingerprints.finish(_record(name, w), DIGESTS)
+
+
+def write_tracked(name, path, text, log, w):
+    """The whole of a tracked `run:` job that writes one small file: ``text`` to
+    ``path``, a line to ``log``, then the job's fingerprint. (A function, so that the
+    `run:` block is one line: `snakemake --lint` asks for short ones.)"""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text + "\n")
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    Path(log).write_text(f"wrote {path} ({len(text) + 1} bytes)\n")
+    write_fingerprint(name, w)

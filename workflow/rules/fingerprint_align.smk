@@ -1,10 +1,10 @@
-# Included last, when every tracked rule is declared (workflow/rules/fingerprint.smk):
+# Included last, when every tracked rule is declared (see workflow/rules/fingerprint.smk),
 # check that each one writes its fingerprint, then put recorded outputs' file times in
 # dependency order before anything is planned.
 
 
 def check_tracked_rules():
-    """A tracked rule that never wrote its fingerprint would rerun on every invocation:
+    """A tracked rule that never wrote its fingerprint would rerun on every invocation, so
     refuse, at parse time, one that lacks the output, the param or the command part."""
     for name in TRACKED:
         rule_ = workflow.get_rule(name)
@@ -16,8 +16,8 @@ def check_tracked_rules():
                 problems.append(f'params: fingerprint=pending("{name}")')
             if not rule_.shellcmd.startswith(RUN + " "):
                 problems.append("a command that starts with RUN")
-        elif f'write_fingerprint("{name}", wildcards)' not in Path(rule_.snakefile).read_text():
-            problems.append(f'a run: block ending in write_fingerprint("{name}", wildcards)')
+        elif not re.search(rf'(write_fingerprint|write_tracked)\("{name}",', Path(rule_.snakefile).read_text()):
+            problems.append(f'a run: block that calls write_tracked("{name}", ...) or ends in write_fingerprint')
         if problems:
             raise WorkflowError(f"rule {name} (tracked by checked()) needs " + ", ".join(problems))
 

@@ -1,14 +1,6 @@
 # Stage "landscape": loss surfaces around trained cells, then side-by-side figures.
 
 
-def landscape_inputs(w):
-    c = cell_of(w)
-    return {"best": f"results/cells/{w.cell}/checkpoint_selected.pt",
-            "snapshots": f"results/cells/{w.cell}/snapshots",
-            "patches": paths.processed(c.dataset, c.noise),
-            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
-
-
 rule landscape_cell:
     input:
         unpack(checked("landscape_cell", landscape_inputs)),
@@ -28,7 +20,8 @@ rule landscape_cell:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " landscape cell --cfg {params.cfg} --cell {wildcards.cell}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} landscape cell"
+        " --cfg {params.cfg} --cell {wildcards.cell}"
         " --cell-cfg {params.cell} --cell-dir results/cells/{wildcards.cell} --patches {input.patches}"
         " --split {input.split} --ndim {params.ndim} --out results/landscapes/cells/{wildcards.cell}"
 
@@ -47,7 +40,8 @@ rule landscape_compare:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " landscape compare --cells {params.cells} --out {output.out}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} landscape compare"
+        " --cells {params.cells} --out {output.out}"
 
 
 rule landscape_all:

@@ -16,7 +16,8 @@ rule prepare:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " prepare --cfg {params.cfg} --src {input.src} --out {output.out}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} prepare"
+        " --cfg {params.cfg} --src {input.src} --out {output.out}"
 
 
 rule augment:
@@ -33,7 +34,8 @@ rule augment:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " augment --cfg {params.cfg} --src {input.src} --out {output.out}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} augment"
+        " --cfg {params.cfg} --src {input.src} --out {output.out}"
 
 
 rule patches:
@@ -51,7 +53,8 @@ rule patches:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " patches --cfg {params.cfg} --sigma {params.sigma}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} patches"
+        " --cfg {params.cfg} --sigma {params.sigma}"
         " --src {input.src} --out {output.out}"
 
 
@@ -73,7 +76,8 @@ rule split:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " split --cfg {params.protocol} --manifest {input.cases}/manifest.csv"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} split"
+        " --cfg {params.protocol} --manifest {input.cases}/manifest.csv"
         " --fraction {params.fraction} --seed {params.seed} --out {output.out}"
 
 

@@ -2,15 +2,6 @@
 # and along training), per-pixel gradient maps, and norm dynamics per cell and study.
 
 
-def probe_cfg(w=None):
-    """The probe settings a job computes with; not the lists that say which jobs exist
-    (cells, pixels.cell, dynamics.studies), so adding a cell runs only its own jobs."""
-    data = P.probe.model_dump(mode="json", exclude={"cells"})
-    data["pixels"].pop("cell", None)
-    data["dynamics"].pop("studies", None)
-    return cfg_arg(data)
-
-
 rule probe_init:
     input:
         unpack(checked("probe_init", {"patches": lambda w: paths.processed(P.probe.init.dataset, 0.0)})),
@@ -27,7 +18,8 @@ rule probe_init:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " probe patches --cfg {params.cfg} --loss {params.loss} --patches {input.patches}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
+        " --cfg {params.cfg} --loss {params.loss} --patches {input.patches}"
         " --ndim {params.ndim} --out results/probes/patches/init"
 
 
@@ -48,7 +40,8 @@ rule probe_cell:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " probe patches --cfg {params.cfg} --cell-cfg {params.cell}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
+        " --cfg {params.cfg} --cell-cfg {params.cell}"
         " --snapshots {input.snapshots} --patches {input.patches} --ndim {params.ndim}"
         " --out results/probes/patches/cell_{wildcards.cell}"
 
@@ -69,14 +62,9 @@ rule probe_pixels_synthetic:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " probe pixels --cfg {params.cfg} --loss {params.loss}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe pixels"
+        " --cfg {params.cfg} --loss {params.loss}"
         " --out results/probes/pixels/synthetic"
-
-
-def pixels_cell_inputs(w):
-    c = cell_of(w)
-    return {"snapshots": f"results/cells/{w.cell}/snapshots", "prepared": paths.prepared(c.dataset),
-            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
 
 
 rule probe_pixels_cell:
@@ -95,7 +83,8 @@ rule probe_pixels_cell:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " probe pixels --cfg {params.cfg} --cell-cfg {params.cell}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe pixels"
+        " --cfg {params.cfg} --cell-cfg {params.cell}"
         " --snapshots {input.snapshots} --prepared {input.prepared} --split {input.split}"
         " --ndim {params.ndim} --out results/probes/pixels/cell_{wildcards.cell}"
 
@@ -123,7 +112,8 @@ rule probe_dynamics:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " probe dynamics --cfg {params.cfg} --studies {params.studies}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe dynamics"
+        " --cfg {params.cfg} --studies {params.studies}"
         " --out {output.out} --norms {params.norms} --metrics {params.metrics}"
 
 

@@ -1,23 +1,6 @@
 # Stage "report": the last rule. Tables, figures and provenance in results/report/.
 
 
-def report_figures(w):
-    figs = [f for f in rules.probe_all.input if str(f).endswith(".png") or str(f).endswith("dynamics")]
-    if P.landscape.cells:
-        figs += ["results/landscapes/compare"]
-    return figs
-
-
-def report_pngs(w):
-    """PNG files among the figure inputs (folders contribute the PNGs inside them)."""
-    out = []
-    for f in report_figures(w):
-        p = Path(f)
-        pattern = "study_*.png" if p.name == "dynamics" else "*.png"  # per-cell dynamics: too many
-        out += sorted(str(x) for x in p.glob(pattern)) if p.is_dir() else [str(p)]
-    return " ".join(shlex.quote(x) for x in out)
-
-
 rule resolved_params:
     """The validated params with defaults filled in, recorded with the report."""
     input:
@@ -27,10 +10,10 @@ rule resolved_params:
         fingerprint="results/report_params.fingerprint.json",
     params:
         resolved=lambda w: section_json(P),
+    log:
+        "logs/resolved_params.log",
     run:
-        Path(output[0]).parent.mkdir(parents=True, exist_ok=True)
-        Path(output[0]).write_text(params.resolved + "\n")
-        write_fingerprint("resolved_params", wildcards)
+        write_tracked("resolved_params", output[0], params.resolved, log[0], wildcards)
 
 
 REFERENCE_DATASETS = sorted({c.dataset for c in CELLS.values()})
@@ -53,7 +36,8 @@ rule reference:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " reference --prepared {input.prepared} --split {input.split}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} reference"
+        " --prepared {input.prepared} --split {input.split}"
         " --ndim {params.ndim} --out {output.out}"
 
 
@@ -79,7 +63,8 @@ rule examples:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " examples --cfg {params.cfg} --summary results/summary --cells results/cells"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} examples"
+        " --cfg {params.cfg} --summary results/summary --cells results/cells"
         " --out {output.out}"
 
 
@@ -109,7 +94,8 @@ rule report:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " report --cfg {params.cfg} --grid {input.grid}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} report"
+        " --cfg {params.cfg} --grid {input.grid}"
         " --summary results/summary --params-json {input.params} --figures {params.pngs}"
         " --examples {input.examples} --axes {params.axes} --references {input.references}"
         " --manifest {input.manifest} --splits {input.splits} --out {output.out}"

@@ -1,15 +1,6 @@
 # Stage "train": one job per grid cell, then a summary DVC reads as metrics and plots.
 
 
-def cell_inputs(w):
-    c = cell_of(w)
-    return {
-        "patches": paths.processed(c.dataset, c.noise),
-        "split": paths.split(c.dataset, c.train_fraction, c.split_seed),
-        "prepared": paths.prepared(c.dataset),
-    }
-
-
 rule train:
     input:
         unpack(checked("train", cell_inputs)),
@@ -35,7 +26,8 @@ rule train:
     conda:
         "../envs/train.yaml"
     shell:
-        RUN + " train --cell {wildcards.cell} --ndim {params.ndim} --cfg {params.cfg}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} train"
+        " --cell {wildcards.cell} --ndim {params.ndim} --cfg {params.cfg}"
         " --patches {input.patches} --split {input.split} --prepared {input.prepared}"
         " --out results/cells/{wildcards.cell}"
 
@@ -50,10 +42,10 @@ rule grid:
         fingerprint="results/grid.fingerprint.json",
     params:
         grid=lambda w: section_json({"cells": list(CELLS), "studies": STUDIES}),
+    log:
+        "logs/grid.log",
     run:
-        Path(output[0]).parent.mkdir(parents=True, exist_ok=True)
-        Path(output[0]).write_text(params.grid + "\n")
-        write_fingerprint("grid", wildcards)
+        write_tracked("grid", output[0], params.grid, log[0], wildcards)
 
 
 rule summary:
@@ -78,7 +70,8 @@ rule summary:
     conda:
         "../envs/data.yaml"
     shell:
-        RUN + " summarize --grid {input.grid} --cells results/cells --out results/summary"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} summarize"
+        " --grid {input.grid} --cells results/cells --out results/summary"
 
 
 rule train_all:
