@@ -15,6 +15,7 @@ import math
 
 import pandas as pd
 
+from segsweep.progress import progress
 from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed, wide_dice
 from segsweep.summary import seed_groups
 
@@ -149,7 +150,7 @@ def study_table(
         and (sub[c] != IGNORED).any()
     ]
     rows = []
-    for group in seed_groups(cells, ids):
+    for group in progress(seed_groups(cells, ids), desc="report rows", unit="row"):
         g = sub.loc[group]
         ok = g[g["status"] == "ok"]
         mean, std, _, _ = _t_interval(ok["dice"].astype(float))
