@@ -12,6 +12,7 @@ if not workflow.config_settings.configfiles:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/fingerprint.smk"
+include: "workflow/rules/functions.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
@@ -32,5 +33,5 @@ rule all:
         rules.report_all.input,
 
 
-# last: one fingerprint_<rule> per tracked rule above
-include: "workflow/rules/fingerprint_rules.smk"
+# last: checks every tracked rule above writes its fingerprint; aligns file times
+include: "workflow/rules/fingerprint_align.smk"

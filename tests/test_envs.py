@@ -28,7 +28,10 @@ def rule_envs() -> dict[str, tuple[str, set[str]]]:
             name = re.match(r"rule (\w+):", block)
             env = re.search(r'conda:\s*"\.\./envs/([\w.]+)"', block)
             if name and env:
-                out[name.group(1)] = (env.group(1), set(re.findall(r"\{SEGSWEEP\} --log \{log\} ([a-z_]+)", block)))
+                out[name.group(1)] = (
+                    env.group(1),
+                    set(re.findall(r"--fingerprint \{params\.fingerprint\} ([a-z_]+)", block)),
+                )
     return out
 
 

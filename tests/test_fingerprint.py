@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 from segsweep import fingerprint as fp
 
@@ -111,3 +112,57 @@ def test_the_cache_file_is_compacted_when_mostly_superseded(tmp_path):
     assert len(cache.read_text().splitlines()) == 1099
     assert fp.Digests(cache).file(f) == hashlib.md5(b"x").hexdigest()
     assert len(cache.read_text().splitlines()) == 1
+
+
+def _pending(tmp_path, inputs):
+    return {
+        "rule": "summary",
+        "wildcards": {},
+        "params": {"cfg": {"k": 1}},
+        "code": "c0",
+        "inputs": [str(p) for p in inputs],
+        "outputs": [str(tmp_path / "out.csv"), str(tmp_path / "fp.json")],
+        "path": str(tmp_path / "fp.json"),
+        "markers": str(tmp_path / "stale/summary/abc-*"),
+    }
+
+
+def test_finish_pending_writes_what_the_workflow_would_expect_and_clears_markers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the digest cache lives in .segsweep/ of the working dir
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text("1")
+    b.write_text("2")
+    record = _pending(tmp_path, [a, b])
+    (tmp_path / "stale/summary").mkdir(parents=True)
+    (tmp_path / "stale/summary/abc-1234").touch()
+    (tmp_path / "stale/summary/other-1234").touch()
+    fp.write(tmp_path / "pending.json", record)
+    written = fp.finish_pending(tmp_path / "pending.json")
+    # the same fingerprint the workflow computes from the current inputs (fingerprint.smk)
+    expected = fp.make(
+        "summary",
+        {},
+        {"cfg": {"k": 1}},
+        "c0",
+        {str(a): hashlib.md5(b"1").hexdigest(), str(b): hashlib.md5(b"2").hexdigest()},
+        record["outputs"],
+    )
+    assert written == expected == fp.read(tmp_path / "fp.json")
+    assert not (tmp_path / "pending.json").exists()
+    assert sorted(p.name for p in (tmp_path / "stale/summary").iterdir()) == ["other-1234"]
+
+
+def test_the_cli_writes_the_fingerprint_only_after_the_verb_succeeded(tmp_path, monkeypatch, capsys):
+    from segsweep.cli import main
+
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    monkeypatch.chdir(tmp_path)
+    fp.write(tmp_path / "pending.json", _pending(tmp_path, [params]))
+    assert main(["--fingerprint", "pending.json", "grid", "--params", "none.yaml"]) != 0
+    assert not (tmp_path / "fp.json").exists() and (tmp_path / "pending.json").exists()
+    assert main(["--fingerprint", "pending.json", "grid", "--params", str(params)]) == 0
+    assert fp.read(tmp_path / "fp.json")["inputs"] == {str(params): hashlib.md5(params.read_bytes()).hexdigest()}
+    assert not (tmp_path / "pending.json").exists()
+    capsys.readouterr()
+    assert main(["--fingerprint", "pending.json", "grid", "--params", str(params)]) != 0
+    assert "no pending fingerprint record" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """Code gates the test command runs (so `.ci/run` does): ruff's lint rules chosen in
-pyproject.toml ([tool.ruff]) and its formatter."""
+pyproject.toml ([tool.ruff]) and its formatter, and `snakemake --lint` on the workflow."""
 
 from __future__ import annotations
 
@@ -17,3 +17,13 @@ PATHS = ["src", "tests", "benchmarks"]
 def test_ruff(command):
     res = subprocess.run([sys.executable, "-m", "ruff", *command, *PATHS], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+
+
+def test_snakemake_lint_is_clean():
+    """Snakemake's own conventions: no variables from outside a rule in its command, no
+    functions beside rules, a log for every job, short `run:` blocks, no '+' paths."""
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--cores", "1"], cwd=REPO, capture_output=True, text=True
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 0 and "Lints for" not in out, out[-4000:]

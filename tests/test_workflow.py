@@ -59,19 +59,11 @@ def snakemake(repo: Path, *args: str, check: bool = True):
     return run([sys.executable, "-m", "snakemake", "--cores", "2", *args], repo, check)
 
 
-def planned_rules(repo: Path, *targets: str, fingerprints: bool = False) -> dict[str, int]:
-    """Jobs a dry run would execute, from its job-stats table (without the
-    fingerprint_<rule> job that follows each job, unless ``fingerprints``)."""
+def planned_rules(repo: Path, *targets: str) -> dict[str, int]:
+    """Jobs a dry run would execute, from its job-stats table."""
     out = snakemake(repo, "-n", "--quiet", "rules", *targets).stdout
     rows = [line.split() for line in out.splitlines()]
-    return {
-        r[0]: int(r[1])
-        for r in rows
-        if len(r) == 2
-        and r[1].isdigit()
-        and r[0] not in ("total", "all")
-        and (fingerprints or not r[0].startswith("fingerprint_"))
-    }
+    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("total", "all")}
 
 
 def set_clip_limit(repo: Path, value: float) -> None:

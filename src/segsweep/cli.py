@@ -238,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segsweep", description=__doc__.splitlines()[0])
     p.add_argument("--log", help="also append log lines to this file")
     p.add_argument(
+        "--fingerprint",
+        metavar="PENDING",
+        help="after the verb succeeds, write the job's fingerprint from this pending record (the workflow's)",
+    )
+    p.add_argument(
         "--debug",
         action="store_true",
         default=bool(os.environ.get("SEGSWEEP_DEBUG")),
@@ -359,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tune_malloc()  # before the verb allocates anything: see segsweep.runtime
         args.func(args)
+        if args.fingerprint:
+            from segsweep.fingerprint import finish_pending
+
+            finish_pending(args.fingerprint)
     except Exception as exc:
         # One line for a person (the log file gets it too); a bug keeps its traceback.
         message = str(exc) if isinstance(exc, SegsweepError) else system_message(exc, getattr(args, "out", None))

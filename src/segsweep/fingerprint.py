@@ -15,12 +15,14 @@ Content digests are md5 (what DVC uses), cached per file by size, mtime and inod
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import threading
 from pathlib import Path
 
+from segsweep.errors import SegsweepError
 from segsweep.io import write_text
 
 # Snakemake writes this marker into directory outputs; it is not content.
@@ -105,6 +107,45 @@ def read(path: str | Path) -> dict | None:
 def write(path: str | Path, fp: dict) -> None:
     """Write a fingerprint (temp name, then rename: never half-written)."""
     write_text(path, json.dumps(fp, indent=1, sort_keys=True) + "\n")
+
+
+def finish(record: dict, digests: Digests | None = None) -> dict:
+    """Write a job's fingerprint once it has run, and remove its stale markers.
+
+    Args:
+        record: what the workflow knows of the job before it runs (``rule``,
+            ``wildcards``, ``params``, ``code``, ``outputs``), its ``inputs`` as a list of
+            paths (digested now, after the job), the fingerprint's ``path`` and a glob of
+            its stale ``markers`` (workflow/rules/fingerprint.smk).
+        digests: the digest cache to use (a fresh one on ``.segsweep/digests.jsonl``).
+
+    Returns:
+        The fingerprint written.
+    """
+    digests = digests or Digests()
+    fp = make(
+        record["rule"],
+        record["wildcards"],
+        record["params"],
+        record["code"],
+        {p: digests.path(p) for p in record["inputs"]},
+        record["outputs"],
+    )
+    write(record["path"], fp)
+    for marker in glob.glob(record["markers"]):  # they have done their work
+        Path(marker).unlink(missing_ok=True)
+    return fp
+
+
+def finish_pending(path: str | Path) -> dict:
+    """``finish`` the job whose pending record is the file ``path`` (written by the
+    workflow's ``pending()`` param), then remove that file."""
+    record = read(path)
+    if record is None:
+        raise SegsweepError(f"--fingerprint {path}: no pending fingerprint record there (the workflow writes them)")
+    fp = finish(record)
+    Path(path).unlink(missing_ok=True)
+    return fp
 
 
 def differences(recorded: dict | None, expected: dict) -> str:

@@ -71,12 +71,13 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
     """Write the summary folder ``out`` (files atomically) and return the cells table."""
     out.mkdir(parents=True, exist_ok=True)
     rows, headline, per_image, cell_dirs = [], {}, [], {}
+    members = {s: set(ids) for s, ids in studies.items()}  # (a list test is O(cells) per cell)
     for path in metric_files:
         m = json.loads(Path(path).read_text())
         cell = m["cell"]
         cell_dirs[cell] = Path(path).parent
         headline[cell] = {k: m.get(k) for k in HEADLINE}
-        member = [s for s, ids in studies.items() if cell in ids]
+        member = [s for s, ids in members.items() if cell in ids]
         rows.append(
             {
                 "cell": cell,

@@ -14,7 +14,7 @@ import pytest
 from segsweep.config import Report
 from segsweep.report.build import build_report
 from segsweep.report.render import latex_escape, to_latex, to_markdown
-from segsweep.report.tables import IGNORED, study_table
+from segsweep.report.tables import IGNORED, study_table, top_rows
 
 
 def _summary(tmp_path: Path) -> Path:
@@ -461,3 +461,47 @@ def test_page_is_accessible_and_provenance_checkable(tmp_path):
     shipped = (tmp_path / "report/params.json").read_bytes()
     assert prov["params_sha256"] == hashlib.sha256(shipped).hexdigest()  # what `sha256sum params.json` prints
     assert isinstance(prov["git_dirty"], bool)
+
+
+def test_top_rows_keep_the_reference_and_the_best_on_validation_in_table_order():
+    table = pd.DataFrame(
+        {
+            "test": ["sign-flip", "reference", "sign-flip", "sign-flip", "sign-flip"],
+            "val_dice": [0.5, 0.1, None, 0.9, 0.7],
+            "dice": [0.99, 0.2, 0.99, 0.1, 0.3],  # test Dice never chooses
+        }
+    )
+    assert top_rows(table, 3) == [1, 3, 4]
+    assert top_rows(table, 5) == [0, 1, 2, 3, 4]
+    assert top_rows(table, 4) == [0, 1, 3, 4]  # a row without validation Dice comes last
+
+
+def test_a_large_study_shows_max_rows_rows_and_keeps_every_row_in_its_csv(tmp_path):
+    out = tmp_path / "summary"
+    (out / "curves").mkdir(parents=True)
+    rows = [
+        {
+            "cell": f"lr{i}",
+            "status": "ok",
+            "dice": 0.5 + i / 100,
+            "iou": 0.4,
+            "selected_epoch": 1,
+            "val_dice": 0.3 + i / 100,
+            "seed": 0,
+            "params.seed": 0,
+            "params.optimizer.lr": 10.0**-i,
+        }
+        for i in range(8)
+    ]
+    pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
+    for r in rows:
+        pd.DataFrame({"epoch": [0], "train_loss": [1.0], "val_loss": [1.0], "val_dice": [0.5]}).to_csv(
+            out / "curves" / f"{r['cell']}.csv", index=False
+        )
+    studies = {"lr": [r["cell"] for r in rows]}
+    build_report(Report(max_rows=3, reference={"lr": "lr0"}), "{}", studies, out, [], tmp_path / "report")
+    assert len(pd.read_csv(tmp_path / "report/tables/lr.csv")) == 8
+    md = (tmp_path / "report/tables/lr.md").read_text()
+    assert "| lr0 |" in md and "| lr7 |" in md and "| lr6 |" in md and "| lr5 |" not in md
+    assert "Shown: 3 of 8 rows" in md
+    assert set(json.loads((tmp_path / "report/study_metrics.json").read_text())["lr"]) == {"lr0", "lr6", "lr7"}

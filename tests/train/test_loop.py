@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -128,3 +129,14 @@ def test_other_losses_and_l1l2_train(tiny_data, tmp_path, loss):
         tiny_cfg(epochs=1, loss={"name": loss}, regularization={"l1": 1e-4, "l2": 1e-4}), tiny_data, tmp_path / loss
     )
     assert m["status"] == "ok"
+
+
+def test_training_shows_its_epochs_on_a_terminal(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    train_cell(tiny_cfg(), "cellA", tiny_data["patches"], tiny_data["split"], tiny_data["prepared"], tmp_path, ndim=2)
+    assert "train cellA" in sys.stderr.getvalue() and "epoch" in sys.stderr.getvalue()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:  # standard error as an interactive terminal (segsweep.progress)
+        return True

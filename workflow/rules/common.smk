@@ -1,4 +1,4 @@
-# Shared by every rule file: the validated params (P), output paths, and helpers.
+# Shared by the stage files: the validated params (P), output paths, and helpers.
 import os
 import re
 import shlex
@@ -11,7 +11,6 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 # (the prefix is formatted by Snakemake as well, hence the doubled braces)
 shell.prefix(f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
-SEGSWEEP = "python -m segsweep"
 
 from segsweep import paths  # noqa: E402
 from segsweep.config import ConfigError, dataset_ndim, section_json, validate_params  # noqa: E402

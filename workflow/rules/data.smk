@@ -3,39 +3,30 @@
 
 rule synth:
     input:
-        unpack(checked("synth", {}, fp="data/synth/{ds}.fingerprint.json")),
+        unpack(checked("synth", {})),
     output:
-        directory("data/synth/{ds}"),
+        out=directory("data/synth/{ds}"),
+        fingerprint="data/synth/{ds}.fingerprint.json",
     params:
+        fingerprint=pending("synth"),
         cfg=lambda w: cfg_arg(P.datasets[w.ds]),
     log:
         "logs/synth/{ds}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} synth --dataset {wildcards.ds} --cfg {params.cfg} --out {output}"
-
-
-def ingest_input(w):
-    """Synthetic data comes from its synth rule; real data is every file the globs match
-    now, so adding, removing or changing a file reruns the ingest."""
-    ds = P.datasets[w.ds]
-    if w.ds in SYNTH:
-        return [f"data/synth/{w.ds}"]
-    root = Path(ds.root)
-    return sorted(str(p) for g in (ds.image_glob, ds.mask_glob) for p in root.glob(g) if p.is_file())
-
-
-def ingest_root(w):
-    return f"data/synth/{w.ds}" if w.ds in SYNTH else str(P.datasets[w.ds].root)
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} synth"
+        " --dataset {wildcards.ds} --cfg {params.cfg} --out {output.out}"
 
 
 rule ingest:
     input:
-        unpack(checked("ingest", {"files": ingest_input}, fp="data/interim/{ds}.fingerprint.json")),
+        unpack(checked("ingest", {"files": ingest_input})),
     output:
-        directory("data/interim/{ds}"),
+        out=directory("data/interim/{ds}"),
+        fingerprint="data/interim/{ds}.fingerprint.json",
     params:
+        fingerprint=pending("ingest"),
         cfg=lambda w: cfg_arg(P.datasets[w.ds]),
         root=ingest_root,
     log:
@@ -43,26 +34,30 @@ rule ingest:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} ingest --dataset {wildcards.ds} --cfg {params.cfg}"
-        " --root {params.root:q} --out {output}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} ingest"
+        " --dataset {wildcards.ds} --cfg {params.cfg}"
+        " --root {params.root:q} --out {output.out}"
 
 
 rule index:
     """One table per stage folder listing every case of every dataset."""
     input:
         unpack(checked("index", {"dirs": lambda w: expand("data/{stage}/{ds}", stage=w.stage,
-                                                          ds=SYNTH if w.stage == "synth" else DATASETS)},
-                       fp="data/{stage}/datasets.fingerprint.json")),
+                                                          ds=SYNTH if w.stage == "synth" else DATASETS)})),
     output:
-        "data/{stage}/datasets.csv",
+        out="data/{stage}/datasets.csv",
+        fingerprint="data/{stage}/datasets.fingerprint.json",
     wildcard_constraints:
         stage="synth|interim",
+    params:
+        fingerprint=pending("index"),
     log:
         "logs/index/{stage}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} collect --out {output} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} collect"
+        " --out {output.out} $(for d in {input.dirs}; do echo $d/manifest.csv; done)"
 
 
 rule data:

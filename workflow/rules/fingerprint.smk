@@ -5,27 +5,31 @@
 # fingerprint J's outputs carry with the one the current params, code and input
 # contents give. On a mismatch it adds an input it has just touched (a marker in
 # .segsweep/stale/, newer than J's outputs), so J runs again; on a match it adds
-# nothing. (A missing marker made by a rule would not do: Snakemake does not remake a
-# missing input of a job whose outputs look up to date.) A companion job
-# fingerprint_J (fingerprint_rules.smk) writes J's fingerprint after J has run, and
-# before any job is planned the outputs' file times are put in dependency order
-# (fingerprint.align_mtimes): after `dvc checkout` or `pull` they say nothing.
+# nothing. (A missing marker that a job makes would not do; Snakemake does not remake a
+# missing input of a job whose outputs look up to date.) J writes its own fingerprint
+# as its output `fingerprint`, when its command has succeeded: the main process puts
+# what the fingerprint records (params, code, input list) in a pending file named by
+# J's param `fingerprint=pending("J")`, and `segsweep --fingerprint FILE VERB` adds the
+# inputs' digests and writes it (a `run:` rule calls write_fingerprint). Before any job
+# is planned the outputs' file times are put in dependency order
+# (fingerprint.align_mtimes, in fingerprint_align.smk): after `dvc checkout` or `pull`
+# they say nothing.
 import glob
 import hashlib
 import inspect
 import json
 import shlex
-from functools import partial  # (fingerprint_rules.smk)
 
-from snakemake.io import apply_wildcards
+from snakemake.exceptions import WorkflowError
+from snakemake.io import apply_wildcards, strip_wildcard_constraints
 from snakemake.settings.enums import RerunTrigger
 
 from segsweep import fingerprint as fingerprints  # noqa: E402
 from segsweep.codegraph import code_digest  # noqa: E402
 
 
-def own_freshness():
-    """Snakemake's own params/input/code triggers read .snakemake/metadata: a record of
+def own_settings():
+    """The Snakemake settings this workflow decides. Snakemake's params/input/code triggers read .snakemake/metadata: a record of
     the files Snakemake last wrote, which `dvc checkout` / `exp apply` replace without
     telling it (a stale record reruns current files or, worse, passes stale ones).
     Fingerprints cover params, code and inputs; only the conda-environment trigger is
@@ -33,7 +37,7 @@ def own_freshness():
     Snakemake reads them after every job's inputs are known.)"""
     settings = workflow.dag_settings
     settings.rerun_triggers = frozenset(settings.rerun_triggers) & {RerunTrigger.SOFTWARE_ENV}
-    # `run:` jobs (fingerprint_<rule>, grid, resolved_params) in threads of this process,
+    # `run:` jobs (grid, resolved_params) in threads of this process,
     # as `--force-use-threads` does: spawned, each would parse the whole workflow again
     # (~3 s a job, 2 min for the default study) to write a small JSON file.
     if workflow.execution_settings is not None:
@@ -42,27 +46,26 @@ def own_freshness():
     # scheduling loop on a timer, and every wake-up starts one more timer, so after k
     # finished jobs the loop runs k times a second, each time stat-ing the inputs of
     # every waiting job: measured, 399 loops for 40 one-second jobs instead of 40, and
-    # CPU taken from training in the default study. A cluster run keeps it (it
-    # throttles submissions there).
+    # minutes of CPU taken from training in the default study. A cluster run keeps it
+    # (it throttles submissions there).
     if workflow.scheduling_settings is not None and workflow.local_exec:
         workflow.scheduling_settings.max_jobs_per_timespan = None
 
 
 TRACKED = {}  # rule name -> its inputs (dict of patterns/lists/functions, or a function)
-FP = {}  # rule name -> its fingerprint's path pattern
 DIGESTS = fingerprints.Digests()
 _REPORTED = {}  # rule name -> jobs whose rerun reason was printed
 
 
-def checked(name, inputs, fp):
-    """The input function of the tracked rule ``name``: ``inputs`` (a dict of names to
+def checked(name, inputs):
+    """The input function of ``name`` (a tracked rule), given ``inputs`` (a dict of names to
     patterns, lists or functions of the wildcards, or one function returning such a
-    dict), plus a stale marker when the outputs' fingerprint at ``fp`` does not match."""
+    dict), plus a stale marker when the fingerprint the rule's output ``fingerprint``
+    holds does not match."""
     TRACKED[name] = inputs
-    FP[name] = fp
 
     def job_inputs(w):
-        own_freshness()
+        own_settings()
         given = resolved_inputs(name, w)
         out = dict(given)
         if workflow.is_main_process:  # job processes (cluster) run what the main one decided
@@ -80,9 +83,28 @@ def resolved_inputs(name, w):
     return {k: v(w) if callable(v) else (apply_wildcards(v, w) if isinstance(v, str) else v) for k, v in spec.items()}
 
 
+_FP = {}
+
+
+def fp_pattern(name):
+    """The path pattern of rule ``name``'s output ``fingerprint``."""
+    if name not in _FP:
+        # (without the constraints Snakemake has written into the pattern)
+        _FP[name] = strip_wildcard_constraints(str(workflow.get_rule(name).output.fingerprint))
+    return _FP[name]
+
+
 def fingerprints_of(name, **lists):
     """The fingerprint paths of rule ``name``'s jobs (expand over ``lists``)."""
-    return expand(FP[name], **lists) if lists else [FP[name]]
+    return expand(fp_pattern(name), **lists) if lists else [fp_pattern(name)]
+
+
+def products(name):
+    """Rule ``name``'s output patterns but its fingerprint: what a consumer reads (the
+    fingerprint also holds the code digest, so depending on it would rerun the consumer
+    after a code change that left the products unchanged)."""
+    outs = (strip_wildcard_constraints(str(o)) for o in workflow.get_rule(name).output)
+    return [o for o in outs if o != fp_pattern(name)]
 
 
 def _flat(inputs):
@@ -98,11 +120,13 @@ def job_params(name, w):
     is recorded decoded, so the fingerprint shows the resolved settings."""
     out = {}
     for key, value in workflow.get_rule(name).params.items():
+        if key == "fingerprint":  # the pending file's path (pending() below)
+            continue
         if callable(value):
             if value not in _ARITY:
                 _ARITY[value] = len(inspect.signature(value).parameters)
             if _ARITY[value] > 1:
-                raise ValueError(f"rule {name}: params.{key} must be a function of the wildcards alone")
+                raise ValueError(f"params.{key} of rule {name} must be a function of the wildcards alone")
             value = value(w)
         if isinstance(value, str) and value.startswith("'"):
             try:
@@ -117,13 +141,13 @@ _CODE = {}
 
 
 def rule_code(name):
-    """Digest of what rule ``name`` runs: its command and its verbs' modules, or, for a
+    """Digest of what the jobs of ``name`` run, i.e. its command and its verbs' modules, or, for a
     `run:` rule, its source lines."""
     if name not in _CODE:
         spec = workflow.get_rule(name)
         if spec.shellcmd:
-            verbs = re.findall(r"\{SEGSWEEP\} --log \{log\} ([a-z_]+)", spec.shellcmd)
-            text = spec.shellcmd + "\0" + (code_digest(frozenset(verbs)) if verbs else "")
+            verbs = re.findall(re.escape(RUN) + r" ([a-z_]+)", spec.shellcmd)
+            text = f"{spec.shellcmd}\0{code_digest(frozenset(verbs)) if verbs else ''}"
         else:
             lines = Path(spec.snakefile).read_text().splitlines()[spec.lineno - 1:]
             end = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines))
@@ -145,7 +169,7 @@ def stale_marker(name, w, inputs):
     """The path of a marker, touched now, when job (name, w) has outputs its fingerprint
     does not vouch for; None when it is current, has no outputs yet (it runs anyway), or
     waits for inputs another job makes (it runs after that job)."""
-    fp_path = apply_wildcards(FP[name], w)
+    fp_path = apply_wildcards(fp_pattern(name), w)
     recorded = fingerprints.read(fp_path)
     if recorded is None:
         if not any(os.path.exists(o) for o in job_outputs(name, w)):
@@ -180,10 +204,51 @@ def _job_id(w):
     return hashlib.sha256(json.dumps(dict(w.items()), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def write_fingerprint(name, w):
-    """Record job (name, w)'s fingerprint: called by fingerprint_<name> after it ran."""
-    fingerprints.write(apply_wildcards(FP[name], w), expected_fingerprint(name, w, resolved_inputs(name, w)))
-    # the job's markers have done their work
-    for marker in Path(STALE, name).glob(f"{_job_id(w)}-*"):
-        marker.unlink(missing_ok=True)
+# How the command of every tracked shell job starts, written out in each (`snakemake
+# --lint` wants no variables from outside in a command): the CLI writes the job's
+# fingerprint after the verb has succeeded (checked at parse time, fingerprint_align.smk).
+RUN = "python -m segsweep --log {log} --fingerprint {params.fingerprint}"
+PENDING = ".segsweep/pending"
 
+
+def _record(name, w):
+    """What job (name, w)'s fingerprint records, but the inputs' digests: its input list
+    instead, and where the fingerprint and the job's stale markers are."""
+    return {
+        "rule": name, "wildcards": dict(w.items()), "params": job_params(name, w), "code": rule_code(name),
+        "inputs": _flat(resolved_inputs(name, w)), "outputs": job_outputs(name, w),
+        "path": apply_wildcards(fp_pattern(name), w), "markers": f"{STALE}/{name}/{_job_id(w)}-*",
+    }
+
+
+def pending(name):
+    """The param ``fingerprint`` of ``name`` (a tracked shell rule), a function that returns
+    the path of the job's pending fingerprint file, and writes the file once jobs are
+    being scheduled. (Snakemake evaluates every job's params while it builds the DAG,
+    for its conda environment, and again for each job it is about to run: writing then
+    costs nothing for jobs that are current, nor in a dry run. A cluster job's own
+    process writes the same content again.)"""
+
+    def path(w):
+        target = Path(PENDING, name, f"{_job_id(w)}.json")
+        if workflow.scheduler is not None and not workflow.dryrun:
+            fingerprints.write(target, _record(name, w))
+        return str(target)
+
+    return path
+
+
+def write_fingerprint(name, w):
+    """Record job (name, w)'s fingerprint: the last step of a tracked `run:` job."""
+    fingerprints.finish(_record(name, w), DIGESTS)
+
+
+def write_tracked(name, path, text, log, w):
+    """The whole of a tracked `run:` job that writes one small file: ``text`` to
+    ``path``, a line to ``log``, then the job's fingerprint. (A function, so that the
+    `run:` block is one line: `snakemake --lint` asks for short ones.)"""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text + "\n")
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    Path(log).write_text(f"wrote {path} ({len(text) + 1} bytes)\n")
+    write_fingerprint(name, w)

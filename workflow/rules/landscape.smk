@@ -1,21 +1,15 @@
 # Stage "landscape": loss surfaces around trained cells, then side-by-side figures.
 
 
-def landscape_inputs(w):
-    c = cell_of(w)
-    return {"best": f"results/cells/{w.cell}/checkpoint_selected.pt",
-            "snapshots": f"results/cells/{w.cell}/snapshots",
-            "patches": paths.processed(c.dataset, c.noise),
-            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
-
-
 rule landscape_cell:
     input:
-        unpack(checked("landscape_cell", landscape_inputs, fp="results/landscapes/cells/{cell}.fingerprint.json")),
+        unpack(checked("landscape_cell", landscape_inputs)),
     output:
         npz="results/landscapes/cells/{cell}.npz",
         roughness="results/landscapes/cells/{cell}_roughness.json",
+        fingerprint="results/landscapes/cells/{cell}.fingerprint.json",
     params:
+        fingerprint=pending("landscape_cell"),
         # not landscape.cells: adding a cell runs only that cell's job (and the comparison)
         cfg=lambda w: cfg_arg(P.landscape.model_dump(mode="json", exclude={"cells"})),
         cell=lambda w: cfg_arg(cell_of(w)),
@@ -26,25 +20,28 @@ rule landscape_cell:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} landscape cell --cfg {params.cfg} --cell {wildcards.cell}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} landscape cell"
+        " --cfg {params.cfg} --cell {wildcards.cell}"
         " --cell-cfg {params.cell} --cell-dir results/cells/{wildcards.cell} --patches {input.patches}"
         " --split {input.split} --ndim {params.ndim} --out results/landscapes/cells/{wildcards.cell}"
 
 
 rule landscape_compare:
     input:
-        unpack(checked("landscape_compare", {"npz": expand("results/landscapes/cells/{cell}.npz", cell=P.landscape.cells)},
-                       fp="results/landscapes/compare.fingerprint.json")),
+        unpack(checked("landscape_compare", {"npz": expand("results/landscapes/cells/{cell}.npz", cell=P.landscape.cells)})),
     output:
-        directory("results/landscapes/compare"),
+        out=directory("results/landscapes/compare"),
+        fingerprint="results/landscapes/compare.fingerprint.json",
     params:
+        fingerprint=pending("landscape_compare"),
         cells=lambda w: " ".join(f"{c}=results/landscapes/cells/{c}" for c in P.landscape.cells),
     log:
         "logs/landscape/compare.log",
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} landscape compare --cells {params.cells} --out {output}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} landscape compare"
+        " --cells {params.cells} --out {output.out}"
 
 
 rule landscape_all:

@@ -4,42 +4,48 @@
 
 rule prepare:
     input:
-        unpack(checked("prepare", {"src": "data/interim/{ds}"}, fp="data/processed/{ds}/prepared.fingerprint.json")),
+        unpack(checked("prepare", {"src": "data/interim/{ds}"})),
     output:
-        directory("data/processed/{ds}/prepared"),
+        out=directory("data/processed/{ds}/prepared"),
+        fingerprint="data/processed/{ds}/prepared.fingerprint.json",
     params:
+        fingerprint=pending("prepare"),
         cfg=lambda w: cfg_arg(P.preprocess.prepare.for_ndim(NDIM[w.ds])),
     log:
         "logs/prepare/{ds}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} prepare --cfg {params.cfg} --src {input.src} --out {output}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} prepare"
+        " --cfg {params.cfg} --src {input.src} --out {output.out}"
 
 
 rule augment:
     input:
-        unpack(checked("augment", {"src": "data/processed/{ds}/prepared"},
-                       fp="data/processed/{ds}/augmented.fingerprint.json")),
+        unpack(checked("augment", {"src": "data/processed/{ds}/prepared"})),
     output:
-        directory("data/processed/{ds}/augmented"),
+        out=directory("data/processed/{ds}/augmented"),
+        fingerprint="data/processed/{ds}/augmented.fingerprint.json",
     params:
+        fingerprint=pending("augment"),
         cfg=lambda w: cfg_arg(P.preprocess.augment.for_ndim(NDIM[w.ds])),
     log:
         "logs/augment/{ds}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} augment --cfg {params.cfg} --src {input.src} --out {output}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} augment"
+        " --cfg {params.cfg} --src {input.src} --out {output.out}"
 
 
 rule patches:
     input:
-        unpack(checked("patches", {"src": "data/processed/{ds}/augmented"},
-                       fp="data/processed/{ds}/noise_{sigma}.fingerprint.json")),
+        unpack(checked("patches", {"src": "data/processed/{ds}/augmented"})),
     output:
-        directory("data/processed/{ds}/noise_{sigma}"),
+        out=directory("data/processed/{ds}/noise_{sigma}"),
+        fingerprint="data/processed/{ds}/noise_{sigma}.fingerprint.json",
     params:
+        fingerprint=pending("patches"),
         cfg=lambda w: cfg_arg(P.preprocess.patches.for_ndim(NDIM[w.ds])),
         sigma=lambda w: NOISE[w.sigma],
     log:
@@ -47,16 +53,19 @@ rule patches:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} patches --cfg {params.cfg} --sigma {params.sigma}"
-        " --src {input.src} --out {output}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} patches"
+        " --cfg {params.cfg} --sigma {params.sigma}"
+        " --src {input.src} --out {output.out}"
 
 
 rule split:
     input:
-        unpack(checked("split", {"cases": "data/interim/{ds}"}, fp="data/splits/{ds}/train{frac}_seed{seed}.fingerprint.json")),
+        unpack(checked("split", {"cases": "data/interim/{ds}"})),
     output:
-        "data/splits/{ds}/train{frac}_seed{seed}.json",
+        out="data/splits/{ds}/train{frac}_seed{seed}.json",
+        fingerprint="data/splits/{ds}/train{frac}_seed{seed}.fingerprint.json",
     params:
+        fingerprint=pending("split"),
         fraction=lambda w: FRACTIONS[w.frac],
         seed=lambda w: int(w.seed),
         # the test/validation draw every split of the dataset shares (not the lists of
@@ -67,8 +76,9 @@ rule split:
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} split --cfg {params.protocol} --manifest {input.cases}/manifest.csv"
-        " --fraction {params.fraction} --seed {params.seed} --out {output}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} split"
+        " --cfg {params.protocol} --manifest {input.cases}/manifest.csv"
+        " --fraction {params.fraction} --seed {params.seed} --out {output.out}"
 
 
 rule preprocess:

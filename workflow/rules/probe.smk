@@ -2,22 +2,14 @@
 # and along training), per-pixel gradient maps, and norm dynamics per cell and study.
 
 
-def probe_cfg(w=None):
-    """The probe settings a job computes with; not the lists that say which jobs exist
-    (cells, pixels.cell, dynamics.studies), so adding a cell runs only its own jobs."""
-    data = P.probe.model_dump(mode="json", exclude={"cells"})
-    data["pixels"].pop("cell", None)
-    data["dynamics"].pop("studies", None)
-    return cfg_arg(data)
-
-
 rule probe_init:
     input:
-        unpack(checked("probe_init", {"patches": lambda w: paths.processed(P.probe.init.dataset, 0.0)},
-                       fp="results/probes/patches/init.fingerprint.json")),
+        unpack(checked("probe_init", {"patches": lambda w: paths.processed(P.probe.init.dataset, 0.0)})),
     output:
         multiext("results/probes/patches/init", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
+        fingerprint="results/probes/patches/init.fingerprint.json",
     params:
+        fingerprint=pending("probe_init"),
         cfg=probe_cfg,
         loss=lambda w: cfg_arg(P.train.loss),
         ndim=lambda w: NDIM[P.probe.init.dataset],
@@ -26,18 +18,20 @@ rule probe_init:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} probe patches --cfg {params.cfg} --loss {params.loss} --patches {input.patches}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
+        " --cfg {params.cfg} --loss {params.loss} --patches {input.patches}"
         " --ndim {params.ndim} --out results/probes/patches/init"
 
 
 rule probe_cell:
     input:
         unpack(checked("probe_cell", {"snapshots": "results/cells/{cell}/snapshots",
-                                      "patches": lambda w: paths.processed(cell_of(w).dataset, cell_of(w).noise)},
-                       fp="results/probes/patches/cell_{cell}.fingerprint.json")),
+                                      "patches": lambda w: paths.processed(cell_of(w).dataset, cell_of(w).noise)})),
     output:
         multiext("results/probes/patches/cell_{cell}", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
+        fingerprint="results/probes/patches/cell_{cell}.fingerprint.json",
     params:
+        fingerprint=pending("probe_cell"),
         cfg=probe_cfg,
         cell=lambda w: cfg_arg(cell_of(w)),
         ndim=lambda w: NDIM[cell_of(w).dataset],
@@ -46,18 +40,21 @@ rule probe_cell:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} probe patches --cfg {params.cfg} --cell-cfg {params.cell}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
+        " --cfg {params.cfg} --cell-cfg {params.cell}"
         " --snapshots {input.snapshots} --patches {input.patches} --ndim {params.ndim}"
         " --out results/probes/patches/cell_{wildcards.cell}"
 
 
 rule probe_pixels_synthetic:
     input:
-        unpack(checked("probe_pixels_synthetic", {}, fp="results/probes/pixels/synthetic.fingerprint.json")),
+        unpack(checked("probe_pixels_synthetic", {})),
     output:
         multiext("results/probes/pixels/synthetic", "_curves.png", "_curves.pdf", "_maps.png", "_maps.pdf",
                  "_summary.csv"),
+        fingerprint="results/probes/pixels/synthetic.fingerprint.json",
     params:
+        fingerprint=pending("probe_pixels_synthetic"),
         cfg=probe_cfg,
         loss=lambda w: cfg_arg(P.train.loss),
     log:
@@ -65,22 +62,19 @@ rule probe_pixels_synthetic:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} probe pixels --cfg {params.cfg} --loss {params.loss}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe pixels"
+        " --cfg {params.cfg} --loss {params.loss}"
         " --out results/probes/pixels/synthetic"
-
-
-def pixels_cell_inputs(w):
-    c = cell_of(w)
-    return {"snapshots": f"results/cells/{w.cell}/snapshots", "prepared": paths.prepared(c.dataset),
-            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
 
 
 rule probe_pixels_cell:
     input:
-        unpack(checked("probe_pixels_cell", pixels_cell_inputs, fp="results/probes/pixels/cell_{cell}.fingerprint.json")),
+        unpack(checked("probe_pixels_cell", pixels_cell_inputs)),
     output:
         multiext("results/probes/pixels/cell_{cell}", ".png", ".pdf", "_summary.csv"),
+        fingerprint="results/probes/pixels/cell_{cell}.fingerprint.json",
     params:
+        fingerprint=pending("probe_pixels_cell"),
         cfg=probe_cfg,
         cell=lambda w: cfg_arg(cell_of(w)),
         ndim=lambda w: NDIM[cell_of(w).dataset],
@@ -89,7 +83,8 @@ rule probe_pixels_cell:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} probe pixels --cfg {params.cfg} --cell-cfg {params.cell}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe pixels"
+        " --cfg {params.cfg} --cell-cfg {params.cell}"
         " --snapshots {input.snapshots} --prepared {input.prepared} --split {input.split}"
         " --ndim {params.ndim} --out results/probes/pixels/cell_{wildcards.cell}"
 
@@ -102,11 +97,12 @@ rule probe_dynamics:
     cells that differ only by seed, grouped by the params in their metrics.json) and layer."""
     input:
         unpack(checked("probe_dynamics", {"norms": expand("results/cells/{cell}/norms.parquet", cell=DYNAMICS_CELLS),
-                                          "metrics": expand("results/cells/{cell}/metrics.json", cell=DYNAMICS_CELLS)},
-                       fp="results/probes/dynamics.fingerprint.json")),
+                                          "metrics": expand("results/cells/{cell}/metrics.json", cell=DYNAMICS_CELLS)})),
     output:
-        directory("results/probes/dynamics"),
+        out=directory("results/probes/dynamics"),
+        fingerprint="results/probes/dynamics.fingerprint.json",
     params:
+        fingerprint=pending("probe_dynamics"),
         cfg=probe_cfg,
         studies=lambda w: shlex.quote(section_json({s: STUDIES[s] for s in P.probe.dynamics.studies})),
         norms=lambda w: " ".join(f"{c}=results/cells/{c}/norms.parquet" for c in DYNAMICS_CELLS),
@@ -116,8 +112,9 @@ rule probe_dynamics:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} probe dynamics --cfg {params.cfg} --studies {params.studies}"
-        " --out {output} --norms {params.norms} --metrics {params.metrics}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe dynamics"
+        " --cfg {params.cfg} --studies {params.studies}"
+        " --out {output.out} --norms {params.norms} --metrics {params.metrics}"
 
 
 rule probe_all:

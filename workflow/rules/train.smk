@@ -1,18 +1,9 @@
 # Stage "train": one job per grid cell, then a summary DVC reads as metrics and plots.
 
 
-def cell_inputs(w):
-    c = cell_of(w)
-    return {
-        "patches": paths.processed(c.dataset, c.noise),
-        "split": paths.split(c.dataset, c.train_fraction, c.split_seed),
-        "prepared": paths.prepared(c.dataset),
-    }
-
-
 rule train:
     input:
-        unpack(checked("train", cell_inputs, fp="results/cells/{cell}/fingerprint.json")),
+        unpack(checked("train", cell_inputs)),
     output:
         metrics="results/cells/{cell}/metrics.json",
         history="results/cells/{cell}/history.csv",
@@ -20,7 +11,9 @@ rule train:
         selected="results/cells/{cell}/checkpoint_selected.pt",
         last="results/cells/{cell}/checkpoint_last.pt",
         snapshots=directory("results/cells/{cell}/snapshots"),
+        fingerprint="results/cells/{cell}/fingerprint.json",
     params:
+        fingerprint=pending("train"),
         cfg=lambda w: cfg_arg(cell_of(w)),
         ndim=lambda w: NDIM[cell_of(w).dataset],
     threads: lambda w: cell_of(w).threads
@@ -33,7 +26,8 @@ rule train:
     conda:
         "../envs/train.yaml"
     shell:
-        "{SEGSWEEP} --log {log} train --cell {wildcards.cell} --ndim {params.ndim} --cfg {params.cfg}"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} train"
+        " --cell {wildcards.cell} --ndim {params.ndim} --cfg {params.cfg}"
         " --patches {input.patches} --split {input.split} --prepared {input.prepared}"
         " --out results/cells/{wildcards.cell}"
 
@@ -42,21 +36,23 @@ rule grid:
     """The grid's cell ids and studies as a file: a 10,000-cell list does not fit on a
     command line (Linux allows 128 KiB per argument, and `bash -c` gets one)."""
     input:
-        unpack(checked("grid", {}, fp="results/grid.fingerprint.json")),
+        unpack(checked("grid", {})),
     output:
         "results/grid.json",
+        fingerprint="results/grid.fingerprint.json",
     params:
         grid=lambda w: section_json({"cells": list(CELLS), "studies": STUDIES}),
+    log:
+        "logs/grid.log",
     run:
-        Path(output[0]).parent.mkdir(parents=True, exist_ok=True)
-        Path(output[0]).write_text(params.grid + "\n")
+        write_tracked("grid", output[0], params.grid, log[0], wildcards)
 
 
 rule summary:
     """Every cell's headline metrics in one file and its curves (DVC plots)."""
     input:
         unpack(checked("summary", {"metrics": expand("results/cells/{cell}/metrics.json", cell=CELLS),
-                                   "grid": "results/grid.json"}, fp="results/summary/fingerprint.json")),
+                                   "grid": "results/grid.json"})),
     output:
         metrics="results/summary/metrics.json",
         table="results/summary/cells.csv",
@@ -66,12 +62,16 @@ rule summary:
         curves=directory("results/summary/curves"),
         # files, not a directory(): Snakemake's marker file in it would be read as a plot
         study_curves=expand("results/summary/study_curves/{study}.csv", study=STUDIES),
+        fingerprint="results/summary/fingerprint.json",
+    params:
+        fingerprint=pending("summary"),
     log:
         "logs/summary.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "{SEGSWEEP} --log {log} summarize --grid {input.grid} --cells results/cells --out results/summary"
+        "python -m segsweep --log {log} --fingerprint {params.fingerprint} summarize"
+        " --grid {input.grid} --cells results/cells --out results/summary"
 
 
 rule train_all:

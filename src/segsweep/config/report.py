@@ -35,5 +35,8 @@ class Report(Section):
     reference: dict[str, str] = {}
     bootstrap: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000  # resamples (hierarchical bootstrap)
     seed: int = 0  # bootstrap resampling seed
+    # rows per study in the page, Markdown/LaTeX tables, curves and DVC metrics: the
+    # reference and the best by validation Dice; every row is in tables/<study>.csv
+    max_rows: Annotated[int, Field(ge=2, le=1000)] = 25
     figure: FigureStyle = FigureStyle()
     examples: Examples = Examples()

@@ -79,8 +79,9 @@ def loop_point(model, loss_fn, batches, state: dict) -> tuple[float, torch.Tenso
     return total / len(batches), st
 
 
-def evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=()):
-    """Reference: one forward per point and batch. Returns (loss (N,), dice (N,))."""
+def evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(), tick=None):
+    """Reference: one forward per point and batch. Returns (loss (N,), dice (N,)).
+    ``tick(n)``, when given, is called as points are done (a progress bar's update)."""
     model.eval()
     batches = fast_layout(batches)
     losses, stats = [], []
@@ -90,12 +91,14 @@ def evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_b
         loss, st = loop_point(model, loss_fn, batches, {**params, **bufs})
         losses.append(loss)
         stats.append(st)
+        if tick:
+            tick(1)
     return _finish(torch.tensor(losses), torch.stack(stats))
 
 
 @torch.no_grad()
 def evaluate_batched(
-    model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(), chunk: int = 8
+    model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(), chunk: int = 8, tick=None
 ):
     """``vmap`` over ``chunk`` parameter sets per forward; same numbers as the loop."""
     model.eval()
@@ -119,4 +122,6 @@ def evaluate_batched(
             st += s
         losses.append(total / len(batches))
         stats.append(st)
+        if tick:
+            tick(len(c))
     return _finish(torch.cat(losses), torch.cat(stats))

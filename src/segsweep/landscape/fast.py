@@ -312,7 +312,7 @@ def _finite(state: dict) -> bool:
 
 
 def _evaluate_points(
-    plan: UNetPlan, prepared: dict, loss_fn, batches, coords: list[list[float]], threads: int, reference
+    plan: UNetPlan, prepared: dict, loss_fn, batches, coords: list[list[float]], threads: int, reference, tick=None
 ) -> list[tuple[float, torch.Tensor]]:
     """(mean loss, summed [∩, |pred|, |target|]) per point, ``threads`` intra-op threads.
     A point whose weights are not finite (e.g. a running variance extrapolated below
@@ -325,6 +325,8 @@ def _evaluate_points(
             state = plan.at(prepared, c)
             if not _finite(state):
                 out.append(reference(c))
+                if tick:
+                    tick(1)
                 continue
             total, st = 0.0, torch.zeros(3)
             for x, y in batches:
@@ -332,12 +334,24 @@ def _evaluate_points(
                 total += float(loss_fn(logits, y))
                 st += _stats(logits, y)
             out.append((total / len(batches), st))
+            if tick:
+                tick(1)
     return out
 
 
 @torch.no_grad()
 def evaluate_fast(
-    model, loss_fn, batches, base, dirs, coords, buffers, buffer_base=None, buffer_dirs=(), workers: int | None = None
+    model,
+    loss_fn,
+    batches,
+    base,
+    dirs,
+    coords,
+    buffers,
+    buffer_base=None,
+    buffer_dirs=(),
+    workers: int | None = None,
+    tick=None,
 ):
     """``evaluate_loop`` with norms folded, activations fused and points in parallel.
 
@@ -350,6 +364,8 @@ def evaluate_fast(
         buffers: the model's buffers (batch-norm statistics), used at every point
             unless ``buffer_base`` is given; then buffers are ``buffer_base`` +
             Σ_k c_k · ``buffer_dirs[k]``.
+        tick: called with the number of points done, as they are done (a progress
+            bar's ``update``; from the worker threads).
         workers: threads evaluating points concurrently, each with
             ``torch.get_num_threads() // workers`` intra-op threads (at least 1);
             default ``torch.get_num_threads()``.
@@ -360,11 +376,11 @@ def evaluate_fast(
     """
     model.eval()
     if next(model.parameters()).device.type != "cpu":
-        return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base, buffer_dirs)
+        return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base, buffer_dirs, tick)
     try:
         plan = UNetPlan(model)
     except NotImplementedError:
-        return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base, buffer_dirs)
+        return evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, buffer_base, buffer_dirs, tick)
     if buffer_base is None:
         buffer_base, buffer_dirs = buffers, ()
     prepared = plan.affine(base, list(dirs), buffer_base, list(buffer_dirs))
@@ -383,12 +399,14 @@ def evaluate_fast(
 
     try:
         if workers == 1:
-            done = [_evaluate_points(plan, prepared, loss_fn, batches, parts[0], threads, reference)]
+            done = [_evaluate_points(plan, prepared, loss_fn, batches, parts[0], threads, reference, tick)]
         else:
             per = max(1, threads // workers)
             with ThreadPoolExecutor(workers) as pool:
                 done = list(
-                    pool.map(lambda p: _evaluate_points(plan, prepared, loss_fn, batches, p, per, reference), parts)
+                    pool.map(
+                        lambda p: _evaluate_points(plan, prepared, loss_fn, batches, p, per, reference, tick), parts
+                    )
                 )
     finally:
         torch.set_num_threads(threads)

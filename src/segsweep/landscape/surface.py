@@ -22,6 +22,7 @@ from segsweep.io import atomic_path
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
 from segsweep.landscape.fast import evaluate_fast
+from segsweep.progress import progress
 
 
 def interpolation_grid(resolution: int, margin: float = 0.25) -> np.ndarray:
@@ -150,26 +151,30 @@ def cell_landscape(
     if evaluation == "auto":
         evaluation = "batched" if device.type == "cuda" else "fast"
 
-    def run(base, dirs, coords, **kw):
+    def run(kind, base, dirs, coords, **kw):
         coords = torch.as_tensor(coords, dtype=torch.float32)
-        if evaluation == "batched":
-            loss, dice = evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw)
-        elif evaluation == "fast":  # falls back to the loop off the CPU or for other models
-            loss, dice = evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
-        else:
-            loss, dice = evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+        with progress(desc=f"landscape {stem.name} {kind}", total=len(coords), unit="point") as bar:
+            kw["tick"] = bar.update
+            if evaluation == "batched":
+                loss, dice = evaluate_batched(
+                    model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw
+                )
+            elif evaluation == "fast":  # falls back to the loop off the CPU or for other models
+                loss, dice = evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+            else:
+                loss, dice = evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
         # A point whose loss is not finite stays in the arrays, as NaN in both: its hard
         # prediction comes from NaN logits (argmax's arbitrary pick), not from a model.
         bad = ~np.isfinite(loss)
         return as_nan(loss), np.where(bad, np.nan, dice)
 
     if "line" in cfg.kinds:
-        loss, dice = run(params, [d1], axis[:, None])
+        loss, dice = run("line", params, [d1], axis[:, None])
         arrays |= {"line_loss": loss, "line_dice": dice}
         stats["line"] = roughness(axis, loss)
     if "plane" in cfg.kinds:
         grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
-        loss, dice = run(params, [d1, d2], grid)
+        loss, dice = run("plane", params, [d1, d2], grid)
         n = cfg.resolution
         arrays |= {"plane_loss": loss.reshape(n, n), "plane_dice": dice.reshape(n, n)}
         stats["plane"] = roughness(axis, loss.reshape(n, n))
@@ -186,7 +191,7 @@ def cell_landscape(
                 "buffer_base": {**buffers, **{k: b0[k] for k in floats}},
                 "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}],
             }
-        loss, dice = run(p0, [delta], ts[:, None], **kw)
+        loss, dice = run("interpolation", p0, [delta], ts[:, None], **kw)
         arrays |= {"interp_t": ts, "interp_loss": loss, "interp_dice": dice}
         stats["interpolation"] = roughness(ts, loss)
     with atomic_path(Path(f"{stem}.npz")) as tmp, open(tmp, "wb") as fh:

@@ -30,7 +30,9 @@ from segsweep.report.render import (
     to_latex,
     to_markdown,
 )
-from segsweep.report.tables import seed_table, study_table, table_note
+from segsweep.report.stats import wide_dice
+from segsweep.report.tables import seed_table, study_table, table_note, top_rows
+from segsweep.summary import seed_groups
 
 
 def _html_table(df: pd.DataFrame, decimals: int, caption: str) -> str:
@@ -162,29 +164,36 @@ def _study_section(
     """One study's tables (CSV, Markdown, LaTeX; a pivot for two factors), curves and
     fraction figures, and its HTML; returns the HTML and the study's headline numbers."""
     reference = cfg.reference.get(study, "baseline")
-    table = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed, reference)
+    full = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed, reference)
     datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
-    shown = pd.concat(
-        [table, *(pd.DataFrame([reference_row(references[ds], table)]) for ds in sorted(datasets & set(references)))],
-        ignore_index=True,
-    )
-    shown.to_csv(tmp / "tables" / f"{study}.csv", index=False)
+    thresholds = [pd.DataFrame([reference_row(references[ds], full)]) for ds in sorted(datasets & set(references))]
+    pd.concat([full, *thresholds], ignore_index=True).to_csv(tmp / "tables" / f"{study}.csv", index=False)
+    # a large study: the page, tables, curves and DVC metrics show cfg.max_rows rows
+    keep = top_rows(full, cfg.max_rows)
+    table = full.iloc[keep].reset_index(drop=True)
+    groups = seed_groups(cells, ids)
+    shown_ids = [c for i in keep for c in groups[i]]
+    shown = pd.concat([table, *thresholds], ignore_index=True)
     note = table_note(shown, cfg.alpha)
+    if len(table) < len(full):
+        note += (
+            f" Shown: {len(table)} of {len(full)} rows, the reference and the best by mean validation Dice "
+            f"(p-values stay Holm-adjusted over all {len(full)}); every row is in tables/{study}.csv."
+        )
     (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
     (tmp / "tables" / f"{study}.tex").write_text(
         to_latex(shown, f"Study {study}", cfg.decimals, note, label=f"tab:{study}")
     )
-    curves_figure(cells, table, ids, summary / "curves", study, tmp / "figures" / f"curves_{study}", reference)
+    curves_figure(cells, table, shown_ids, summary / "curves", study, tmp / "figures" / f"curves_{study}", reference)
     body = [f"<h2>Study: {html.escape(study)}</h2>"]
-    pivot = pivot_table(table, axes, cfg.decimals)
+    pivot = pivot_table(full, axes, cfg.decimals)
     if pivot is not None:
         frame, bold = pivot
         _write_formats(tmp, f"{study}_pivot", frame, f"Study {study}: test Dice, rows × columns", bold)
         frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
-        body += [
-            page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"),
-            page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp),
-        ]
+        if len(frame) <= cfg.max_rows:  # a larger grid: the files only
+            body.append(page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"))
+        body.append(page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp))
     n = f"n = {int(table['n_seeds'].max())} seeds per row, {int(table['n_test_images'].max())} test images"
     body += [
         _html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
@@ -350,7 +359,7 @@ def build_report(
     """
     cells = pd.read_csv(summary / "cells.csv")
     per_image_csv = summary / "per_image.csv"
-    per_image = pd.read_csv(per_image_csv) if per_image_csv.exists() else None
+    per_image = wide_dice(pd.read_csv(per_image_csv)) if per_image_csv.exists() else None
     chosen = {s: studies[s] for s in cfg.studies} if cfg.studies else studies
     with atomic_path(out) as tmp, style(cfg.figure.font_size, cfg.figure.dpi):
         (tmp / "tables").mkdir(parents=True)

@@ -25,6 +25,7 @@ percentile bootstrap over seeds. p-values are Holm-adjusted over the rows of a t
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -79,7 +80,15 @@ def sign_flip_test(d: np.ndarray, n_resamples: int = 10_000, seed: int = 0) -> t
 
 def hierarchical_interval(values: np.ndarray, n_resamples: int, seed: int) -> tuple[float, float]:
     """95 % percentile interval of the grand mean of ``values`` (n_seeds, n_images):
-    resample seeds with replacement, then images with replacement within each."""
+    resample seeds with replacement, then images with replacement within each.
+    (Remembered: the study table and the seed table ask for the same rows.)"""
+    values = np.ascontiguousarray(values, dtype=float)
+    return _hierarchical_interval(values.tobytes(), values.shape, n_resamples, seed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hierarchical_interval(data: bytes, shape: tuple[int, int], n_resamples: int, seed: int) -> tuple[float, float]:
+    values = np.frombuffer(data).reshape(shape)
     rng = np.random.default_rng(seed)
     s, i = values.shape
     means = []
@@ -111,17 +120,30 @@ def _per_seed(cells: pd.DataFrame, ids: list[str]) -> dict[tuple, str]:
     return {(int(ok.at[c, "seed"]), int(split[c])): c for c in ok.index}
 
 
-def image_matrix(per_image: pd.DataFrame, cells_by_seed: list[list[str]]) -> np.ndarray | None:
-    """(n_seeds, n_images) per-image Dice of each member of each seed pair/row, or
-    None when per-image results are missing; images with an empty reference are left
-    out (NaN in any member)."""
+def wide_dice(per_image: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Per-image Dice as one row per cell and one column per test case (NaN where a
+    cell has no Dice for a case), from ``per_image.csv``'s long table (cell, case,
+    dice); a table already wide (its columns named ``case``) is returned as is, so a
+    study's callers pivot once, not once per row. None without per-image results."""
     if per_image is None or per_image.empty:
         return None
-    wide = per_image.pivot_table(index="cell", columns="case", values="dice", aggfunc="first")
-    members = [c for group in cells_by_seed for c in group]
-    if not set(members) <= set(wide.index):
+    if per_image.columns.name == "case":
+        return per_image
+    return per_image.pivot_table(index="cell", columns="case", values="dice", aggfunc="first")
+
+
+def image_matrix(per_image: pd.DataFrame | None, cells_by_seed: list[list[str]]) -> np.ndarray | None:
+    """(n_seeds, n_images) per-image Dice of each member of each seed pair/row, or
+    None when per-image results are missing; images with an empty reference are left
+    out (NaN in any member). ``per_image``: long or wide (``wide_dice``)."""
+    wide = wide_dice(per_image)
+    if wide is None:
         return None
-    sub = wide.loc[members].dropna(axis=1)
+    members = [c for group in cells_by_seed for c in group]
+    rows = wide.index.get_indexer(members)  # (a hash lookup: no set of 10k ids per row)
+    if (rows < 0).any():
+        return None
+    sub = wide.iloc[rows].dropna(axis=1)
     if sub.shape[1] == 0:
         return None
     return sub.to_numpy().reshape(len(cells_by_seed), len(cells_by_seed[0]), -1)

@@ -15,7 +15,8 @@ import math
 
 import pandas as pd
 
-from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed
+from segsweep.progress import progress
+from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed, wide_dice
 from segsweep.summary import seed_groups
 
 METRICS = [
@@ -84,11 +85,11 @@ def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
             continue
         fields = [c for c in sub.columns if c.startswith(f"params.{section}.") and c != name_col]
         sub[fields] = sub[fields].astype(object)  # numbers and IGNORED side by side
-        for cell, name in sub[name_col].items():
+        for name in sub[name_col].dropna().unique():  # per component, not per cell (10k cells)
             if name not in registry:  # not a registered name (hand-made summary): show as is
                 continue
             own = registry.settings(name, {c.rsplit(".", 1)[-1]: None for c in fields})
-            sub.loc[cell, [c for c in fields if c.rsplit(".", 1)[-1] not in own]] = IGNORED
+            sub.loc[sub[name_col] == name, [c for c in fields if c.rsplit(".", 1)[-1] not in own]] = IGNORED
     return sub
 
 
@@ -136,7 +137,7 @@ def study_table(
         n_resamples, seed: bootstrap resamples and resampling seed.
         reference: a cell id of the reference row; the first row when no row holds it.
     """
-    per_image = per_image if per_image is not None else pd.DataFrame(columns=["cell", "case", "dice"])
+    per_image = wide_dice(per_image)  # once for the study, not once per row
     raw = cells.set_index("cell").loc[ids]
     sub = _own_settings(raw)
     # columns the study varies; a value no row's component takes is not shown at all
@@ -149,7 +150,7 @@ def study_table(
         and (sub[c] != IGNORED).any()
     ]
     rows = []
-    for group in seed_groups(cells, ids):
+    for group in progress(seed_groups(cells, ids), desc="report rows", unit="row"):
         g = sub.loc[group]
         ok = g[g["status"] == "ok"]
         mean, std, _, _ = _t_interval(ok["dice"].astype(float))
@@ -201,6 +202,19 @@ def study_table(
     return out.drop(columns="_cells")
 
 
+def top_rows(table: pd.DataFrame, k: int) -> list[int]:
+    """Positions of the rows a page shows of a study table of more than ``k`` rows: the
+    reference row and the best others by mean validation Dice (rows without one last),
+    in table order. Chosen on validation, never on the test numbers shown."""
+    if len(table) <= k:
+        return list(range(len(table)))
+    is_ref = (table["test"] == "reference").to_numpy()
+    val = pd.to_numeric(table["val_dice"], errors="coerce").to_numpy()
+    order = sorted((i for i in range(len(table)) if not is_ref[i]), key=lambda i: (math.isnan(val[i]), -val[i], i))
+    keep = [i for i in range(len(table)) if is_ref[i]] + order
+    return sorted(keep[:k])
+
+
 def _join(values) -> str:
     return " / ".join(str(v) for v in sorted({int(v) for v in values if not pd.isna(v)})) or "?"
 
@@ -242,6 +256,7 @@ def seed_table(
     images, inside [0, 1], as in the study tables); failed seeds counted in
     ``n_diverged``, left out of the statistics. Groups with a single seed are omitted."""
     params = [c for c in cells.columns if c.startswith("params.") and c != "params.seed"]
+    per_image = wide_dice(per_image)  # once, not once per group
     rows = []
     for _, group in cells.groupby(params, dropna=False, sort=False):
         if len(group) < 2:

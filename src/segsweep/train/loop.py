@@ -32,6 +32,7 @@ from segsweep.io import atomic_path, write_json
 from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer, lr_factor
+from segsweep.progress import progress
 from segsweep.train.data import bn_batches, epoch_batches, load_eval_images, load_train_patches, read_split
 from segsweep.train.evaluate import precise_bn, score_images
 from segsweep.train.norms import NormLogger
@@ -214,7 +215,10 @@ def train_cell(
     else:
         log.info("%s: resuming after epoch %d", cell, state.epoch)
 
-    for epoch in range(state.epoch, cfg.epochs):
+    epochs = progress(
+        range(state.epoch, cfg.epochs), desc=f"train {cell}", total=cfg.epochs, unit="epoch", initial=state.epoch
+    )
+    for epoch in epochs:
         t0 = time.perf_counter()
         losses = run_epoch(cfg, epoch, model, optimizer, scaler, loss_fn, data, norms, device, state)
         state.train_seconds += time.perf_counter() - t0
@@ -250,6 +254,7 @@ def train_cell(
         if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
             _snapshot(model, snapshots, epoch + 1)
         state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
+    epochs.close()
 
     metrics = score_and_write(
         cfg,
