@@ -63,8 +63,9 @@ def test_a_fresh_clone_and_pull_is_current_and_a_report_setting_reruns_only_the_
     assert "Running stage 'report'" in log
     for stage in ("data", "preprocess", "splits", "train", "probe", "landscape"):
         assert f"Stage '{stage}' didn't change" in log, stage
-    # only the report's jobs ran: no other job wrote a log in the clone
-    assert sorted(p.name for p in (clone / "logs").iterdir()) == ["report.log"]
+    # only the report stage's jobs ran (the report, and the resolved params it records,
+    # which hold report.decimals): no other job wrote a log in the clone
+    assert sorted(p.name for p in (clone / "logs").iterdir()) == ["report.log", "resolved_params.log"]
     assert "rule train:" not in log and "rule summary:" not in log
     assert _clean(clone)
     fingerprint = json.loads((clone / "results/report.fingerprint.json").read_text())
