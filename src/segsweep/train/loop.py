@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from segsweep import checkpoint
 from segsweep.config import Train, section_json
-from segsweep.io import atomic_path, write_json
+from segsweep.io import write_json
 from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer, lr_factor
@@ -45,13 +46,6 @@ log = logging.getLogger("segsweep.train")
 WORK = ".work"
 RESUME = f"{WORK}/resume.pt"
 OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt", "snapshots")
-
-
-def _snapshot(model: torch.nn.Module, folder: Path, epoch: int) -> None:
-    """Weights after ``epoch`` completed epochs (0 = initialisation), for the probes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / f"epoch_{epoch:03d}.pt") as tmp:
-        torch.save({"epoch": epoch, "model": model.state_dict()}, tmp)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -102,8 +96,7 @@ class TrainState:
             "rng": torch.get_rng_state(),
             "norms": norms.state() if norms else [],
         }
-        with atomic_path(path) as tmp:
-            torch.save(ckpt, tmp)
+        checkpoint.save(path, ckpt)
 
     @classmethod
     def restore(cls, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> TrainState | None:
@@ -111,7 +104,7 @@ class TrainState:
         it was written with other settings."""
         if not path.exists():
             return None
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = checkpoint.load(path)
         if ckpt["fingerprint"] != fingerprint:
             return None
         model.load_state_dict(ckpt["model"])
@@ -211,7 +204,7 @@ def train_cell(
         state = TrainState()
         shutil.rmtree(snapshots, ignore_errors=True)
         if cfg.snapshot_every:
-            _snapshot(model, snapshots, 0)
+            checkpoint.save_snapshot(snapshots, 0, model)
     else:
         log.info("%s: resuming after epoch %d", cell, state.epoch)
 
@@ -252,7 +245,7 @@ def train_cell(
             lr,
         )
         if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
-            _snapshot(model, snapshots, epoch + 1)
+            checkpoint.save_snapshot(snapshots, epoch + 1, model)
         state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
     epochs.close()
 
