@@ -8,7 +8,7 @@ Files in ``results/cells/<cell>/``, each a ``torch.save`` of a dict:
 - ``checkpoint_selected.pt``: the weights the test set scored (``train.evaluation``
   selection) with the run's metadata, ``"epoch"``, ``"selection"``, ``"from_epochs"``;
 - ``checkpoint_last.pt``: the final weights and optimizer state, for fine-tuning;
-- ``.work/resume.pt`` while the job runs (``train.loop.TrainState``).
+- ``.work/resume.pt`` while the job runs (``train.state.TrainState``).
 
 Every file is read with ``weights_only=True`` (torch's restricted unpickler: tensors,
 numbers, strings, lists and dicts), so a checkpoint from elsewhere cannot run code
