@@ -119,8 +119,8 @@ def fake_results(root: Path, cells: dict, n_images: int = 20, epochs: int = 10) 
 def post_training(root: Path) -> list[tuple[str, float]]:
     """summarize and report (timed, once each) on made-up results for the current params."""
     sys.path.insert(0, str(root / "src"))
-    from segsweep.config import validate_params
     from segsweep.grid import expand
+    from segsweep.study import validate_params
 
     P = validate_params(yaml.safe_load((root / "params.yaml").read_text()), source="params.yaml")
     cells, studies = expand(P.train, P.grid)

@@ -37,6 +37,8 @@ DAG_CODE = (
     "workflow/rules/functions.smk",
     "src/segsweep/fingerprint.py",
     "src/segsweep/codegraph.py",
+    "src/segsweep/study.py",
+    "src/segsweep/grid.py",
 )
 
 

@@ -8,8 +8,9 @@ import sys
 import pytest
 import yaml
 
-from segsweep.config import ConfigError, Grid, Train, validate_params
+from segsweep.config import ConfigError, Grid, Train
 from segsweep.grid import expand
+from segsweep.study import validate_params
 
 
 def _grid(**studies) -> Grid:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from segsweep.config import load_params
 from segsweep.grid import expand
+from segsweep.study import load_params
 from tests.conftest import REPO
 
 FULL, CPU = REPO / "studies/published_unet.yaml", REPO / "studies/published_unet_cpu.yaml"

@@ -25,7 +25,8 @@ log = logging.getLogger("segsweep")
 def _section(args, model, key: str):
     """The validated settings at dotted ``key``: from ``--cfg`` when given, else from
     ``--params``. ``datasets.<name>`` checks that the dataset exists."""
-    from segsweep.config import load_params, load_section
+    from segsweep.config import load_section
+    from segsweep.study import load_params
 
     if args.cfg is not None:
         return load_section(model, args.cfg, key)
@@ -42,7 +43,8 @@ def _section(args, model, key: str):
 
 
 def cmd_validate(args) -> None:
-    from segsweep.config import load_params, section_json
+    from segsweep.config import section_json
+    from segsweep.study import load_params
 
     params = load_params(args.params)
     print(section_json(params) if args.json else f"{args.params}: ok ({len(params.datasets)} datasets)")
@@ -162,8 +164,8 @@ def cmd_collect(args) -> None:
 
 def cmd_grid(args) -> None:
     """Print the cell ids (one per line), or those of one study."""
-    from segsweep.config import load_params
     from segsweep.grid import expand
+    from segsweep.study import load_params
 
     params = load_params(args.params)
     cells, studies = expand(params.train, params.grid, args.params)
@@ -181,8 +183,9 @@ def cmd_grid(args) -> None:
 
 def cmd_train(args) -> None:
     from segsweep import paths
-    from segsweep.config import Train, dataset_ndim, load_params, load_section
+    from segsweep.config import Train, dataset_ndim, load_section
     from segsweep.grid import expand
+    from segsweep.study import load_params
     from segsweep.train.loop import train_cell
 
     if args.cfg is not None:

@@ -66,6 +66,7 @@ def cmd_probe(args) -> None:
         from segsweep.probe import pixels
 
         if args.snapshots:
+            from segsweep import checkpoint
             from segsweep.models import build_model
             from segsweep.train.data import load_eval_images, read_split
 
@@ -74,7 +75,7 @@ def cmd_probe(args) -> None:
             cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
             val = load_eval_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
             model = build_model(cell.model, args.ndim, val[0].image.shape[1])
-            snaps = sorted(Path(args.snapshots).glob("epoch_*.pt"))
+            snaps = checkpoint.list_snapshots(args.snapshots)
             pixels.checkpoints(losses, model, snaps, val, out)
         else:
             losses = {n: build_loss(loss.model_copy(update={"name": n}), "sigmoid") for n in probe.losses}
@@ -108,6 +109,7 @@ def cmd_landscape(args) -> None:
     if args.what == "cell":
         import torch
 
+        from segsweep import checkpoint
         from segsweep.config import Landscape
         from segsweep.landscape.surface import cell_landscape, eval_batches
         from segsweep.losses import build_loss
@@ -123,9 +125,9 @@ def cmd_landscape(args) -> None:
         batches = eval_batches(images, masks, rows, cfg.n_batches, cfg.batch_size, cfg.seed)
         model = build_model(cell.model, args.ndim, images.shape[1])
         cell_dir = Path(args.cell_dir)
-        best = torch.load(cell_dir / "checkpoint_selected.pt", map_location="cpu", weights_only=False)["model"]
-        init_path = cell_dir / "snapshots" / "epoch_000.pt"
-        init = torch.load(init_path, map_location="cpu", weights_only=False)["model"] if init_path.exists() else None
+        best = checkpoint.load_weights(cell_dir / checkpoint.SELECTED)
+        init_path = checkpoint.snapshot_path(cell_dir / checkpoint.SNAPSHOTS, 0)
+        init = checkpoint.load_weights(init_path) if init_path.exists() else None
         if init is None and "interpolation" in cfg.kinds:
             log.warning("%s: no snapshots/epoch_000.pt (train.snapshot_every = 0): no interpolation", args.cell)
         stats = cell_landscape(cfg, model, build_loss(cell.loss, cell.model.output), best, init, batches, out)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from segsweep.config import ConfigError, Prepare, load_params, load_section, section_json, validate_params
+from segsweep.config import ConfigError, Prepare, load_section, section_json
+from segsweep.study import load_params, validate_params
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from segsweep.config import ConfigError, Train, validate_params
+from segsweep.config import ConfigError, Train
+from segsweep.study import validate_params
 from segsweep.train.data import EvalImage, epoch_batches
 from segsweep.train.evaluate import precise_bn, score_images, status_of
 from segsweep.train.loop import train_cell

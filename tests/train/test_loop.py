@@ -140,3 +140,15 @@ def test_training_shows_its_epochs_on_a_terminal(tiny_data, tmp_path, monkeypatc
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:  # standard error as an interactive terminal (segsweep.progress)
         return True
+
+
+def test_every_checkpoint_a_job_writes_loads_with_the_restricted_unpickler(tiny_data, tmp_path):
+    from segsweep import checkpoint
+    from segsweep.train.loop import RESUME
+
+    cfg = tiny_cfg(snapshot_every=1)
+    _train(cfg, tiny_data, tmp_path / "a")
+    for name in (checkpoint.SELECTED, checkpoint.LAST):
+        assert "model" in checkpoint.load(tmp_path / "a" / name)
+    assert len(checkpoint.list_snapshots(tmp_path / "a" / checkpoint.SNAPSHOTS)) == cfg.epochs + 1
+    assert not (tmp_path / "a" / RESUME).exists()  # (read back in the killed-and-resumed test)

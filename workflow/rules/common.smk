@@ -13,7 +13,8 @@ sys.path.insert(0, SRC)
 shell.prefix(f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 from segsweep import paths  # noqa: E402
-from segsweep.config import ConfigError, dataset_ndim, section_json, validate_params  # noqa: E402
+from segsweep.config import ConfigError, dataset_ndim, section_json  # noqa: E402
+from segsweep.study import validate_params  # noqa: E402
 from segsweep.grid import expand as expand_grid  # noqa: E402  (Snakemake has its own expand)
 
 try:

@@ -1,18 +1,18 @@
-"""Load and validate params.yaml: the single source of truth of a study.
+"""The typed models of params.yaml, the single source of truth of a study, and their
+validation section by section.
 
-``load_params`` is the one reader of the file; the Snakefile and every CLI verb call
-it (or validate a section passed by Snakemake with ``load_section``), so both see the
-same validated object. Errors become one ``ConfigError`` line naming the dotted key,
-the bad value and what is allowed.
+``parse_params`` validates a whole mapping, ``load_section`` one section passed by
+Snakemake as JSON. Reading the file and the checks that need the expanded grid are
+``segsweep.study``'s (config comes first in the house: it imports neither the grid nor
+the builders). Errors become one ``ConfigError`` line naming the dotted key, the bad
+value and what is allowed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from segsweep.config.landscape import Landscape
@@ -71,33 +71,16 @@ __all__ = [
     "Window",
     "dataset_ndim",
     "format_error",
-    "load_params",
     "load_section",
+    "parse_params",
     "section_json",
-    "validate_params",
 ]
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate a params file.
-
-    Raises:
-        ConfigError: the file is missing, is not YAML, or any value is invalid.
-    """
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return validate_params(raw, source=str(path))
-
-
-def validate_params(raw: object, source: str = "params.yaml") -> Params:
-    """Validate an already-parsed params mapping (e.g. Snakemake's ``config``)."""
+def parse_params(raw: object, source: str = "params.yaml") -> Params:
+    """Validate an already-parsed params mapping section by section (types, ranges,
+    names, patch sizes against image sizes). What needs the grid (cells and studies
+    named elsewhere, every cell's U-Net against the patches) is ``segsweep.study``'s."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: must be a mapping of sections, got {type(raw).__name__}")
     try:
@@ -105,7 +88,6 @@ def validate_params(raw: object, source: str = "params.yaml") -> Params:
     except ValidationError as exc:
         raise ConfigError(f"{source}: {format_error(exc)}") from None
     _check_patch_fits(params, source)
-    _check_train(params, source)
     return params
 
 
@@ -208,89 +190,3 @@ def _check_patch_fits(params: Params, source: str) -> None:
                 f"{source}: preprocess.patches.{key} = {list(patch)}: larger than the {ndim}D "
                 f"image size {list(image)} set by {fixed_by}; each side must be at most that"
             )
-
-
-def _check_train(params: Params, source: str) -> None:
-    """The baseline dataset exists, and every cell's U-Net fits the dataset's patches."""
-    from segsweep.grid import expand
-
-    name = params.train.dataset
-    if name not in params.datasets:
-        raise ConfigError(
-            f"{source}: train.dataset = {json.dumps(name)}: not a dataset"
-            f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}"
-        )
-    ndim = dataset_ndim(params.datasets[name])
-    patch = getattr(params.preprocess.patches, f"size_{ndim}d")
-    cells, studies = expand(params.train, params.grid, source)
-    _check_probe(params, cells, studies, source)
-    _check_studies(params.report.studies, "report.studies", studies, source)
-    _check_studies(list(params.report.reference), "report.reference", studies, source)
-    for study, cell in params.report.reference.items():
-        if cell not in studies[study]:
-            raise ConfigError(
-                f"{source}: report.reference.{study} = {json.dumps(cell)}: not a cell of study "
-                f"{study}{did_you_mean(cell, studies[study])}; valid: {', '.join(studies[study])}"
-            )
-    for i, cell in enumerate(params.landscape.cells):
-        if cell not in cells:
-            raise ConfigError(
-                f"{source}: landscape.cells[{i}] = {json.dumps(cell)}: not a grid cell"
-                f"{did_you_mean(cell, cells)}; `segsweep grid` lists them"
-            )
-    for cid, cell in cells.items():
-        factor = 2**cell.model.depth
-        if any(s % factor for s in patch):
-            raise ConfigError(
-                f"{source}: preprocess.patches.size_{ndim}d = {list(patch)}: cell '{cid}' has a U-Net of "
-                f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}"
-            )
-
-
-def _check_studies(names: list[str], key: str, studies: dict, source: str) -> None:
-    """Every name in the list at ``key`` is a study of the grid."""
-    for i, study in enumerate(names):
-        if study not in studies:
-            raise ConfigError(
-                f"{source}: {key}[{i}] = {json.dumps(study)}: not a study"
-                f"{did_you_mean(study, studies)}; valid: {', '.join(studies) or '(none)'}"
-            )
-
-
-def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> None:
-    """Probed cells and studies exist; cells probed along training keep snapshots."""
-    probe = params.probe
-    for i, cell in enumerate(probe.cells):
-        key = f"probe.cells[{i}]"
-        if cell not in cells:
-            raise ConfigError(
-                f"{source}: {key} = {json.dumps(cell)}: not a grid cell{did_you_mean(cell, cells)}; "
-                "`segsweep grid` lists them"
-            )
-        if not cells[cell].snapshot_every:
-            raise ConfigError(
-                f"{source}: {key} = {json.dumps(cell)}: the cell saves no snapshots; set train.snapshot_every > 0"
-            )
-    pix = probe.pixels.cell
-    if pix is not None and (pix not in cells or not cells[pix].snapshot_every):
-        raise ConfigError(
-            f"{source}: probe.pixels.cell = {json.dumps(pix)}: must be a grid cell with "
-            f"train.snapshot_every > 0{did_you_mean(pix, cells)}"
-        )
-    _check_studies(probe.dynamics.studies, "probe.dynamics.studies", studies, source)
-    name = probe.init.dataset
-    if name is None:
-        return
-    if name not in params.datasets:
-        raise ConfigError(
-            f"{source}: probe.init.dataset = {json.dumps(name)}: not a dataset"
-            f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}"
-        )
-    ndim = dataset_ndim(params.datasets[name])
-    patch = getattr(params.preprocess.patches, f"size_{ndim}d")
-    factor = 2**probe.init.model.depth
-    if any(s % factor for s in patch):
-        raise ConfigError(
-            f"{source}: probe.init.model.depth = {probe.init.model.depth}: needs every side of "
-            f"preprocess.patches.size_{ndim}d = {list(patch)} divisible by {factor}"
-        )

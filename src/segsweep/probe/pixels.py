@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from segsweep import checkpoint
 from segsweep.figures import DOUBLE, PALETTE, plt, save
 from segsweep.io import atomic_path
 
@@ -152,7 +153,7 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
     for v in val:
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
         for path in snapshots:
-            snap = torch.load(path, map_location="cpu", weights_only=False)
+            snap = checkpoint.load(path)
             model.load_state_dict(snap["model"])
             model.eval()
             with torch.no_grad():

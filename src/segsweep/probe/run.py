@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from segsweep import checkpoint
 from segsweep.figures import DOUBLE, PALETTE, SINGLE, legend_outside, plt, row_style, save
 from segsweep.io import atomic_path
 from segsweep.losses import build_loss
@@ -66,8 +67,8 @@ def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, s
     losses = _losses(probe.losses, cell_cfg.loss, cell_cfg.model.output)
     model = build_model(cell_cfg.model, ndim, images.shape[1])
     frames = []
-    for path in sorted(Path(snapshots).glob("epoch_*.pt")):
-        snap = torch.load(path, map_location="cpu", weights_only=False)
+    for path in checkpoint.list_snapshots(snapshots):
+        snap = checkpoint.load(path)
         model.load_state_dict(snap["model"])
         df = probe_state(model, losses, images, masks, picks, probe.batch_size, probe.bn_mode)
         frames.append(df.assign(state=path.stem, seed=cell_cfg.seed, epoch=snap["epoch"]))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from segsweep import checkpoint
 from segsweep.errors import DataError
 from segsweep.figures import DOUBLE, PALETTE, save, subplots
 from segsweep.paths import prepared, split
@@ -54,9 +55,7 @@ def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[EvalImage], lis
     cfg = Train.model_validate(meta["params"])
     val = load_eval_images(Path(prepared(cfg.dataset)), cases, meta["ndim"], 2**cfg.model.depth)
     model = build_model(cfg.model, meta["ndim"], val[0].image.shape[1])
-    model.load_state_dict(
-        torch.load(cell_dir / "checkpoint_selected.pt", map_location="cpu", weights_only=True)["model"]
-    )
+    model.load_state_dict(checkpoint.load_weights(cell_dir / checkpoint.SELECTED))
     model.eval()
     preds = []
     for v in val:

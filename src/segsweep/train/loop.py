@@ -21,22 +21,31 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from segsweep import checkpoint
 from segsweep.config import Train, section_json
-from segsweep.io import atomic_path, write_json
+from segsweep.io import write_json
 from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer, lr_factor
 from segsweep.progress import progress
-from segsweep.train.data import bn_batches, epoch_batches, load_eval_images, load_train_patches, read_split
+from segsweep.train.data import (
+    TrainPatches,
+    bn_batches,
+    epoch_batches,
+    load_eval_images,
+    load_train_patches,
+    read_split,
+)
 from segsweep.train.evaluate import precise_bn, score_images
 from segsweep.train.norms import NormLogger
 from segsweep.train.results import cpu_state, score_and_write, track_selection
+from segsweep.train.state import TrainState
 
 log = logging.getLogger("segsweep.train")
 
@@ -45,13 +54,6 @@ log = logging.getLogger("segsweep.train")
 WORK = ".work"
 RESUME = f"{WORK}/resume.pt"
 OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt", "snapshots")
-
-
-def _snapshot(model: torch.nn.Module, folder: Path, epoch: int) -> None:
-    """Weights after ``epoch`` completed epochs (0 = initialisation), for the probes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / f"epoch_{epoch:03d}.pt") as tmp:
-        torch.save({"epoch": epoch, "model": model.state_dict()}, tmp)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -75,52 +77,6 @@ def _penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor | flo
     if l2:
         total = total + l2 * torch.stack([(w * w).sum() for w in weights]).sum()
     return total
-
-
-@dataclass
-class TrainState:
-    """Everything besides model, optimizer and scaler that a resumed job needs."""
-
-    epoch: int = 0  # completed epochs
-    history: list = field(default_factory=list)
-    steps: list = field(default_factory=list)
-    best_val: dict = field(default_factory=lambda: {"epoch": -1, "dice": -1.0})
-    best_state: dict | None = None  # weights of the best validation epoch (best_val)
-    averaged: dict | None = None  # running sum of the last epochs' weights (last_k)
-    n_averaged: int = 0
-    train_seconds: float = 0.0
-    seen: int = 0
-    diverged_at: dict | None = None
-
-    def save(self, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> None:
-        ckpt = {
-            "fingerprint": fingerprint,
-            "state": asdict(self),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
-            "rng": torch.get_rng_state(),
-            "norms": norms.state() if norms else [],
-        }
-        with atomic_path(path) as tmp:
-            torch.save(ckpt, tmp)
-
-    @classmethod
-    def restore(cls, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> TrainState | None:
-        """The saved state, loaded into the given objects; None when there is none or
-        it was written with other settings."""
-        if not path.exists():
-            return None
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        if ckpt["fingerprint"] != fingerprint:
-            return None
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scaler.load_state_dict(ckpt["scaler"])
-        torch.set_rng_state(ckpt["rng"])
-        if norms is not None:
-            norms.load(ckpt["norms"])
-        return cls(**ckpt["state"])
 
 
 def run_epoch(
@@ -168,6 +124,103 @@ def run_epoch(
     return losses
 
 
+@dataclass
+class Setup:
+    """What one cell trains and scores with, built once by ``setup`` (in the order that
+    fixes the random draws: batch-norm sample, then the seed, then the weights)."""
+
+    cfg: Train
+    cell: str
+    ndim: int
+    device: torch.device
+    split: dict
+    data: TrainPatches
+    val: list
+    bn_sample: list
+    model: torch.nn.Module
+    init_state: dict
+    optimizer: torch.optim.Optimizer
+    loss_fn: object
+    scaler: torch.amp.GradScaler
+    norms: NormLogger | None
+    fingerprint: str  # the settings a resume file must have been written with
+
+    def save(self, path: Path, state: TrainState) -> None:
+        state.save(path, self.fingerprint, self.model, self.optimizer, self.scaler, self.norms)
+
+    def restore(self, path: Path) -> TrainState | None:
+        return TrainState.restore(path, self.fingerprint, self.model, self.optimizer, self.scaler, self.norms)
+
+
+def setup(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path, ndim: int) -> Setup:
+    """Threads, determinism, data, model, optimizer, loss: everything before epoch 0."""
+    torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    device = resolve_device(cfg.device)
+    split = read_split(split_path)
+    data = load_train_patches(patches_dir, split["train"])
+    val = load_eval_images(prepared_dir, split["val"], ndim, 2**cfg.model.depth)
+    bn_sample = [x.to(device) for x in bn_batches(data, cfg.evaluation.precise_bn_batches, cfg.batch_size, cfg.seed)]
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, ndim, data.images.shape[1]).to(device)
+    return Setup(
+        cfg=cfg,
+        cell=cell,
+        ndim=ndim,
+        device=device,
+        split=split,
+        data=data,
+        val=val,
+        bn_sample=bn_sample,
+        model=model,
+        init_state=cpu_state(model),
+        optimizer=build_optimizer(cfg.optimizer, model.parameters()),
+        loss_fn=build_loss(cfg.loss, cfg.model.output),
+        scaler=torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda"),
+        norms=NormLogger(model) if cfg.log_norms else None,
+        fingerprint=section_json(cfg),
+    )
+
+
+def train_epoch(run: Setup, state: TrainState, epoch: int, snapshots: Path) -> bool:
+    """Epoch ``epoch``: optimizer steps, validation curve point, weight selection and
+    snapshot. False when the loss diverged (the epoch is then not recorded)."""
+    cfg, cell = run.cfg, run.cell
+    t0 = time.perf_counter()
+    losses = run_epoch(
+        cfg, epoch, run.model, run.optimizer, run.scaler, run.loss_fn, run.data, run.norms, run.device, state
+    )
+    state.train_seconds += time.perf_counter() - t0
+    if state.diverged_at is not None:
+        log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, state.diverged_at["step"])
+        return False
+    model = precise_bn(run.model, run.bn_sample[: cfg.evaluation.curve_bn_batches])
+    ev = score_images(model, run.loss_fn, run.val, run.device)
+    lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
+    train_loss = float(np.mean(losses))
+    state.history.append(
+        {
+            "epoch": epoch,
+            "steps": len(state.steps),
+            "train_loss": train_loss,
+            "val_loss": ev["loss"],
+            "val_dice": ev["dice"],
+            "val_iou": ev["iou"],
+            "lr": lr,
+        }
+    )
+    track_selection(cfg, state, run.model, ev["dice"], epoch)
+    state.epoch = epoch + 1
+    log.info(
+        "%s: epoch %d/%d (%d steps) train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g",
+        *(cell, epoch + 1, cfg.epochs, len(state.steps), train_loss, ev["loss"], ev["dice"], lr),
+    )
+    if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
+        checkpoint.save_snapshot(snapshots, epoch + 1, run.model)
+    return True
+
+
 def train_cell(
     cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path, out_dir: Path, ndim: int
 ) -> dict:
@@ -184,34 +237,15 @@ def train_cell(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(cfg.threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
-    device = resolve_device(cfg.device)
-
-    split = read_split(split_path)
-    data = load_train_patches(patches_dir, split["train"])
-    factor = 2**cfg.model.depth
-    val = load_eval_images(prepared_dir, split["val"], ndim, factor)
-    bn_sample = [x.to(device) for x in bn_batches(data, cfg.evaluation.precise_bn_batches, cfg.batch_size, cfg.seed)]
-
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, ndim, data.images.shape[1]).to(device)
-    init_state = cpu_state(model)
-    optimizer = build_optimizer(cfg.optimizer, model.parameters())
-    loss_fn = build_loss(cfg.loss, cfg.model.output)
-    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
-    norms = NormLogger(model) if cfg.log_norms else None
-    fingerprint = section_json(cfg)
-
+    run = setup(cfg, cell, patches_dir, split_path, prepared_dir, ndim)
     resume_path, snapshots = out_dir / RESUME, out_dir / WORK / "snapshots"
-    state = TrainState.restore(resume_path, fingerprint, model, optimizer, scaler, norms)
+    state = run.restore(resume_path)
     resumed_from = state.epoch if state else 0
     if state is None:
         state = TrainState()
         shutil.rmtree(snapshots, ignore_errors=True)
         if cfg.snapshot_every:
-            _snapshot(model, snapshots, 0)
+            checkpoint.save_snapshot(snapshots, 0, run.model)
     else:
         log.info("%s: resuming after epoch %d", cell, state.epoch)
 
@@ -219,72 +253,32 @@ def train_cell(
         range(state.epoch, cfg.epochs), desc=f"train {cell}", total=cfg.epochs, unit="epoch", initial=state.epoch
     )
     for epoch in epochs:
-        t0 = time.perf_counter()
-        losses = run_epoch(cfg, epoch, model, optimizer, scaler, loss_fn, data, norms, device, state)
-        state.train_seconds += time.perf_counter() - t0
-        if state.diverged_at is not None:
-            log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, state.diverged_at["step"])
+        if not train_epoch(run, state, epoch, snapshots):
             break
-        ev = score_images(precise_bn(model, bn_sample[: cfg.evaluation.curve_bn_batches]), loss_fn, val, device)
-        lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
-        state.history.append(
-            {
-                "epoch": epoch,
-                "steps": len(state.steps),
-                "train_loss": float(np.mean(losses)),
-                "val_loss": ev["loss"],
-                "val_dice": ev["dice"],
-                "val_iou": ev["iou"],
-                "lr": lr,
-            }
-        )
-        track_selection(cfg, state, model, ev["dice"], epoch)
-        state.epoch = epoch + 1
-        log.info(
-            "%s: epoch %d/%d (%d steps) train_loss %.4f val_loss %.4f val_dice %.4f lr %.3g",
-            cell,
-            epoch + 1,
-            cfg.epochs,
-            len(state.steps),
-            state.history[-1]["train_loss"],
-            ev["loss"],
-            ev["dice"],
-            lr,
-        )
-        if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
-            _snapshot(model, snapshots, epoch + 1)
-        state.save(resume_path, fingerprint, model, optimizer, scaler, norms)
+        run.save(resume_path, state)
     epochs.close()
+    return write_outputs(run, state, prepared_dir, out_dir, snapshots, resumed_from)
 
+
+def write_outputs(
+    run: Setup, state: TrainState, prepared_dir: Path, out_dir: Path, snapshots: Path, resumed_from: int
+) -> dict:
+    """Score the selected weights on the test set, write ``OUTPUTS`` (metrics.json last:
+    its presence means "done"), drop the work folder; return the metrics and how the run
+    went (timings: logged by the CLI, never in metrics.json, which DVC hashes)."""
     metrics = score_and_write(
-        cfg,
-        cell,
-        ndim,
-        split,
-        prepared_dir,
-        out_dir,
-        device,
-        model,
-        init_state,
-        loss_fn,
-        bn_sample,
-        state,
-        val,
-        norms,
-        optimizer,
-        data.index,
+        *(run.cfg, run.cell, run.ndim, run.split, prepared_dir, out_dir, run.device, run.model, run.init_state),
+        *(run.loss_fn, run.bn_sample, state, run.val, run.norms, run.optimizer, run.data.index),
     )
     snapshots.mkdir(parents=True, exist_ok=True)
     if (out_dir / "snapshots").exists():
         shutil.rmtree(out_dir / "snapshots")
     os.replace(snapshots, out_dir / "snapshots")
-    write_json(out_dir / "metrics.json", metrics)  # last: its presence means "done"
+    write_json(out_dir / "metrics.json", metrics)
     shutil.rmtree(out_dir / WORK, ignore_errors=True)
-    # how this run went, not what it computed: returned (the CLI logs it), never in
-    # metrics.json, so the same settings give the same bytes there (DVC hashes)
-    run = {
+    run_stats = {
         "train_seconds": round(state.train_seconds, 3),
         "resumed_from_epoch": resumed_from,
         "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None,
     }
-    return {**metrics, **run}
+    return {**metrics, **run_stats}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from segsweep import checkpoint
 from segsweep.config import Train, section_json
 from segsweep.io import atomic_path
 from segsweep.train.data import load_eval_images
@@ -145,19 +146,18 @@ def score_and_write(
     step_meta = pd.DataFrame(state.steps, columns=["step", "epoch", "loss", "lr"])
     with atomic_path(out_dir / "norms.parquet") as tmp:
         (norms.table(step_meta) if norms else step_meta).to_parquet(tmp, index=False)
-    with atomic_path(out_dir / "checkpoint_selected.pt") as tmp:
-        torch.save(
-            {
-                **meta,
-                "epoch": selected_epoch,
-                "selection": ev.selection,
-                "from_epochs": from_epochs,
-                "model": cpu_state(selected) if selected is not None else init_state,
-            },
-            tmp,
-        )
-    with atomic_path(out_dir / "checkpoint_last.pt") as tmp:
-        torch.save(
-            {**meta, "epoch": len(state.history), "model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp
-        )
+    checkpoint.save(
+        out_dir / checkpoint.SELECTED,
+        {
+            **meta,
+            "epoch": selected_epoch,
+            "selection": ev.selection,
+            "from_epochs": from_epochs,
+            "model": cpu_state(selected) if selected is not None else init_state,
+        },
+    )
+    checkpoint.save(
+        out_dir / checkpoint.LAST,
+        {**meta, "epoch": len(state.history), "model": model.state_dict(), "optimizer": optimizer.state_dict()},
+    )
     return clean(metrics)
