@@ -1,0 +1,261 @@
+"""The report's sections, each written into the report's temporary folder ``tmp``
+and returned as HTML: one study (tables in CSV/Markdown/LaTeX, pivot, curves and
+fraction figures), the datasets, the seeds, the figures of other stages and the
+provenance. ``segsweep.report.build`` puts them in order on the page."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from segsweep.report import html as page_html
+from segsweep.report.datasets import LABELS as DATASET_LABELS
+from segsweep.report.datasets import dataset_summary
+from segsweep.report.plots import curves_figure, fraction_figure
+from segsweep.report.provenance import provenance
+from segsweep.report.render import (
+    display_rows,
+    formatted,
+    frame_markdown,
+    labelled,
+    latex_table,
+    pivot_table,
+    to_latex,
+    to_markdown,
+)
+from segsweep.report.tables import seed_table, study_table, table_note, top_rows
+from segsweep.summary import seed_groups
+
+
+def _html_table(df: pd.DataFrame, decimals: int, caption: str) -> str:
+    text, bold = display_rows(df, decimals)
+    return page_html.table(labelled(text), bold, caption)
+
+
+def _headline(table: pd.DataFrame) -> dict:
+    """Per row (its first cell's id): test Dice mean over the ok seeds and their number,
+    the two columns per row ``dvc exp show`` / ``dvc metrics diff`` compare (the spread
+    and the tests are in the tables)."""
+    return {
+        r["cell"]: {"dice": None if pd.isna(r["dice"]) else round(float(r["dice"]), 6), "n_ok": int(r["n_ok"])}
+        for _, r in table.iterrows()
+    }
+
+
+def reference_row(reference: dict, table: pd.DataFrame) -> dict:
+    """The global-threshold reference as a table row (no seeds, no test against it)."""
+    row = {c: "" for c in table.columns}
+    dice = reference.get("dice")
+    row.update(
+        {
+            "cell": "global grey threshold (no learning)",
+            "seeds": "",
+            "n": 1,
+            "n_seeds": 0,
+            "n_ok": 1,
+            "n_diverged": 0,
+            "n_collapsed": 0,
+            "status": "n/a",
+            "dice": float("nan") if dice is None else dice,
+            "dice_std": float("nan"),
+            "ci95_low": float("nan"),
+            "ci95_high": float("nan"),
+            "iou": float("nan"),
+            "val_dice": float("nan"),
+            "selected_epoch": float("nan"),
+            "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
+            "selection": f"fitted on {reference['n_train_cases']} training cases",
+            "steps": float("nan"),
+            "n_test_images": reference["n_test_images"],
+            "test": "threshold",
+            "significant": None,
+        }
+    )
+    for key in ("n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde"):
+        row[key] = float("nan")
+    return row
+
+
+def _write_formats(tmp: Path, stem: str, text: pd.DataFrame, caption: str, bold: frozenset = frozenset()) -> None:
+    """``tables/<stem>.md`` and ``.tex`` of an already formatted frame (same digits)."""
+    (tmp / "tables" / f"{stem}.md").write_text(frame_markdown(text, bold))
+    (tmp / "tables" / f"{stem}.tex").write_text(latex_table(text, caption, f"tab:{stem}", bold))
+
+
+def _plain_section(
+    tmp: Path, stem: str, frame: pd.DataFrame, text: pd.DataFrame, heading: str, caption: str, intro: str
+) -> list[str]:
+    """A table that needs no statistics: CSV (``frame``), Markdown and LaTeX (``text``,
+    formatted), and its HTML with a heading, an explanation and download links."""
+    frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False)
+    _write_formats(tmp, stem, text, caption)
+    return [
+        f"<h2>{html.escape(heading)}</h2>",
+        f"<p class=small>{html.escape(intro)}</p>",
+        page_html.table(text, caption=caption),
+        page_html.links([f"tables/{stem}.{e}" for e in ("csv", "md", "tex")], tmp),
+    ]
+
+
+def study_section(
+    tmp: Path,
+    cfg,
+    cells: pd.DataFrame,
+    per_image,
+    study: str,
+    ids: list[str],
+    axes: list[str],
+    summary: Path,
+    references: dict,
+) -> tuple[list[str], dict]:
+    """One study's tables (CSV, Markdown, LaTeX; a pivot for two factors), curves and
+    fraction figures, and its HTML; returns the HTML and the study's headline numbers."""
+    reference = cfg.reference.get(study, "baseline")
+    full = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed, reference)
+    datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
+    thresholds = [pd.DataFrame([reference_row(references[ds], full)]) for ds in sorted(datasets & set(references))]
+    pd.concat([full, *thresholds], ignore_index=True).to_csv(tmp / "tables" / f"{study}.csv", index=False)
+    # a large study: the page, tables, curves and DVC metrics show cfg.max_rows rows
+    keep = top_rows(full, cfg.max_rows)
+    table = full.iloc[keep].reset_index(drop=True)
+    groups = seed_groups(cells, ids)
+    shown_ids = [c for i in keep for c in groups[i]]
+    shown = pd.concat([table, *thresholds], ignore_index=True)
+    note = table_note(shown, cfg.alpha)
+    if len(table) < len(full):
+        note += (
+            f" Shown: {len(table)} of {len(full)} rows, the reference and the best by mean validation Dice "
+            f"(p-values stay Holm-adjusted over all {len(full)}); every row is in tables/{study}.csv."
+        )
+    (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
+    (tmp / "tables" / f"{study}.tex").write_text(
+        to_latex(shown, f"Study {study}", cfg.decimals, note, label=f"tab:{study}")
+    )
+    curves_figure(cells, table, shown_ids, summary / "curves", study, tmp / "figures" / f"curves_{study}", reference)
+    body = [f"<h2>Study: {html.escape(study)}</h2>"]
+    pivot = pivot_table(full, axes, cfg.decimals)
+    if pivot is not None:
+        frame, bold = pivot
+        _write_formats(tmp, f"{study}_pivot", frame, f"Study {study}: test Dice, rows × columns", bold)
+        frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
+        if len(frame) <= cfg.max_rows:  # a larger grid: the files only
+            body.append(page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"))
+        body.append(page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp))
+    n = f"n = {int(table['n_seeds'].max())} seeds per row, {int(table['n_test_images'].max())} test images"
+    body += [
+        _html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
+        f"<p class=small>{html.escape(note)}</p>",
+        page_html.links([f"tables/{study}.{e}" for e in ("csv", "md", "tex")], tmp),
+        page_html.figure(
+            f"curves_{study}",
+            f"Study {study}: training (solid) and validation (dashed) loss, "
+            f"and validation Dice, per epoch; one colour and marker per row, the line the mean "
+            f"over seeds, the band their range ({n}).",
+        ),
+    ]
+    if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}"):
+        body.append(
+            page_html.figure(
+                f"fraction_{study}",
+                f"Study {study}: test Dice (mean ± std over seeds; {n}) "
+                "against the train fraction. Every fraction is scored on the same test "
+                "images; fractions are shares of one training pool (smaller sets are subsets "
+                "of larger ones) and the validation set is the same for all.",
+            )
+        )
+    return body, _headline(table)
+
+
+def datasets_section(tmp: Path, manifest: Path | None, splits: list[Path]) -> list[str]:
+    """Per dataset split the cells used: case counts, empty cases, foreground, spacing."""
+    if manifest is None or not splits:
+        return []
+    frame = dataset_summary(manifest, splits)
+    return _plain_section(
+        tmp,
+        "datasets",
+        frame,
+        formatted(frame, 3).rename(columns=DATASET_LABELS),
+        "Datasets",
+        "Datasets: cases per split (train / validation / test) and their reference masks",
+        "The cases every number below was computed on: one row per split the cells use. Empty: cases whose "
+        "reference mask has no foreground. Foreground fraction: median and range over the split's non-empty "
+        "cases. The test cases are the same for every train fraction and seed.",
+    )
+
+
+def seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
+    seeds = seed_table(cells, per_image, cfg.bootstrap, cfg.seed)
+    if not len(seeds):
+        return []
+    return _plain_section(
+        tmp,
+        "seeds",
+        seeds,
+        formatted(seeds, cfg.decimals),
+        "Variation over seeds",
+        "Test Dice over seeds, per group of cells that differ only by seed",
+        "Every group of cells that differ only by seed: mean, standard deviation and 95 % interval of the test "
+        "Dice (hierarchical bootstrap over seeds and test images). A difference between two cells smaller than "
+        "this spread is not evidence of an effect.",
+    )
+
+
+def _copy_figure(src_png: Path, tmp: Path, name: str) -> bool:
+    """Copy a PNG (and its PDF, if any) into ``figures/<name>``; True if a PDF came along."""
+    shutil.copy(src_png, tmp / "figures" / f"{name}.png")
+    pdf = src_png.with_suffix(".pdf")
+    if pdf.exists():
+        shutil.copy(pdf, tmp / "figures" / f"{name}.pdf")
+    return pdf.exists()
+
+
+def figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path]) -> list[str]:
+    body = []
+    pngs = sorted(examples.glob("*.png")) if examples is not None else []
+    if pngs:
+        body.append("<h2>Example segmentations: best and worst cells</h2>")
+    for png in pngs:
+        pdf = _copy_figure(png, tmp, f"examples_{png.stem}")
+        shown = png.with_suffix(".csv")
+        n = f"{pd.read_csv(shown)['case'].nunique()} " if shown.exists() else ""
+        body.append(
+            page_html.figure(
+                f"examples_{png.stem}",
+                f"{n}test images (rows), chosen to span the range of "
+                "foreground fractions: image, ground truth, and the predictions (vermillion, "
+                "ground-truth outline blue) of the best and the worst cell by test Dice (named "
+                "in the figure's title; one seed each), with each image's Dice.",
+                pdf=pdf,
+            )
+        )
+    if extra_figures:
+        body.append("<h2>Gradient probes and loss landscapes</h2>")
+    for fig in extra_figures:
+        name = f"{fig.parent.name}_{fig.stem}"
+        pdf = _copy_figure(fig, tmp, name)
+        # the caption its producer wrote (what, over which data, n), else a generic one
+        caption = fig.with_suffix(".caption.txt")
+        text = caption.read_text().strip() if caption.exists() else page_html.describe(name)
+        body.append(page_html.figure(name, text, pdf=pdf))
+    return body
+
+
+def provenance_section(tmp: Path, params_json: str) -> list[str]:
+    prov = provenance(params_json)
+    (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    (tmp / "params.json").write_text(params_json + "\n")
+    flat = {
+        **{k: v for k, v in prov.items() if k not in ("packages", "data_md5")},
+        **prov["packages"],
+        **{f"md5 {k}": v for k, v in prov["data_md5"].items()},
+    }
+    return [
+        "<h2>Provenance</h2>",
+        page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
+        page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp),
+    ]
