@@ -21,30 +21,22 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from segsweep import checkpoint
-from segsweep.config import Train, section_json
+from segsweep.config import Train
 from segsweep.io import write_json
-from segsweep.losses import build_loss
-from segsweep.models import build_model
-from segsweep.optim import build_optimizer, lr_factor
+from segsweep.optim import lr_factor
 from segsweep.progress import progress
 from segsweep.train.data import (
-    TrainPatches,
-    bn_batches,
     epoch_batches,
-    load_eval_images,
-    load_train_patches,
-    read_split,
 )
 from segsweep.train.evaluate import precise_bn, score_images
-from segsweep.train.norms import NormLogger
-from segsweep.train.results import cpu_state, score_and_write, track_selection
+from segsweep.train.results import score_and_write, track_selection
+from segsweep.train.setup import Setup, setup
 from segsweep.train.state import TrainState
 
 log = logging.getLogger("segsweep.train")
@@ -54,16 +46,6 @@ log = logging.getLogger("segsweep.train")
 WORK = ".work"
 RESUME = f"{WORK}/resume.pt"
 OUTPUTS = ("metrics.json", "history.csv", "norms.parquet", "checkpoint_selected.pt", "checkpoint_last.pt", "snapshots")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from segsweep.errors import ConfigError
-
-        raise ConfigError('train.device = "cuda": no CUDA device is visible; use auto or cpu')
-    return torch.device(name)
 
 
 def _penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor | float:
@@ -122,65 +104,6 @@ def run_epoch(
         losses.append(value)
         state.seen += x.shape[0]
     return losses
-
-
-@dataclass
-class Setup:
-    """What one cell trains and scores with, built once by ``setup`` (in the order that
-    fixes the random draws: batch-norm sample, then the seed, then the weights)."""
-
-    cfg: Train
-    cell: str
-    ndim: int
-    device: torch.device
-    split: dict
-    data: TrainPatches
-    val: list
-    bn_sample: list
-    model: torch.nn.Module
-    init_state: dict
-    optimizer: torch.optim.Optimizer
-    loss_fn: object
-    scaler: torch.amp.GradScaler
-    norms: NormLogger | None
-    fingerprint: str  # the settings a resume file must have been written with
-
-    def save(self, path: Path, state: TrainState) -> None:
-        state.save(path, self.fingerprint, self.model, self.optimizer, self.scaler, self.norms)
-
-    def restore(self, path: Path) -> TrainState | None:
-        return TrainState.restore(path, self.fingerprint, self.model, self.optimizer, self.scaler, self.norms)
-
-
-def setup(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_dir: Path, ndim: int) -> Setup:
-    """Threads, determinism, data, model, optimizer, loss: everything before epoch 0."""
-    torch.set_num_threads(cfg.threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
-    device = resolve_device(cfg.device)
-    split = read_split(split_path)
-    data = load_train_patches(patches_dir, split["train"])
-    val = load_eval_images(prepared_dir, split["val"], ndim, 2**cfg.model.depth)
-    bn_sample = [x.to(device) for x in bn_batches(data, cfg.evaluation.precise_bn_batches, cfg.batch_size, cfg.seed)]
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, ndim, data.images.shape[1]).to(device)
-    return Setup(
-        cfg=cfg,
-        cell=cell,
-        ndim=ndim,
-        device=device,
-        split=split,
-        data=data,
-        val=val,
-        bn_sample=bn_sample,
-        model=model,
-        init_state=cpu_state(model),
-        optimizer=build_optimizer(cfg.optimizer, model.parameters()),
-        loss_fn=build_loss(cfg.loss, cfg.model.output),
-        scaler=torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda"),
-        norms=NormLogger(model) if cfg.log_norms else None,
-        fingerprint=section_json(cfg),
-    )
 
 
 def train_epoch(run: Setup, state: TrainState, epoch: int, snapshots: Path) -> bool:
@@ -266,10 +189,7 @@ def write_outputs(
     """Score the selected weights on the test set, write ``OUTPUTS`` (metrics.json last:
     its presence means "done"), drop the work folder; return the metrics and how the run
     went (timings: logged by the CLI, never in metrics.json, which DVC hashes)."""
-    metrics = score_and_write(
-        *(run.cfg, run.cell, run.ndim, run.split, prepared_dir, out_dir, run.device, run.model, run.init_state),
-        *(run.loss_fn, run.bn_sample, state, run.val, run.norms, run.optimizer, run.data.index),
-    )
+    metrics = score_and_write(run, state, prepared_dir, out_dir)
     snapshots.mkdir(parents=True, exist_ok=True)
     if (out_dir / "snapshots").exists():
         shutil.rmtree(out_dir / "snapshots")

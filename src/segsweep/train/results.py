@@ -10,6 +10,7 @@ import copy
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,10 @@ from segsweep.train.data import load_eval_images
 from segsweep.train.evaluate import precise_bn, score_images, status_of
 
 HISTORY = ["epoch", "steps", "train_loss", "val_loss", "val_dice", "val_iou", "lr"]
+
+if TYPE_CHECKING:  # (setup imports this module: no import at run time)
+    from segsweep.train.setup import Setup
+    from segsweep.train.state import TrainState
 
 
 def cpu_state(model: torch.nn.Module) -> dict:
@@ -67,26 +72,11 @@ def selected_weights(cfg: Train, state, model) -> tuple[dict, int, list[int]]:
     return cpu_state(model), last, [last]
 
 
-def score_and_write(
-    cfg: Train,
-    cell: str,
-    ndim: int,
-    split: dict,
-    prepared_dir: Path,
-    out_dir: Path,
-    device,
-    model,
-    init_state: dict,
-    loss_fn,
-    bn_sample,
-    state,
-    val,
-    norms,
-    optimizer,
-    data_index,
-) -> dict:
+def score_and_write(run: Setup, state: TrainState, prepared_dir: Path, out_dir: Path) -> dict:
     """Select the weights, score them on validation and test, write every output but
     ``metrics.json`` (returned)."""
+    cfg, cell, ndim, split, device, model = run.cfg, run.cell, run.ndim, run.split, run.device, run.model
+    loss_fn, val, norms, optimizer = run.loss_fn, run.val, run.norms, run.optimizer
     diverged = state.diverged_at is not None
     ev = cfg.evaluation
     test = load_eval_images(prepared_dir, split["test"], ndim, 2**cfg.model.depth)
@@ -103,7 +93,7 @@ def score_and_write(
         weights, selected_epoch, from_epochs = selected_weights(cfg, state, model)
         selected = copy.deepcopy(model)
         selected.load_state_dict(weights)
-        selected = precise_bn(selected, bn_sample)
+        selected = precise_bn(selected, run.bn_sample)
         scored = score_images(selected, loss_fn, test, device)
         val_scores = score_images(selected, loss_fn, val, device)
     status = status_of(scored, diverged)
@@ -130,7 +120,7 @@ def score_and_write(
         "val_dice": val_scores["dice"],
         "n_val_images": len(val),
         "n_train_cases": len(split["train"]),
-        "n_train_patches": len(data_index),
+        "n_train_patches": len(run.data.index),
         "final_val_dice": state.history[-1]["val_dice"] if state.history else None,
         "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in state.history]))
         if state.history and not all(math.isnan(h["val_dice"]) for h in state.history)
@@ -153,7 +143,7 @@ def score_and_write(
             "epoch": selected_epoch,
             "selection": ev.selection,
             "from_epochs": from_epochs,
-            "model": cpu_state(selected) if selected is not None else init_state,
+            "model": cpu_state(selected) if selected is not None else run.init_state,
         },
     )
     checkpoint.save(
