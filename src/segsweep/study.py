@@ -46,16 +46,21 @@ def validate_params(raw: object, source: str = "params.yaml") -> Params:
     return params
 
 
-def _check_train(params: Params, source: str) -> None:
-    """The baseline dataset exists, and every cell's U-Net fits the dataset's patches."""
-    name = params.train.dataset
+def _dataset_patch(params: Params, key: str, name: str, source: str) -> tuple[int, tuple[int, ...]]:
+    """The dimensionality and patch size of dataset ``name``, named at ``key``; one
+    error line when there is no such dataset."""
     if name not in params.datasets:
         raise ConfigError(
-            f"{source}: train.dataset = {json.dumps(name)}: not a dataset"
+            f"{source}: {key} = {json.dumps(name)}: not a dataset"
             f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}"
         )
     ndim = dataset_ndim(params.datasets[name])
-    patch = getattr(params.preprocess.patches, f"size_{ndim}d")
+    return ndim, getattr(params.preprocess.patches, f"size_{ndim}d")
+
+
+def _check_train(params: Params, source: str) -> None:
+    """The baseline dataset exists, and every cell's U-Net fits the dataset's patches."""
+    ndim, patch = _dataset_patch(params, "train.dataset", params.train.dataset, source)
     cells, studies = expand(params.train, params.grid, source)
     _check_probe(params, cells, studies, source)
     _check_studies(params.report.studies, "report.studies", studies, source)
@@ -115,13 +120,7 @@ def _check_probe(params: Params, cells: dict, studies: dict, source: str) -> Non
     name = probe.init.dataset
     if name is None:
         return
-    if name not in params.datasets:
-        raise ConfigError(
-            f"{source}: probe.init.dataset = {json.dumps(name)}: not a dataset"
-            f"{did_you_mean(name, params.datasets)}; valid: {', '.join(params.datasets)}"
-        )
-    ndim = dataset_ndim(params.datasets[name])
-    patch = getattr(params.preprocess.patches, f"size_{ndim}d")
+    ndim, patch = _dataset_patch(params, "probe.init.dataset", name, source)
     factor = 2**probe.init.model.depth
     if any(s % factor for s in patch):
         raise ConfigError(
