@@ -23,19 +23,57 @@ def test_ids_from_non_baseline_values_and_shared_cells():
         _grid(
             optimizer={"optimizer": ["adam", {"name": "sgd", "momentum": 0.95}, "rmsprop"]},
             split_x_opt={"train_fraction": [1.0, 0.4], "optimizer": ["adam", "rmsprop"]},
-            sched={"scheduler": ["none", {"name": "exponential", "gamma": 0.97}]},
+            sched={"scheduler": ["none", {"name": "exponential", "gamma": 0.97}, "step"]},
             reg={"l1l2": [0.01], "weight_decay": [0.0, 1e-4]},
         ),
     )
     assert studies["optimizer"] == ["baseline", "opt-sgd-mom0.95", "opt-rmsprop"]
     assert studies["split_x_opt"] == ["baseline", "opt-rmsprop", "tf-0.4", "tf-0.4__opt-rmsprop"]
-    assert studies["sched"] == ["baseline", "sched-exponential-gamma0.97"]
+    assert studies["sched"] == ["baseline", "sched-exponential", "sched-step"]
     assert studies["reg"] == ["l1-0.01__l2-0.01", "opt-adam-wd0.0001__l1-0.01__l2-0.01"]
     # baseline and opt-rmsprop appear in two studies but are one cell each
-    assert len(cells) == 1 + 2 + 2 + 1 + 2
+    assert len(cells) == 1 + 2 + 2 + 2 + 2
     assert cells["tf-0.4__opt-rmsprop"].optimizer.name == "rmsprop"
-    assert cells["sched-exponential-gamma0.97"].scheduler.gamma == 0.97
-    assert cells["sched-exponential-gamma0.97"].scheduler.step_size == Train().scheduler.step_size
+    # gamma 0.97 is exponential's own default (written once): the id does not list it
+    assert cells["sched-exponential"].scheduler.gamma == 0.97
+    assert cells["sched-step"].scheduler.gamma == 0.1  # step's own default, not exponential's
+
+
+def test_a_setting_the_component_does_not_take_is_an_error():
+    """``{name: adam, momentum: 0.5}`` made a cell that trained exactly like adam."""
+    with pytest.raises(
+        ConfigError,
+        match=r"^params\.yaml: grid\.studies\.s \(optimizer=.*\): train\.optimizer\.momentum: unknown key "
+        r"\(not a setting of adam\); allowed: name, lr, weight_decay, betas$",
+    ):
+        expand(Train(), _grid(s={"optimizer": [{"name": "adam", "momentum": 0.5}]}))
+    with pytest.raises(ConfigError, match=r"train\.optimizer\.momentum: unknown key \(not a setting of adam\)"):
+        expand(Train(), _grid(s={"momentum": [0.5]}))  # the momentum axis on the adam baseline
+    with pytest.raises(ValueError, match=r"momentum.*not a setting of adam"):
+        Train.model_validate({"optimizer": {"name": "adam", "momentum": 0.5}})
+
+
+def test_a_switch_keeps_shared_settings_and_takes_the_new_defaults():
+    base = Train.model_validate(
+        {
+            "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.99, "weight_decay": 1e-4},
+            "scheduler": {"name": "step", "gamma": 0.5},
+            "loss": {"name": "dice", "batch_dice": True},
+        }
+    )
+    grid = _grid(
+        s={"optimizer": ["rmsprop"], "scheduler": ["exponential"], "loss": ["dice_ce", "topk_ce"]},
+        order={"momentum": [0.8], "optimizer": ["sgd", "rmsprop"]},  # a setting axis before the switch
+    )
+    cells, studies = expand(base, grid)
+    c = cells["loss-dice_ce__opt-rmsprop__sched-exponential"]
+    # lr and weight_decay are every optimizer's; SGD's momentum 0.99 is not RMSprop's (0)
+    assert (c.optimizer.lr, c.optimizer.weight_decay, c.optimizer.momentum) == (0.05, 1e-4, 0.0)
+    assert c.scheduler.gamma == 0.97  # exponential's default, not step's 0.5
+    assert c.loss.batch_dice is True  # the dice family's
+    assert cells["loss-topk_ce__opt-rmsprop__sched-exponential"].loss.topk == 0.25
+    assert studies["order"] == ["opt-sgd-mom0.8", "opt-rmsprop-mom0.8"]
+    assert cells["opt-rmsprop-mom0.8"].optimizer.momentum == 0.8
 
 
 def test_ids_are_exact_and_path_safe_for_any_valid_value():
@@ -73,7 +111,8 @@ def test_full_product_axes_and_stable_order():
         ({"s": {"optimiser": ["sgd"]}}, r"grid\.studies\.s\.optimiser: unknown axis \(did you mean 'optimizer'\?\)"),
         (
             {"s": {"loss": ["dic"]}},
-            r"grid\.studies\.s \(loss='dic'\): train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice",
+            r"grid\.studies\.s \(loss='dic'\): train\.loss\.name = \"dic\": must be one of dice, dice_all, .*"
+            r"\(did you mean 'dice'\?\)$",
         ),
         (
             {"s": {"train_fraction": [1.2]}},
@@ -94,7 +133,7 @@ def test_unknown_loss_in_train_section_fails_at_validation(tiny_params):
     tiny_params["train"]["loss"] = {"name": "dic"}
     with pytest.raises(
         ConfigError,
-        match=r"^params\.yaml: train\.loss\.name = \"dic\": unknown loss 'dic' \(did you mean 'dice'\?\); valid: ce, dice, dice_all",
+        match=r"^params\.yaml: train\.loss\.name = \"dic\": must be one of dice, dice_all, .* \(did you mean 'dice'\?\)$",
     ):
         validate_params(tiny_params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from segsweep.config import OptimCfg, SchedCfg
+from segsweep.config import optim_cfg, sched_cfg
 from segsweep.optim import build_optimizer, lr_factor
 
 
@@ -24,11 +24,11 @@ def _torch_factors(make, epochs: int) -> list[float]:
 @pytest.mark.parametrize(
     ("cfg", "make"),
     [
-        (SchedCfg(name="step", step_size=3, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
-        (SchedCfg(name="exponential", gamma=0.97), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.97)),
-        (SchedCfg(name="cosine"), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10)),
-        (SchedCfg(name="poly", power=0.9), lambda o: torch.optim.lr_scheduler.PolynomialLR(o, 10, 0.9)),
-        (SchedCfg(name="none"), lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0)),
+        (sched_cfg(name="step", step_size=3, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
+        (sched_cfg(name="exponential", gamma=0.97), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.97)),
+        (sched_cfg(name="cosine"), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10)),
+        (sched_cfg(name="poly", power=0.9), lambda o: torch.optim.lr_scheduler.PolynomialLR(o, 10, 0.9)),
+        (sched_cfg(name="none"), lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0)),
     ],
 )
 def test_schedules_match_torch(cfg, make):
@@ -40,15 +40,14 @@ def test_schedules_match_torch(cfg, make):
     ("cfg", "cls", "check"),
     [
         (
-            OptimCfg(name="sgd", lr=0.1, momentum=0.95, nesterov=True, weight_decay=1e-4),
+            optim_cfg(name="sgd", lr=0.1, momentum=0.95, nesterov=True, weight_decay=1e-4),
             torch.optim.SGD,
             {"momentum": 0.95, "nesterov": True, "weight_decay": 1e-4},
         ),
-        (OptimCfg(name="adam", lr=2e-3), torch.optim.Adam, {"lr": 2e-3, "betas": (0.9, 0.999)}),
-        (OptimCfg(name="adamw", weight_decay=0.01), torch.optim.AdamW, {"weight_decay": 0.01}),
-        (OptimCfg(name="rmsprop"), torch.optim.RMSprop, {"momentum": 0.0, "alpha": 0.99}),
-        (OptimCfg(name="rmsprop", rmsprop_momentum=0.5), torch.optim.RMSprop, {"momentum": 0.5}),
-        (OptimCfg(name="rmsprop", momentum=0.95), torch.optim.RMSprop, {"momentum": 0.0}),  # SGD's momentum
+        (optim_cfg(name="adam", lr=2e-3), torch.optim.Adam, {"lr": 2e-3, "betas": (0.9, 0.999)}),
+        (optim_cfg(name="adamw", weight_decay=0.01), torch.optim.AdamW, {"weight_decay": 0.01}),
+        (optim_cfg(name="rmsprop"), torch.optim.RMSprop, {"momentum": 0.0, "alpha": 0.99}),
+        (optim_cfg(name="rmsprop", momentum=0.5), torch.optim.RMSprop, {"momentum": 0.5}),
     ],
 )
 def test_optimizers(cfg, cls, check):
@@ -56,3 +55,13 @@ def test_optimizers(cfg, cls, check):
     assert type(opt) is cls
     for key, value in check.items():
         assert opt.param_groups[0][key] == value
+
+
+def test_each_schedule_has_one_default_its_own():
+    """``exponential`` declared gamma 0.97 while the shared section's 0.1 always won:
+    the lr factor ran 1, 0.1, 0.01 per epoch."""
+    from segsweep.config import Train
+
+    cfg = Train.model_validate({"scheduler": {"name": "exponential"}}).scheduler
+    assert [lr_factor(cfg, e, 10) for e in range(3)] == pytest.approx([1.0, 0.97, 0.97**2])
+    assert lr_factor(sched_cfg(name="step", step_size=1), 2, 10) == pytest.approx(0.01)  # step's own 0.1

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
-from segsweep.registries import LOSSES, MODELS, OPTIMIZERS, SCHEDULERS
+from segsweep.config import ModelCfg
+from segsweep.config.components import MODELS as COMPONENTS
+from segsweep.losses import LOSSES
+from segsweep.models import MODELS
+from segsweep.optim import OPTIMIZERS, SCHEDULERS
 from segsweep.registry import Registry
 
 
@@ -41,8 +47,9 @@ def test_double_registration_fails():
         reg.register("a")(lambda: 2)
 
 
-def test_settings_are_what_the_builder_takes():
-    section = {"lr": 0.1, "momentum": 0.9, "betas": (0.9, 0.99), "alpha": 0.9, "params": "x"}
-    assert OPTIMIZERS.settings("sgd", section, exclude=("params",)) == {"lr": 0.1, "momentum": 0.9}
-    assert OPTIMIZERS.settings("adam", section, exclude=("params",)) == {"lr": 0.1, "betas": (0.9, 0.99)}
-    assert SCHEDULERS.settings("exponential", {"gamma": 0.5, "step_size": 3}) == {"gamma": 0.5}
+def test_every_component_model_has_a_builder_and_back():
+    """A typed model without a builder (or the reverse) would validate a study that
+    fails at its first training job."""
+    for family, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS)):
+        assert set(registry.names()) == set(COMPONENTS[family]), family
+    assert set(MODELS.names()) == set(get_args(ModelCfg.model_fields["name"].annotation))

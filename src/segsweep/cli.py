@@ -306,7 +306,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("probe", cmd_probe, "gradient probes: patches, pixels, dynamics")
     sp.add_argument("what", choices=("patches", "pixels", "dynamics"))
     sp.add_argument("--cell-cfg", help="the probed cell's train section as JSON")
-    sp.add_argument("--loss", help="train.loss as JSON (settings shared by the probed losses)")
     sp.add_argument("--patches", help="processed dataset folder")
     sp.add_argument("--snapshots", help="a cell's snapshots folder (probe along training)")
     sp.add_argument("--prepared", help="prepared case store (validation images)")

@@ -31,11 +31,9 @@ def cmd_probe(args) -> None:
     """Gradient probes; settings come as JSON sections (how the Snakemake rules call it)."""
     import json
 
-    from segsweep.config import LossCfg, Probe, Train, load_section
+    from segsweep.config import Probe
 
     probe = _settings(args, Probe, "probe")
-    cell = load_section(Train, args.cell_cfg, "train") if args.cell_cfg else None
-    loss = load_section(LossCfg, args.loss, "train.loss") if args.loss else (cell.loss if cell else LossCfg())
     out = Path(args.out)
     if args.what == "patches":
         from segsweep.probe.run import probe_cell, probe_init
@@ -50,7 +48,7 @@ def cmd_probe(args) -> None:
                 out,
             )
         else:
-            summary = probe_init(probe, loss, Path(args.patches), args.ndim, out)
+            summary = probe_init(probe, Path(args.patches), args.ndim, out)
         for row in summary.itertuples():
             log.info(
                 "probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e",
@@ -62,8 +60,8 @@ def cmd_probe(args) -> None:
                 row.ratio_mean,
             )
     elif args.what == "pixels":
-        from segsweep.losses import build_loss
         from segsweep.probe import pixels
+        from segsweep.probe.run import build_losses
 
         if args.snapshots:
             from segsweep import checkpoint
@@ -71,14 +69,14 @@ def cmd_probe(args) -> None:
             from segsweep.train.data import load_eval_images, read_split
 
             cell = _cell(args, "probe pixels --snapshots")
-            losses = {n: build_loss(cell.loss.model_copy(update={"name": n}), cell.model.output) for n in probe.losses}
+            losses = build_losses(probe, cell.model.output)
             cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
             val = load_eval_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
             model = build_model(cell.model, args.ndim, val[0].image.shape[1])
             snaps = checkpoint.list_snapshots(args.snapshots)
             pixels.checkpoints(losses, model, snaps, val, out)
         else:
-            losses = {n: build_loss(loss.model_copy(update={"name": n}), "sigmoid") for n in probe.losses}
+            losses = build_losses(probe, "sigmoid")  # controlled foreground probabilities
             summary = pixels.synthetic(losses, probe.pixels.size, out)
             for row in summary[summary["wrt"] == "logit"].itertuples():
                 log.info(

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from segsweep.config.components import FAMILIES, MODELS, switch
 from segsweep.config.train import Grid, Train
 from segsweep.errors import ConfigError, did_you_mean
 from segsweep.paths import tag
@@ -56,7 +57,6 @@ SHORT = {
     "regularization": "reg",
     "weight_decay": "wd",
     "momentum": "mom",
-    "rmsprop_momentum": "rmom",
     "base_filters": "width",
     "upsampling": "up",
     "dropout": "drop",
@@ -79,14 +79,22 @@ def _fmt(v: Any) -> str:
 
 
 def apply_axis(base: dict, axis: str, value: Any) -> dict:
-    """Return a copy of the train mapping ``base`` with ``axis`` set to ``value``."""
+    """Return a copy of the train mapping ``base`` with ``axis`` set to ``value``.
+
+    A value naming another loss / optimizer / scheduler switches the component: the
+    settings both share are kept, the others start at the new one's defaults
+    (``segsweep.config.components.switch``); a mapping's own settings then apply.
+    """
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for path in AXES[axis]:
         section, _, field = path.rpartition(".")
         if isinstance(value, dict):
             if field != "name":
                 raise ValueError(f"axis '{axis}' takes a single value, not a mapping")
-            out[section] = {**out[section], **value}
+            name = value.get("name", out[section]["name"])
+            out[section] = {**switch(section, out[section], name), **value}
+        elif field == "name" and section in FAMILIES:
+            out[section] = switch(section, out[section], value)
         elif section:
             out[section] = {**out[section], field: value}
         else:
@@ -94,24 +102,46 @@ def apply_axis(base: dict, axis: str, value: Any) -> dict:
     return out
 
 
+def _switches(axis: str) -> bool:
+    """Whether ``axis`` names a component: applied first, so that ``momentum: [0.8]``
+    beside ``optimizer: [sgd]`` sets SGD's momentum whatever the axes' order."""
+    return AXES[axis][0].endswith(".name")
+
+
 def cell_id(cell: Train, baseline: Train) -> str:
     """Tokens for each field that differs from the baseline, in params order, e.g.
-    ``opt-sgd-mom0.95__tf-0.4``; ``baseline`` when nothing differs."""
+    ``opt-sgd-mom0.95__tf-0.4``; ``baseline`` when nothing differs. A switched component
+    lists the settings that differ from what the switch alone gives (the baseline's
+    shared settings, the new component's defaults): ``opt-sgd`` is SGD at the baseline's
+    lr and SGD's default momentum."""
     tokens = []
     c, b = cell.model_dump(), baseline.model_dump()
     for key in Train.model_fields:
         if c[key] == b[key]:
             continue
-        if isinstance(c[key], dict):
-            diff = [f for f in c[key] if c[key][f] != b[key][f]]
-            if key == "model" or key == "regularization":
-                tokens += [f"{SHORT.get(f, f)}-{_fmt(c[key][f])}" for f in diff]
-            else:  # loss / optimizer / scheduler: name first, then its changed settings
-                extra = "".join(f"-{SHORT.get(f, f)}{_fmt(c[key][f])}" for f in diff if f != "name")
-                tokens.append(f"{SHORT.get(key, key)}-{c[key]['name']}{extra}")
+        if key in FAMILIES:  # loss / optimizer / scheduler: name first, then its changed settings
+            ref = _switched(key, baseline, c[key]["name"])
+            diff = [f for f in c[key] if f != "name" and c[key][f] != ref[f]]
+            extra = "".join(f"-{SHORT.get(f, f)}{_fmt(c[key][f])}" for f in diff)
+            tokens.append(f"{SHORT.get(key, key)}-{c[key]['name']}{extra}")
+        elif isinstance(c[key], dict):  # model, regularization, evaluation
+            tokens += [f"{SHORT.get(f, f)}-{_fmt(c[key][f])}" for f in c[key] if c[key][f] != b[key][f]]
         else:
             tokens.append(f"{SHORT.get(key, key)}-{_fmt(c[key])}")
     return "__".join(tokens) or "baseline"
+
+
+_SWITCHED: dict[tuple[str, str, str], dict] = {}  # 10,000 cells switch to a handful of components
+
+
+def _switched(family: str, baseline: Train, name: str) -> dict:
+    """The baseline's ``family`` component switched to ``name``, validated and dumped."""
+    section = getattr(baseline, family)
+    key = (family, section.model_dump_json(), name)
+    if key not in _SWITCHED:
+        model = MODELS[family][name]
+        _SWITCHED[key] = model.model_validate(switch(family, section.model_dump(), name)).model_dump()
+    return _SWITCHED[key]
 
 
 def _sets(axis: str, value: Any) -> set[str]:
@@ -147,7 +177,7 @@ def _product(baseline: dict, axes: dict[str, list], where: str) -> list[dict]:
     for combo in itertools.product(*([(a, v) for v in vals] for a, vals in axes.items())):
         _one_source(combo, where)
         cell = baseline
-        for axis, value in combo:
+        for axis, value in sorted(combo, key=lambda av: not _switches(av[0])):
             try:
                 cell = apply_axis(cell, axis, value)
             except ValueError as exc:

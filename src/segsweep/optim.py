@@ -1,7 +1,9 @@
 """Optimizers and learning-rate schedules by name.
 
-A schedule is a pure function ``factor(epoch, epochs) -> float`` multiplying the base
-learning rate (nanoGPT style): no scheduler state to checkpoint, resume is exact.
+A schedule is a pure function ``factor(cfg, epoch, epochs) -> float`` multiplying the
+base learning rate (nanoGPT style): no scheduler state to checkpoint, resume is exact.
+Each builder takes its component's typed model (``segsweep.config.components``), where
+the settings and their defaults are declared once.
 """
 
 from __future__ import annotations
@@ -15,73 +17,75 @@ SCHEDULERS = Registry("scheduler")
 
 
 @OPTIMIZERS.register("sgd")
-def sgd(params, lr: float, momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 0.0):
+def sgd(cfg, params):
     import torch
 
     return torch.optim.SGD(
-        params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0, weight_decay=weight_decay
+        params,
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        nesterov=cfg.nesterov and cfg.momentum > 0,
+        weight_decay=cfg.weight_decay,
     )
 
 
 @OPTIMIZERS.register("adam")
-def adam(params, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0):
+def adam(cfg, params):
     import torch
 
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
 
 
 @OPTIMIZERS.register("adamw")
-def adamw(params, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0):
+def adamw(cfg, params):
     import torch
 
-    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
 
 
 @OPTIMIZERS.register("rmsprop")
-def rmsprop(params, lr: float, alpha: float = 0.99, rmsprop_momentum: float = 0.0, weight_decay: float = 0.0):
+def rmsprop(cfg, params):
     import torch
 
-    return torch.optim.RMSprop(params, lr=lr, alpha=alpha, momentum=rmsprop_momentum, weight_decay=weight_decay)
+    return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
 def build_optimizer(cfg, params):
-    """The optimizer named by ``cfg.name`` (an ``OptimCfg``) over ``params``, given the
-    settings its builder accepts (``momentum`` is SGD's; RMSprop has ``rmsprop_momentum``,
-    0 by default as in torch, so a grid cell that switches adam -> rmsprop does not
-    inherit SGD's momentum)."""
-    return OPTIMIZERS.get(cfg.name)(params, **OPTIMIZERS.settings(cfg.name, cfg.model_dump(), exclude=("params",)))
+    """The optimizer ``cfg`` (a component model of ``segsweep.config.components``:
+    ``SGD``, ``Adam``, ...) over ``params``."""
+    return OPTIMIZERS.get(cfg.name)(cfg, params)
 
 
 @SCHEDULERS.register("none")
-def constant(epoch: int, epochs: int) -> float:
+def constant(cfg, epoch: int, epochs: int) -> float:
     return 1.0
 
 
 @SCHEDULERS.register("step")
-def step(epoch: int, epochs: int, step_size: int = 100, gamma: float = 0.1) -> float:
+def step(cfg, epoch: int, epochs: int) -> float:
     """×gamma every ``step_size`` epochs (torch StepLR)."""
-    return gamma ** (epoch // step_size)
+    return cfg.gamma ** (epoch // cfg.step_size)
 
 
 @SCHEDULERS.register("exponential")
-def exponential(epoch: int, epochs: int, gamma: float = 0.97) -> float:
+def exponential(cfg, epoch: int, epochs: int) -> float:
     """×gamma every epoch (torch ExponentialLR)."""
-    return gamma**epoch
+    return cfg.gamma**epoch
 
 
 @SCHEDULERS.register("cosine")
-def cosine(epoch: int, epochs: int, min_factor: float = 0.0) -> float:
+def cosine(cfg, epoch: int, epochs: int) -> float:
     """Half a cosine from 1 down to ``min_factor`` over the run (torch CosineAnnealingLR)."""
-    return min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
+    return cfg.min_factor + (1 - cfg.min_factor) * 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
 
 
 @SCHEDULERS.register("poly")
-def poly(epoch: int, epochs: int, power: float = 0.9, min_factor: float = 0.0) -> float:
+def poly(cfg, epoch: int, epochs: int) -> float:
     """(1 − epoch/epochs)^power, nnU-Net's schedule, floored at ``min_factor``."""
-    return max(min_factor, (1 - epoch / max(epochs, 1)) ** power)
+    return max(cfg.min_factor, (1 - epoch / max(epochs, 1)) ** cfg.power)
 
 
 def lr_factor(cfg, epoch: int, epochs: int) -> float:
-    """The learning-rate multiplier of ``epoch`` (0-based) under ``cfg`` (a ``SchedCfg``)."""
-    kwargs = SCHEDULERS.settings(cfg.name, cfg.model_dump(), exclude=("epoch", "epochs"))
-    return SCHEDULERS.get(cfg.name)(epoch, epochs, **kwargs)
+    """The learning-rate multiplier of ``epoch`` (0-based) under ``cfg`` (a scheduler
+    model: ``Step``, ``Exponential``, ...)."""
+    return SCHEDULERS.get(cfg.name)(cfg, epoch, epochs)

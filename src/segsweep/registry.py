@@ -1,14 +1,15 @@
 """Name -> builder registries: one per component family (losses, optimizers, ...).
 
-Keys are the names used in params.yaml and in cell ids. Registering a name twice is
-an error; an unknown name raises listing the valid ones. Builders import heavy
+Keys are the names used in params.yaml and in cell ids; each builder takes its
+component's typed model (``segsweep.config.components``), and the names of a family's
+registry and of its models are the same set (``tests/test_registry.py``). Registering
+a name twice is an error; an unknown name raises listing the valid ones. Builders import heavy
 libraries (torch, MONAI) inside their bodies, so validating params stays fast.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from segsweep.errors import did_you_mean
@@ -51,14 +52,6 @@ class Registry(Generic[F]):
 
     def get(self, name: str) -> F:
         return self._items[self.check(name)]
-
-    def settings(self, name: str, values: Mapping, exclude: tuple[str, ...] = ()) -> dict:
-        """The entries of ``values`` (a config section's fields) that the builder of
-        ``name`` takes as keyword arguments, minus ``exclude``: a section holds the
-        settings of every component of its family (``momentum`` is SGD's), and each
-        builder gets, and each report shows, only its own."""
-        accepted = inspect.signature(self.get(name)).parameters
-        return {k: v for k, v in values.items() if k in accepted and k not in exclude}
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from segsweep.config import ConfigError, Prepare, load_section, section_json
 from segsweep.study import load_params, validate_params
@@ -163,3 +165,20 @@ def test_section_roundtrip_through_json(tiny_params):
 def test_booleans_stay_allowed_where_a_field_takes_them(tiny_params):
     params = validate_params(_merge(tiny_params, {"train": {"amp": True, "log_norms": False}}))
     assert params.train.amp is True and params.train.log_norms is False
+
+
+def test_probe_losses_are_names_or_mappings_with_their_own_settings():
+    """The probed losses took their settings from train.loss (another section)."""
+    from segsweep.config import Probe, format_error
+
+    probe = Probe.model_validate({"losses": ["dice", {"name": "topk_ce", "topk": 0.1}]})
+    assert [(loss.name, getattr(loss, "topk", None)) for loss in probe.losses] == [("dice", None), ("topk_ce", 0.1)]
+    assert probe.losses[0].batch_dice is False  # the dice default, whatever train.loss says
+    for bad, pattern in (
+        (["dice", {"name": "dice", "smooth_nr": 1.0}], r"loss 'dice' is listed twice"),
+        ([{"name": "ce", "topk": 0.1}], r"^probe\.losses\[0\]\.topk: unknown key \(not a setting of ce\)"),
+        (["dic"], r"^probe\.losses\[0\]\.name = \"dic\": must be one of .*\(did you mean 'dice'\?\)"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            Probe.model_validate({"losses": bad})
+        assert re.search(pattern, format_error(info.value, "probe")), format_error(info.value, "probe")

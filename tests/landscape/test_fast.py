@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from segsweep.config import LossCfg
+from segsweep.config import loss_cfg
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_loop, split_state
 from segsweep.landscape.fast import evaluate_fast
@@ -58,7 +58,7 @@ def _close(fast, loop):
 )
 def test_fast_equals_loop_on_a_line_and_a_plane(kw, workers):
     model, batches = _model(**kw), _batches()
-    loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="dice_inverse_mix"), "softmax")
     params, buffers = split_state(model)
     d1, d2 = (random_direction(params, s) for s in (1, 2))
     a = torch.linspace(-1, 1, 5)
@@ -71,7 +71,7 @@ def test_fast_equals_loop_on_a_line_and_a_plane(kw, workers):
 def test_fast_folds_moving_batch_norm_and_blended_buffers():
     init, trained = _model(0), _model(1)
     batches = _batches(1)
-    loss_fn = build_loss(LossCfg(name="ce"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="ce"), "softmax")
     params, buffers = split_state(trained)
     # directions of BN weights and biases kept: the norm moves with the point
     d1, d2 = (random_direction(params, s, ignore_bias_bn=False) for s in (1, 2))
@@ -99,7 +99,7 @@ def test_fast_folds_moving_batch_norm_and_blended_buffers():
 def test_other_models_fall_back_to_the_loop():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3, padding=1), torch.nn.BatchNorm2d(2)).eval()
-    loss_fn = build_loss(LossCfg(name="ce"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="ce"), "softmax")
     params, buffers = split_state(model)
     d1 = random_direction(params, 1)
     coords = torch.linspace(-1, 1, 3)[:, None]
@@ -112,7 +112,7 @@ def test_other_models_fall_back_to_the_loop():
 
 def test_thread_count_is_restored():
     model, batches = _model(), _batches(1)
-    loss_fn = build_loss(LossCfg(name="ce"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="ce"), "softmax")
     params, buffers = split_state(model)
     before = torch.get_num_threads()
     evaluate_fast(model, loss_fn, batches, params, [random_direction(params, 1)], torch.zeros(3, 1), buffers, workers=2)
@@ -125,7 +125,7 @@ def test_points_with_invalid_weights_give_the_reference_numbers(workers):
     # variance negative: PyTorch's forward then yields NaN, which oneDNN's fused ReLU
     # would silently turn into 0. Seen on a trained cell at t = 1.25.
     model, batches = _model(), _batches(1)
-    loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="dice_inverse_mix"), "softmax")
     params, buffers = split_state(model)
     zero = {k: torch.zeros_like(v) for k, v in params.items()}
     var = {k: -v for k, v in buffers.items() if k.endswith("running_var")}  # var(t) = (1 - t) var

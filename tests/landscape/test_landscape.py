@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from segsweep.config import Landscape, LossCfg
+from segsweep.config import Landscape, loss_cfg
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_batched, evaluate_loop, split_state
 from segsweep.landscape.surface import cell_landscape, interpolation_grid, roughness
@@ -52,7 +52,7 @@ def test_filter_normalisation():
 @pytest.mark.parametrize("loss", ["dice", "ce"])
 def test_centre_is_the_models_loss_and_batched_equals_loop(norm, loss):
     model, batches = _model(norm), _batches()
-    loss_fn = build_loss(LossCfg(name=loss), "softmax")
+    loss_fn = build_loss(loss_cfg(name=loss), "softmax")
     params, buffers = split_state(model)
     d1, d2 = (random_direction(params, s) for s in (1, 2))
     a = torch.linspace(-1, 1, 5)
@@ -94,7 +94,7 @@ def test_interpolation_grid_examples_and_errors():
 def test_interpolation_ends_are_the_two_models(evaluation, resolution, tmp_path):
     init, trained = _model("batch", 0), _model("batch", 1)
     batches = _batches(1)
-    loss_fn = build_loss(LossCfg(name="ce"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="ce"), "softmax")
     cfg = Landscape(kinds=["interpolation"], resolution=resolution, evaluation=evaluation)
     cell_landscape(cfg, trained, loss_fn, trained.state_dict(), init.state_dict(), batches, tmp_path / "c")
     with np.load(tmp_path / "c.npz") as z:
@@ -162,7 +162,7 @@ def test_nonfinite_points_stay_in_the_arrays_are_counted_and_shown(tmp_path, mon
         if k.endswith("running_var"):
             # var(t) = var0 + t (var* − var0) < 0 for t > 1 when var0 = 10 var*: NaN there
             init_state[k] = 10 * v
-    loss_fn = build_loss(LossCfg(name="ce"), "softmax")
+    loss_fn = build_loss(loss_cfg(name="ce"), "softmax")
     cfg = Landscape(kinds=["line", "interpolation"], resolution=7, evaluation="loop")  # t = -0.25 ... 1.25
     stats = cell_landscape(cfg, trained, loss_fn, trained.state_dict(), init_state, _batches(1), tmp_path / "c")
     with np.load(tmp_path / "c.npz") as z:

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from segsweep.config import LossCfg
+from segsweep.config import loss_cfg
 from segsweep.losses import LOSSES, build_loss
 
 # Four pixels, one foreground; every prediction 0.5 (logit 0): by hand, with smoothing
@@ -32,17 +32,22 @@ def _logits(head: str, z: torch.Tensor) -> torch.Tensor:
     return z if head == "sigmoid" else torch.cat([torch.zeros_like(z), z], dim=1)
 
 
+def _cfg(name: str):
+    """The loss at its defaults; the λ mix at λ = 0.25 (the value HALF assumes)."""
+    return loss_cfg(name=name, lam=0.25) if name == "dice_inverse_mix" else loss_cfg(name=name)
+
+
 @pytest.mark.parametrize("name", sorted(HALF))
 def test_hand_value_at_half_sigmoid(name):
-    loss = build_loss(LossCfg(name=name, lam=0.25), "sigmoid")
+    loss = build_loss(_cfg(name), "sigmoid")
     assert float(loss(_logits("sigmoid", torch.zeros(1, 1, 2, 2)), TARGET)) == pytest.approx(HALF[name], abs=1e-4)
 
 
 @pytest.mark.parametrize("name", ["dice", "inverse_dice", "dice_all", "dice_inverse_mix", "ce", "topk_ce", "tversky"])
 def test_softmax_head_equals_sigmoid_head(name):
     loss_s, loss_m = (
-        build_loss(LossCfg(name=name, lam=0.25), "sigmoid"),
-        build_loss(LossCfg(name=name, lam=0.25), "softmax"),
+        build_loss(_cfg(name), "sigmoid"),
+        build_loss(_cfg(name), "softmax"),
     )
     z = torch.tensor([2.0, -1.0, 0.0, 3.0]).reshape(1, 1, 2, 2)
     assert float(loss_m(_logits("softmax", z), TARGET)) == pytest.approx(float(loss_s(z, TARGET)), abs=1e-5)
@@ -52,7 +57,7 @@ def test_topk_keeps_the_hardest_pixels():
     z = torch.tensor([2.0, -1.0, 0.0, 3.0]).reshape(1, 1, 2, 2)  # targets 0, 0, 0, 1
     per_pixel = [math.log1p(math.exp(2.0)), math.log1p(math.exp(-1.0)), math.log(2), math.log1p(math.exp(-3.0))]
     expected = sum(sorted(per_pixel)[-2:]) / 2
-    assert float(build_loss(LossCfg(name="topk_ce", topk=0.5), "sigmoid")(z, TARGET)) == pytest.approx(
+    assert float(build_loss(loss_cfg(name="topk_ce", topk=0.5), "sigmoid")(z, TARGET)) == pytest.approx(
         expected, abs=1e-5
     )
 
@@ -61,8 +66,8 @@ def test_batch_dice_differs_from_per_sample_dice():
     target = torch.zeros(2, 1, 2, 2)
     target[0, 0, 0, 0] = 1
     z = torch.zeros(2, 1, 2, 2)  # sample 1 has no foreground: per-sample dice is 1 - ε/(2+ε) ≈ 1
-    per_sample = float(build_loss(LossCfg(name="dice"), "sigmoid")(z, target))
-    batch = float(build_loss(LossCfg(name="dice", batch_dice=True), "sigmoid")(z, target))
+    per_sample = float(build_loss(loss_cfg(name="dice"), "sigmoid")(z, target))
+    batch = float(build_loss(loss_cfg(name="dice", batch_dice=True), "sigmoid")(z, target))
     assert per_sample == pytest.approx((2 / 3 + 1.0) / 2, abs=1e-4)
     assert batch == pytest.approx(1 - 1 / (4 + 1), abs=1e-4)  # 2·0.5 / (0.5·8 + 1)
 
@@ -74,6 +79,6 @@ def test_every_loss_is_finite_and_differentiable(name, head, shape):
     torch.manual_seed(0)
     target = (torch.rand(shape[0], 1, *shape[1:]) > 0.7).float()
     logits = torch.randn(shape[0], 2 if head == "softmax" else 1, *shape[1:], requires_grad=True)
-    loss = build_loss(LossCfg(name=name), head)(logits, target)
+    loss = build_loss(loss_cfg(name=name), head)(logits, target)
     loss.backward()
     assert loss.ndim == 0 and torch.isfinite(loss) and logits.grad.abs().sum() > 0

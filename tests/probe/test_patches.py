@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from segsweep.config import Augment, LossCfg, ModelCfg, Patches, Prepare, Probe, Synth3D
+from segsweep.config import Augment, ModelCfg, Patches, Prepare, Probe, Synth3D, loss_cfg
 from segsweep.data.ingest import ingest, reader_for
 from segsweep.data.synth import write_synth
 from segsweep.losses import build_loss
@@ -43,7 +43,7 @@ def test_foreground_dice_starves_background_patches_at_init(patches3d, tmp_path)
         n_patches=4,
         init={"dataset": "v", "model": {"depth": 2, "base_filters": 4}, "seeds": [0]},
     )
-    summary = probe_init(probe, LossCfg(), patches3d, 3, tmp_path / "init").set_index("loss")
+    summary = probe_init(probe, patches3d, 3, tmp_path / "init").set_index("loss")
     ratio = summary["ratio_mean"]
     # Published direction: fg-only dice gives bg-only patches far smaller gradients.
     assert ratio["dice"] * 100 < ratio["ce"] and ratio["dice"] * 100 < ratio["dice_all"]
@@ -61,7 +61,7 @@ def test_per_layer_norms_add_up_and_model_is_untouched(patches3d):
     torch.manual_seed(0)
     model = build_model(ModelCfg(depth=2, base_filters=4), 3, 1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    losses = {"ce": build_loss(LossCfg(name="ce"), "softmax")}
+    losses = {"ce": build_loss(loss_cfg(name="ce"), "softmax")}
     df = probe_state(model, losses, images, masks, picks, batch_size=1)
     layers = df[[c for c in df.columns if c.startswith("grad/")]].to_numpy()
     np.testing.assert_allclose(np.sqrt((layers**2).sum(1)), df["grad_norm"], rtol=1e-6)

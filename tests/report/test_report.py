@@ -374,8 +374,11 @@ def test_parameter_values_are_not_rounded_like_metrics():
 
 
 def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
-    def cell(name, opt, momentum, **extra):
-        return {
+    """Each cell records its own component's settings only (adam has no momentum): the
+    blank is shown as IGNORED, never as a number or a missing value."""
+
+    def cell(name, opt, lr=2e-3, **own):
+        row = {
             "cell": name,
             "status": "ok",
             "dice": 0.5,
@@ -385,29 +388,28 @@ def test_settings_a_component_does_not_take_are_not_shown_as_its_own():
             "seed": 0,
             "params.seed": 0,
             "params.optimizer.name": opt,
-            "params.optimizer.momentum": momentum,
-            "params.optimizer.nesterov": False,
+            "params.optimizer.lr": lr,
             "params.scheduler.name": "none",
-            "params.scheduler.gamma": extra.get("gamma", 0.1),
         }
+        return row | {f"params.optimizer.{k}": v for k, v in own.items()}
 
     cells = pd.DataFrame(
         [
-            cell("baseline", "adam", 0.9),
-            cell("sgd", "sgd", 0.95),
-            cell("rms", "rmsprop", 0.9),
-            cell("adam-mom", "adam", 0.5, gamma=0.5),
+            cell("baseline", "adam"),
+            cell("sgd", "sgd", momentum=0.95, nesterov=False),
+            cell("rms", "rmsprop", momentum=0.0, alpha=0.99),
+            cell("adam-lr", "adam", lr=0.01),
         ]
     )
     table = study_table(cells, ["baseline", "sgd", "rms"])
-    # momentum is SGD's (builder signature): blank beside adam and rmsprop; nesterov never varies
-    assert table["optimizer.momentum"].tolist() == [IGNORED, 0.95, IGNORED]
-    assert "optimizer.nesterov" not in table.columns
+    assert table["optimizer.momentum"].tolist() == [IGNORED, 0.95, 0.0]
+    assert "optimizer.nesterov" not in table.columns  # one value where it exists
     md = to_markdown(table)
     assert "| baseline | adam | – |" in md and "| sgd | sgd | 0.95 |" in md
-    # settings that vary only where nobody uses them are no column at all
-    table = study_table(cells, ["baseline", "adam-mom"])
-    assert not {"optimizer.momentum", "scheduler.gamma"} & set(table.columns)
+    # settings no row's component takes are no column at all
+    table = study_table(cells, ["baseline", "adam-lr"])
+    assert not {"optimizer.momentum", "optimizer.alpha"} & set(table.columns)
+    assert table["optimizer.lr"].tolist() == [2e-3, 0.01]
 
 
 def test_report_writes_the_pivot_in_the_declared_axis_order(tmp_path):

@@ -11,7 +11,6 @@ rule probe_init:
     params:
         fingerprint=pending("probe_init"),
         cfg=probe_cfg,
-        loss=lambda w: cfg_arg(P.train.loss),
         ndim=lambda w: NDIM[P.probe.init.dataset],
     log:
         "logs/probe/init.log",
@@ -19,7 +18,7 @@ rule probe_init:
         "../envs/train.yaml"
     shell:
         "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
-        " --cfg {params.cfg} --loss {params.loss} --patches {input.patches}"
+        " --cfg {params.cfg} --patches {input.patches}"
         " --ndim {params.ndim} --out results/probes/patches/init"
 
 
@@ -56,14 +55,13 @@ rule probe_pixels_synthetic:
     params:
         fingerprint=pending("probe_pixels_synthetic"),
         cfg=probe_cfg,
-        loss=lambda w: cfg_arg(P.train.loss),
     log:
         "logs/probe/pixels_synthetic.log",
     conda:
         "../envs/train.yaml"
     shell:
         "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe pixels"
-        " --cfg {params.cfg} --loss {params.loss}"
+        " --cfg {params.cfg}"
         " --out results/probes/pixels/synthetic"
 
 

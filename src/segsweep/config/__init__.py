@@ -15,6 +15,8 @@ import re
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from segsweep.config.components import MODELS as COMPONENTS
+from segsweep.config.components import LossCfg, OptimCfg, SchedCfg, loss_cfg, optim_cfg, sched_cfg
 from segsweep.config.landscape import Landscape
 from segsweep.config.models import (
     DATASET_KINDS,
@@ -37,7 +39,7 @@ from segsweep.config.models import (
 )
 from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
 from segsweep.config.report import Report
-from segsweep.config.train import Grid, LossCfg, ModelCfg, OptimCfg, RegCfg, SchedCfg, Train
+from segsweep.config.train import Grid, ModelCfg, RegCfg, Train
 from segsweep.errors import ConfigError, did_you_mean
 
 __all__ = [
@@ -72,7 +74,10 @@ __all__ = [
     "dataset_ndim",
     "format_error",
     "load_section",
+    "loss_cfg",
+    "optim_cfg",
     "parse_params",
+    "sched_cfg",
     "section_json",
 ]
 
@@ -122,9 +127,19 @@ def _dotted(loc: tuple, prefix: str = "") -> str:
             out += f"[{item}]"
         elif i == 2 and loc[0] == "datasets" and item in DATASET_KINDS:
             continue  # pydantic inserts the discriminator's value into the location
+        elif i and item in COMPONENTS.get(_family(loc[:i]), ()):
+            continue  # the same for a loss / optimizer / scheduler: train.optimizer.sgd.lr
         else:
             out += f".{item}" if out else str(item)
     return out
+
+
+def _family(loc: tuple) -> str:
+    """The component family a location ends in: ``(..., "optimizer")``, ``("probe",
+    "losses", 0)``."""
+    names = [x for x in loc if not isinstance(x, int)]
+    last = names[-1] if names else ""
+    return "loss" if last == "losses" else str(last)
 
 
 def _show(value: object) -> str:
@@ -162,8 +177,9 @@ def format_error(exc: ValidationError, prefix: str = "") -> str:
         )
     if kind == "union_tag_invalid":
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        field = str(ctx.get("discriminator", "kind")).strip("'")  # datasets: kind; components: name
         return (
-            f"{key}.kind = {_show(ctx.get('tag'))}: must be one of {', '.join(tags)}"
+            f"{key}.{field} = {_show(ctx.get('tag'))}: must be one of {', '.join(tags)}"
             f"{did_you_mean(ctx.get('tag'), tags)}{_more(errors)}"
         )
     if kind == "union_tag_not_found":

@@ -58,7 +58,12 @@ class Section(BaseModel):
             fields = cls.model_fields  # once: the property is slow, and a grid validates 10,000 cells
             for key, value in data.items():
                 if key not in fields:
-                    raise ValueError(f"unknown key '{key}'{did_you_mean(key, fields)}; allowed: {', '.join(fields)}")
+                    # a component (loss, optimizer...) says whose settings these are
+                    name = data.get("name") if "name" in fields else None
+                    owner = f" (not a setting of {name})" if isinstance(name, str) else ""
+                    raise ValueError(
+                        f"unknown key '{key}'{owner}{did_you_mean(key, fields)}; allowed: {', '.join(fields)}"
+                    )
                 if isinstance(value, bool) and not admits_bool(fields[key].annotation):
                     raise ValueError(f"boolean for '{key}': {str(value).lower()}")
         return data

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from segsweep.config.base import Section
-from segsweep.config.train import ModelCfg, _registered
-
-LossName = _registered("LOSSES")
+from segsweep.config.components import CE, Dice, DiceAll, LossCfg, TopKCE
+from segsweep.config.train import ModelCfg
 
 
 class ProbeInit(Section):
@@ -38,7 +37,9 @@ class ProbeDynamics(Section):
 
 
 class Probe(Section):
-    losses: list[LossName] = Field(default=["dice", "dice_all", "ce", "topk_ce"], min_length=1)
+    # Each a loss name (its default settings) or a mapping, as a grid's loss axis takes:
+    # the probe's losses are its own, not the training loss's settings.
+    losses: list[LossCfg] = Field(default=[Dice(), DiceAll(), CE(), TopKCE()], min_length=1)
     n_patches: PositiveInt = 16  # per patch kind (fg_bg, bg_only)
     batch_size: PositiveInt = 1
     bn_mode: Literal["train", "eval"] = "train"  # batch norm as during training, or frozen
@@ -47,3 +48,12 @@ class Probe(Section):
     cells: list[str] = []  # along training: these cells' snapshots
     pixels: ProbePixels = ProbePixels()
     dynamics: ProbeDynamics = ProbeDynamics()
+
+    @field_validator("losses")
+    @classmethod
+    def _distinct_names(cls, losses: list) -> list:
+        names = [loss.name for loss in losses]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"loss {twice[0]!r} is listed twice: tables and figures name the losses, one entry each")
+        return losses

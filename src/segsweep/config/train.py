@@ -1,40 +1,30 @@
 """Typed models of the ``train`` (baseline cell) and ``grid`` sections of params.yaml.
 
-A grid cell is the baseline ``train`` section with a few values replaced. Component
-names (loss, optimizer, scheduler, model) are checked against their registries, so an
-unknown name fails at validation with the list of valid names.
+A grid cell is the baseline ``train`` section with a few values replaced. The loss,
+optimizer and scheduler are one model per component (``segsweep.config.components``):
+an unknown name or a setting the named component does not take fails at validation,
+listing what is valid.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
-from segsweep.config.base import Fraction, Section, TrainFraction
+from segsweep.config.base import Section, TrainFraction
+from segsweep.config.components import Adam, Constant, Dice, LossCfg, OptimCfg, SchedCfg
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 # (any float here: each cell's own model rejects a non-finite one, naming the cell)
 AxisValue = str | int | Annotated[float, Field(allow_inf_nan=True)] | bool | dict[str, Any]
 
 
-def _registered(family: str):
-    """A ``str`` type that must be a name in registry ``family`` (e.g. ``LOSSES``)."""
-
-    def check(name: str) -> str:
-        # Imported here: the registries import torch-free modules only, but load late.
-        from segsweep import registries
-
-        return getattr(registries, family).check(name)
-
-    return Annotated[str, AfterValidator(check)]
-
-
 class ModelCfg(Section):
     """A U-Net (2D or 3D, from the dataset). Inputs (B, C, *spatial); outputs logits
     (B, 2, ...) for ``softmax`` or (B, 1, ...) for ``sigmoid``."""
 
-    name: _registered("MODELS") = "unet"
+    name: Literal["unet"] = "unet"
     depth: Annotated[int, Field(ge=1, le=6)] = 4
     base_filters: PositiveInt = 8
     norm: Literal["batch", "none"] = "batch"
@@ -44,41 +34,6 @@ class ModelCfg(Section):
     upsampling: Literal["transpose", "interpolate"] = "transpose"
     init: Literal["xavier", "kaiming"] = "kaiming"
     output: Literal["softmax", "sigmoid"] = "softmax"
-
-
-class LossCfg(Section):
-    """Loss by name plus the settings some losses use (others ignore them)."""
-
-    name: _registered("LOSSES") = "dice"
-    lam: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5  # dice_inverse_mix: λ·dice + (1-λ)·inverse
-    smooth_nr: NonNeg = 1e-5
-    smooth_dr: Annotated[float, Field(gt=0.0)] = 1e-5
-    batch_dice: bool = False  # dice over the whole batch, not per sample
-    topk: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25  # topk_ce: fraction of hardest pixels
-    focal_gamma: NonNeg = 2.0
-    tversky_alpha: NonNeg = 0.3
-    tversky_beta: NonNeg = 0.7
-
-
-class OptimCfg(Section):
-    name: _registered("OPTIMIZERS") = "adam"
-    lr: Annotated[float, Field(gt=0.0)] = 1e-3
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # sgd
-    nesterov: bool = False  # sgd
-    weight_decay: NonNeg = 0.0
-    betas: tuple[Fraction, Fraction] = (0.9, 0.999)  # adam, adamw
-    alpha: Fraction = 0.99  # rmsprop smoothing
-    rmsprop_momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-
-
-class SchedCfg(Section):
-    """Learning-rate factor as a function of the epoch (see ``segsweep.optim``)."""
-
-    name: _registered("SCHEDULERS") = "none"
-    step_size: PositiveInt = 100  # step: epochs between decays
-    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # step, exponential
-    power: Annotated[float, Field(gt=0.0)] = 0.9  # poly
-    min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # cosine, poly floor
 
 
 class RegCfg(Section):
@@ -140,9 +95,9 @@ class Train(Section):
     batch_size: PositiveInt = 16
     evaluation: EvalCfg = EvalCfg()
     model: ModelCfg = ModelCfg()
-    loss: LossCfg = LossCfg()
-    optimizer: OptimCfg = OptimCfg()
-    scheduler: SchedCfg = SchedCfg()
+    loss: LossCfg = Dice()
+    optimizer: OptimCfg = Adam()
+    scheduler: SchedCfg = Constant()
     regularization: RegCfg = RegCfg()
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = False  # mixed precision (CUDA only)

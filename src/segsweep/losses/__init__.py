@@ -18,41 +18,39 @@ LOSSES = Registry("loss")
 
 
 @LOSSES.register("dice")
-def dice(output: str, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False):
+def dice(cfg, output: str):
     """Soft dice on the foreground channel only."""
     from segsweep.losses.custom import SoftDice
 
-    return SoftDice("fg", smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice)
+    return SoftDice("fg", **_smoothing(cfg))
 
 
 @LOSSES.register("dice_all")
-def dice_all(output: str, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False):
+def dice_all(cfg, output: str):
     """Soft dice averaged over the background and foreground channels."""
     from segsweep.losses.custom import SoftDice
 
-    return SoftDice("all", smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice)
+    return SoftDice("all", **_smoothing(cfg))
 
 
 @LOSSES.register("inverse_dice")
-def inverse_dice(output: str, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False):
+def inverse_dice(cfg, output: str):
     """Dice of the complements (the background channel)."""
     from segsweep.losses.custom import SoftDice
 
-    return SoftDice("bg", smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice)
+    return SoftDice("bg", **_smoothing(cfg))
 
 
 @LOSSES.register("dice_inverse_mix")
-def dice_inverse_mix(
-    output: str, lam: float = 0.5, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False
-):
+def dice_inverse_mix(cfg, output: str):
     """λ·dice + (1 − λ)·inverse dice (λ = 0.5: the mean of the two)."""
     from segsweep.losses.custom import DiceInverseMix
 
-    return DiceInverseMix(lam, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice)
+    return DiceInverseMix(cfg.lam, **_smoothing(cfg))
 
 
 @LOSSES.register("ce")
-def ce(output: str):
+def ce(cfg, output: str):
     """Cross-entropy (softmax head) or binary cross-entropy (sigmoid head)."""
     from segsweep.losses.custom import CrossEntropy
 
@@ -60,40 +58,33 @@ def ce(output: str):
 
 
 @LOSSES.register("topk_ce")
-def topk_ce(output: str, topk: float = 0.25):
+def topk_ce(cfg, output: str):
     """Mean cross-entropy of the ``topk`` fraction of pixels with the largest loss."""
     from segsweep.losses.custom import TopKCrossEntropy
 
-    return TopKCrossEntropy(topk)
+    return TopKCrossEntropy(cfg.topk)
 
 
 @LOSSES.register("dice_ce")
-def dice_ce(output: str, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False):
+def dice_ce(cfg, output: str):
     """MONAI DiceCELoss: dice (all channels) + cross-entropy."""
     from monai.losses import DiceCELoss
 
     act = {"softmax": True, "to_onehot_y": True} if output == "softmax" else {"sigmoid": True}
-    return _float_target(DiceCELoss(smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice, **act))
+    return _float_target(DiceCELoss(**_smoothing(cfg), **act))
 
 
 @LOSSES.register("focal")
-def focal(output: str, focal_gamma: float = 2.0):
+def focal(cfg, output: str):
     """MONAI FocalLoss (Lin et al. 2017) with ``gamma``."""
     from monai.losses import FocalLoss
 
     act = {"use_softmax": True, "to_onehot_y": True} if output == "softmax" else {}
-    return _float_target(FocalLoss(gamma=focal_gamma, **act))
+    return _float_target(FocalLoss(gamma=cfg.gamma, **act))
 
 
 @LOSSES.register("tversky")
-def tversky(
-    output: str,
-    tversky_alpha: float = 0.3,
-    tversky_beta: float = 0.7,
-    smooth_nr: float = 1e-5,
-    smooth_dr: float = 1e-5,
-    batch_dice: bool = False,
-):
+def tversky(cfg, output: str):
     """MONAI TverskyLoss on the foreground (α weighs false positives, β false negatives)."""
     from monai.losses import TverskyLoss
 
@@ -102,20 +93,16 @@ def tversky(
         if output == "softmax"
         else {"sigmoid": True}
     )
-    return _float_target(
-        TverskyLoss(
-            alpha=tversky_alpha, beta=tversky_beta, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice, **act
-        )
-    )
+    return _float_target(TverskyLoss(alpha=cfg.alpha, beta=cfg.beta, **_smoothing(cfg), **act))
 
 
 @LOSSES.register("generalized_dice")
-def generalized_dice(output: str, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch_dice: bool = False):
+def generalized_dice(cfg, output: str):
     """MONAI GeneralizedDiceLoss (Sudre et al. 2017), inverse-square-volume class weights."""
     from monai.losses import GeneralizedDiceLoss
 
     act = {"softmax": True, "to_onehot_y": True} if output == "softmax" else {"sigmoid": True}
-    return _float_target(GeneralizedDiceLoss(smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch_dice, **act))
+    return _float_target(GeneralizedDiceLoss(**_smoothing(cfg), **act))
 
 
 def _float_target(loss):
@@ -124,7 +111,12 @@ def _float_target(loss):
     return FloatTarget(loss)
 
 
+def _smoothing(cfg) -> dict:
+    """The dice family's shared settings as MONAI's keyword arguments."""
+    return {"smooth_nr": cfg.smooth_nr, "smooth_dr": cfg.smooth_dr, "batch": cfg.batch_dice}
+
+
 def build_loss(cfg, output: str):
-    """The loss named by ``cfg.name`` (a ``LossCfg``) for a ``softmax``/``sigmoid`` head,
-    given the settings its builder accepts."""
-    return LOSSES.get(cfg.name)(output, **LOSSES.settings(cfg.name, cfg.model_dump(), exclude=("output",)))
+    """The loss ``cfg`` (a component model of ``segsweep.config.components``: ``Dice``,
+    ``TopKCE``, ...) for a ``softmax`` or ``sigmoid`` head."""
+    return LOSSES.get(cfg.name)(cfg, output)

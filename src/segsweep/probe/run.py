@@ -17,9 +17,10 @@ from segsweep.models import build_model
 from segsweep.probe.patches import load_patches, pick_patches, probe_state, ratios
 
 
-def _losses(names: list[str], loss_cfg, output: str) -> dict:
-    """Probed losses share the run's loss settings (smoothing, top-k fraction...)."""
-    return {n: build_loss(loss_cfg.model_copy(update={"name": n}), output) for n in names}
+def build_losses(probe, output: str) -> dict:
+    """``probe.losses`` (typed loss models, their own settings) by name, for a
+    ``softmax`` or ``sigmoid`` head."""
+    return {loss.name: build_loss(loss, output) for loss in probe.losses}
 
 
 def _write_tables(table: pd.DataFrame, summary: pd.DataFrame, stem: Path) -> None:
@@ -32,11 +33,11 @@ def _write_tables(table: pd.DataFrame, summary: pd.DataFrame, stem: Path) -> Non
             df.to_parquet(tmp, index=False) if path.suffix == ".parquet" else df.to_csv(tmp, index=False)
 
 
-def probe_init(probe, loss_cfg, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
+def probe_init(probe, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
     """Probe freshly initialised models (``probe.init.model``, one per seed)."""
     table, images, masks = load_patches(patches_dir)
     picks = pick_patches(table, probe.n_patches, probe.seed)
-    losses = _losses(probe.losses, loss_cfg, probe.init.model.output)
+    losses = build_losses(probe, probe.init.model.output)
     frames = []
     for seed in probe.init.seeds:
         torch.manual_seed(seed)
@@ -64,7 +65,7 @@ def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, s
     """Probe every snapshot of a trained cell: the ratio against training epoch."""
     table, images, masks = load_patches(patches_dir)
     picks = pick_patches(table, probe.n_patches, probe.seed)
-    losses = _losses(probe.losses, cell_cfg.loss, cell_cfg.model.output)
+    losses = build_losses(probe, cell_cfg.model.output)
     model = build_model(cell_cfg.model, ndim, images.shape[1])
     frames = []
     for path in checkpoint.list_snapshots(snapshots):

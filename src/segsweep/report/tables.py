@@ -71,25 +71,18 @@ IGNORED = "–"  # a setting the row's component does not take (adam has no mome
 
 
 def _own_settings(sub: pd.DataFrame) -> pd.DataFrame:
-    """``sub`` with each component setting its component does not take replaced by
-    ``IGNORED``: the loss / optimizer / scheduler sections hold the fields of every
-    member of their family, and a table that printed ``momentum 0.9`` beside adam would
-    say adam used it. Which fields a component takes is its builder's signature, the
-    same rule ``build_*`` use to call it."""
-    from segsweep.registries import LOSSES, OPTIMIZERS, SCHEDULERS
-
+    """``sub`` with each component setting its row's component does not have shown as
+    ``IGNORED``: a cell records only its loss / optimizer / scheduler's own settings, so
+    a blank there means "not a setting of this component" (adam has no momentum), never
+    a missing value."""
     sub = sub.copy()
-    for section, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS)):
-        name_col = f"params.{section}.name"
-        if name_col not in sub.columns:
-            continue
-        fields = [c for c in sub.columns if c.startswith(f"params.{section}.") and c != name_col]
-        sub[fields] = sub[fields].astype(object)  # numbers and IGNORED side by side
-        for name in sub[name_col].dropna().unique():  # per component, not per cell (10k cells)
-            if name not in registry:  # not a registered name (hand-made summary): show as is
-                continue
-            own = registry.settings(name, {c.rsplit(".", 1)[-1]: None for c in fields})
-            sub.loc[sub[name_col] == name, [c for c in fields if c.rsplit(".", 1)[-1] not in own]] = IGNORED
+    fields = [
+        c
+        for c in sub.columns
+        if c.split(".")[:2] in (["params", "loss"], ["params", "optimizer"], ["params", "scheduler"])
+        and not c.endswith(".name")
+    ]
+    sub[fields] = sub[fields].astype(object).where(sub[fields].notna(), IGNORED)
     return sub
 
 
