@@ -58,11 +58,12 @@ def test_a_full_disk_or_a_denied_path_is_one_line_and_debug_shows_the_traceback(
     import errno
 
     from segsweep import cli
+    from segsweep.cli import study
 
     def full(args):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out/x.pt"))
 
-    monkeypatch.setattr(cli, "cmd_grid", full)
+    monkeypatch.setattr(study, "cmd_grid", full)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"datasets": {"d": {"kind": "synth2d"}}}))
     argv = ["grid", "--params", str(tmp_path / "params.yaml")]
     assert cli.main(argv) == 2
@@ -78,7 +79,7 @@ def test_a_full_disk_or_a_denied_path_is_one_line_and_debug_shows_the_traceback(
     def bug(args):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_grid", bug)
+    monkeypatch.setattr(study, "cmd_grid", bug)
     with pytest.raises(KeyError):  # not a user error: the traceback stays
         cli.main(argv)
 
@@ -146,3 +147,33 @@ def test_pdf_font_subsetting_does_not_flood_the_logs(tmp_path, tiny_params):
     logging.getLogger("fontTools").setLevel(logging.NOTSET)
     assert main(["validate", "--params", str(tmp_path / "params.yaml")]) == 0
     assert logging.getLogger("fontTools.subset").getEffectiveLevel() == logging.WARNING
+
+
+def test_each_verb_lives_in_its_stages_module_and_digests_only_that_one():
+    """The CLI was split by file length (cli.py parsed every verb, cli_analysis.py
+    handled some); a change to the report's verbs made every training job stale."""
+    from segsweep.codegraph import handlers, verb_modules
+
+    where = {verb: module.rsplit(".", 1)[-1] for verb, (module, _) in handlers().items()}
+    assert where == {
+        "validate": "study",
+        "grid": "study",
+        "synth": "data",
+        "ingest": "data",
+        "collect": "data",
+        "split": "data",
+        "prepare": "preprocess",
+        "augment": "preprocess",
+        "patches": "preprocess",
+        "train": "train",
+        "summarize": "train",
+        "probe": "probe",
+        "landscape": "landscape",
+        "report": "report",
+        "reference": "report",
+        "examples": "report",
+    }
+    train = verb_modules({"train"})
+    assert {"segsweep.cli", "segsweep.cli.common", "segsweep.cli.train", "segsweep.train.loop"} <= train
+    assert not {"segsweep.cli.report", "segsweep.cli.probe", "segsweep.report.build"} & train
+    assert len(main.__module__.split(".")) == 2  # segsweep.cli: the entry point pyproject names

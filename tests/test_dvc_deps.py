@@ -85,3 +85,20 @@ def test_code_digest_follows_the_verbs_modules():
     assert code_digest(frozenset({"train"})) == train
     with pytest.raises(ValueError, match="not a segsweep verb: nope"):
         verb_modules({"nope"})
+
+
+def test_every_dep_exists_and_every_code_dep_is_used():
+    """A dep that no longer exists fails `dvc repro` (registries.py was removed and
+    stayed listed); a module no job of the stage imports makes `dvc status` report the
+    stage changed when it is not."""
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    problems = []
+    for stage, verbs in STAGE_VERBS.items():
+        used = {module_path(m) for m in verb_modules(verbs)} | {REPO / f for f in DAG_CODE}
+        for dep in (next(iter(d)) if isinstance(d, dict) else d for d in stages[stage].get("deps", [])):
+            path = REPO / dep
+            if dep.startswith(("src/", "workflow/", "Snakefile")) and not path.exists():
+                problems.append(f"{stage}: {dep} does not exist")
+            elif dep.startswith("src/") and not any(u == path or path in u.parents for u in used):
+                problems.append(f"{stage}: {dep} is imported by none of {sorted(verbs)}")
+    assert problems == []

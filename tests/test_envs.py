@@ -49,13 +49,12 @@ def _top_names(nodes) -> set[str]:
 def third_party(verbs: set[str]) -> set[str]:
     """Distributions a job running ``verbs`` surely loads: the module-level imports of
     every module it loads on the way (``eager``) and the imports inside the verbs'
-    handlers. (The config validates loss names through a lazy import that pulls in
-    torch; the data verbs never call it, so their env need not hold torch.)"""
+    handlers."""
     names = set()
     for mod in verb_modules(verbs, eager=True):
         names |= _top_names(module_level(ast.parse(module_path(mod).read_text())))
     found = handlers()
-    names |= _top_names(found[v] for v in verbs)
+    names |= _top_names(found[v][1] for v in verbs)
     names -= set(sys.stdlib_module_names) | {"segsweep", "__future__"}
     return {DIST.get(n, n) for n in names}
 

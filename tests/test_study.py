@@ -16,6 +16,8 @@ def test_config_imports_neither_the_grid_nor_the_study():
     below = closure({"segsweep.config"})  # lazy imports inside functions included
     assert not {"segsweep.grid", "segsweep.study"} & below
     assert "segsweep.study" not in closure({"segsweep.grid"})
+    # validation needs no builder: component names and settings are typed models
+    assert not {"segsweep.losses", "segsweep.optim", "segsweep.models", "segsweep.registry"} & below
 
 
 def test_references_to_cells_are_checked_against_the_grid():

@@ -16,7 +16,14 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
-CLI = ("segsweep.cli", "segsweep.cli_analysis")
+CLI = "segsweep.cli"  # the package: __init__ (main, parser), common, one module per stage
+SHARED = (CLI, f"{CLI}.common")  # what every verb runs besides its own stage's module
+
+
+def cli_modules() -> list[str]:
+    """``segsweep.cli`` and its modules."""
+    folder = SRC / "segsweep" / "cli"
+    return [CLI] + [f"{CLI}.{p.stem}" for p in sorted(folder.glob("*.py")) if p.stem != "__init__"]
 
 
 def module_path(name: str) -> Path | None:
@@ -64,9 +71,12 @@ def module_level(tree: ast.Module) -> list[ast.stmt]:
 
 
 def closure(roots: set[str], eager: bool = False) -> set[str]:
-    """``roots`` and all they import; the CLI modules count as themselves only (their
-    handlers' imports are added by ``verb_modules``, one verb at a time). ``eager``
-    follows only the imports that run on import, not those inside functions."""
+    """``roots`` and all they import. A CLI stage module counts with its module-level
+    imports only (its handlers' imports are added by ``verb_modules``, one verb at a
+    time), and so does ``segsweep.cli`` (``main``'s own imports are bookkeeping: the log,
+    the fingerprint); ``segsweep.cli.common`` is followed whole (every handler calls it).
+    ``eager`` follows only the imports that run on import, not those inside functions."""
+    cli = set(cli_modules()) - {f"{CLI}.common"}
     seen, todo = set(), set(roots)
     while todo:
         name = todo.pop()
@@ -76,35 +86,34 @@ def closure(roots: set[str], eager: bool = False) -> set[str]:
         path = module_path(name)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         tree = _tree(name)
-        found = set() if name in CLI else _imports(module_level(tree) if eager else [tree], package)
+        found = _imports(module_level(tree) if eager or name in cli else [tree], package)
         todo |= (found | _parents(name)) - seen
     return seen
 
 
-def handlers() -> dict[str, ast.FunctionDef]:
-    """CLI verb -> its handler function's AST."""
-    funcs = {}
-    for mod in CLI:
-        funcs |= {f.name: f for f in _tree(mod).body if isinstance(f, ast.FunctionDef)}
-    text = module_path("segsweep.cli").read_text()
-    # verb("train", cmd_train, ...) and the ("prepare", cmd_prepare, ...) table
-    pairs = re.findall(r'(?:verb\(|\()\s*"([a-z_]+)",\s*(cmd_[a-z_]+)', text)
-    return {verb: funcs[func] for verb, func in pairs}
+def handlers() -> dict[str, tuple[str, ast.FunctionDef]]:
+    """CLI verb -> (its stage module, its handler function's AST)."""
+    out = {}
+    for mod in cli_modules():
+        funcs = {f.name: f for f in _tree(mod).body if isinstance(f, ast.FunctionDef)}
+        # verb("train", cmd_train, ...) and tables of ("prepare", cmd_prepare, ...)
+        for verb, func in re.findall(r'(?:verb\(|\()\s*"([a-z_]+)",\s*(cmd_[a-z_]+)', module_path(mod).read_text()):
+            out[verb] = (mod, funcs[func])
+    return out
 
 
 def verb_modules(verbs: set[str] | frozenset[str], eager: bool = False) -> set[str]:
-    """Every module a job running one of ``verbs`` can import: the CLI's module-level
-    imports and the handlers' own, transitively (``eager``: only what surely loads,
-    leaving out imports inside functions other than the handlers)."""
-    top = set()
-    for mod in CLI:
-        top |= _imports(module_level(_tree(mod)), "segsweep")
+    """Every module a job running one of ``verbs`` can import: the shared CLI modules,
+    the verbs' stage modules and what their handlers import, transitively (``eager``:
+    only what surely loads, leaving out imports inside functions other than the
+    handlers). Other stages' CLI modules are left out: the parser loads them, but they
+    cannot change this verb's outputs."""
     found = handlers()
     unknown = set(verbs) - set(found)
     if unknown:
         raise ValueError(f"not a segsweep verb: {', '.join(sorted(unknown))}; verbs: {', '.join(sorted(found))}")
-    own = set().union(*(_imports([found[v]], "segsweep") for v in verbs))
-    return closure(set(CLI) | top | own, eager)
+    own = set().union(*(_imports([found[v][1]], "segsweep") for v in verbs))
+    return closure(set(SHARED) | {found[v][0] for v in verbs} | own, eager)
 
 
 @functools.cache

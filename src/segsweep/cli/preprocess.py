@@ -1,0 +1,49 @@
+"""Verbs of the preprocessing stage: ``prepare``, ``augment``, ``patches``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from segsweep.cli.common import log, section
+from segsweep.errors import ConfigError
+
+
+def cmd_prepare(args) -> None:
+    from segsweep.config import Prepare
+    from segsweep.preprocess.prepare import prepare
+
+    manifest = prepare(section(args, Prepare, "preprocess.prepare"), Path(args.src), Path(args.out))
+    log.info("prepare: %d cases -> %s", len(manifest), args.out)
+
+
+def cmd_augment(args) -> None:
+    from segsweep.config import Augment
+    from segsweep.preprocess.augment import augment
+
+    manifest = augment(section(args, Augment, "preprocess.augment"), Path(args.src), Path(args.out))
+    log.info("augment: %d samples -> %s", len(manifest), args.out)
+
+
+def cmd_patches(args) -> None:
+    from segsweep.config import Patches
+    from segsweep.preprocess.patches import extract_patches
+
+    if args.sigma < 0:
+        raise ConfigError(f"--sigma = {args.sigma}: a noise level must be >= 0")
+    table = extract_patches(section(args, Patches, "preprocess.patches"), args.sigma, Path(args.src), Path(args.out))
+    counts = table["kind"].value_counts().to_dict()
+    log.info("patches (sigma=%g): %d patches %s -> %s", args.sigma, len(table), counts, args.out)
+
+
+def add_verbs(verb) -> None:
+    """This stage's subcommands (``verb(name, handler, help)`` adds one)."""
+    for name, func, help_ in (
+        ("prepare", cmd_prepare, "CLAHE, resize/pad (2D); intensity window (3D)"),
+        ("augment", cmd_augment, "seeded random rotations and crops"),
+        ("patches", cmd_patches, "noise level + patch extraction"),
+    ):
+        sp = verb(name, func, help_)
+        sp.add_argument("--src", required=True)
+        sp.add_argument("--out", required=True)
+        if name == "patches":
+            sp.add_argument("--sigma", type=float, default=0.0)
