@@ -31,9 +31,9 @@ import numpy as np
 import torch
 
 from segsweep.config import Augment, Patches, Prepare, Synth2D, Train
+from segsweep.data.cases import read_manifest
 from segsweep.data.ingest import ingest, reader_for
 from segsweep.data.synth import write_synth
-from segsweep.io import read_manifest
 from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer

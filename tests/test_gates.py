@@ -27,3 +27,19 @@ def test_snakemake_lint_is_clean():
     )
     out = res.stdout + res.stderr
     assert res.returncode == 0 and "Lints for" not in out, out[-4000:]
+
+
+def test_the_readme_layout_names_every_module_and_package():
+    """README's "How the code is laid out" must match the tree: every module and
+    package under src/segsweep/ (and every module of config/ and cli/) is named there."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("src/segsweep/        the package")
+    block = readme[start : readme.index("benchmarks/ ", start)]
+    src = REPO / "src" / "segsweep"
+    names = {p.name for p in src.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    names |= {f"{p.name}/" for p in src.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    missing = sorted(n for n in names if n not in block)
+    for pkg in ("config", "cli"):
+        mods = {p.stem for p in (src / pkg).glob("*.py") if p.stem != "__init__"}
+        missing += [f"{pkg}/{m}" for m in sorted(mods) if m not in block]
+    assert missing == []

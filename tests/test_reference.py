@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from segsweep.io import load_case
+from segsweep.data.cases import load_case
 from segsweep.reference import LEVELS, threshold_reference
 from tests.train.conftest import tiny_data  # noqa: F401  (a fixture)
 

@@ -1,4 +1,7 @@
-"""Where each stage's outputs live: one definition for Snakemake rules and the CLI."""
+"""Where the outputs that other code looks up live: the rules' input functions and the
+CLI's defaults compute them here. The rules declare their outputs as wildcard patterns
+(Snakemake needs patterns); tests/test_paths.py checks that every path here matches the
+output pattern of the rule that writes it."""
 
 from __future__ import annotations
 
@@ -27,3 +30,7 @@ def split(ds: str, fraction: float, seed: int) -> str:
 
 def cell_dir(cell: str) -> str:
     return f"results/cells/{cell}"
+
+
+def snapshots(cell: str) -> str:
+    return f"{cell_dir(cell)}/snapshots"

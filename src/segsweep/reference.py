@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segsweep.io import load_case
+from segsweep.data.cases import load_case
 from segsweep.preprocess.patches import to_channels_first
 
 LEVELS = 256  # candidate thresholds: grey levels of the [0, 1] prepared images

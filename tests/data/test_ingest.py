@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from segsweep.config import Folder2D, Nifti
+from segsweep.data.cases import load_case, read_manifest
 from segsweep.data.ingest import ingest
 from segsweep.errors import DataError
-from segsweep.io import load_case, read_manifest
 from tests.conftest import write_png
 
 KEY = "datasets.mine"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from segsweep.config import Augment
-from segsweep.io import load_case, save_case
+from segsweep.data.cases import load_case, save_case
 from segsweep.preprocess.augment import augment, augment_3d, random_crop
 
 

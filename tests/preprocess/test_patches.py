@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from segsweep.config import Patches
+from segsweep.data.cases import save_case
 from segsweep.errors import DataError
-from segsweep.io import save_case
 from segsweep.preprocess.patches import extract_patches, grid_starts, patch_starts
 
 

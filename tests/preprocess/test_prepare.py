@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from segsweep.config import Prepare
-from segsweep.io import load_case, save_case
+from segsweep.data.cases import load_case, save_case
 from segsweep.preprocess.prepare import build_2d_transform, prepare, window_3d
 from tests.conftest import REPO  # noqa: F401  (keeps the tests package importable)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from segsweep.config import Augment, Patches, Prepare, Synth2D, Train
+from segsweep.data.cases import read_manifest
 from segsweep.data.ingest import ingest, reader_for
 from segsweep.data.synth import write_synth
-from segsweep.io import read_manifest
 from segsweep.preprocess.augment import augment
 from segsweep.preprocess.patches import extract_patches
 from segsweep.preprocess.prepare import prepare

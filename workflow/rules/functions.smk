@@ -41,7 +41,7 @@ def probe_cfg(w=None):
 
 def pixels_cell_inputs(w):
     c = cell_of(w)
-    return {"snapshots": f"results/cells/{w.cell}/snapshots", "prepared": paths.prepared(c.dataset),
+    return {"snapshots": paths.snapshots(w.cell), "prepared": paths.prepared(c.dataset),
             "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
 
 
@@ -50,7 +50,7 @@ def pixels_cell_inputs(w):
 def landscape_inputs(w):
     c = cell_of(w)
     return {"best": f"results/cells/{w.cell}/checkpoint_selected.pt",
-            "snapshots": f"results/cells/{w.cell}/snapshots",
+            "snapshots": paths.snapshots(w.cell),
             "patches": paths.processed(c.dataset, c.noise),
             "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
 

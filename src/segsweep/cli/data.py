@@ -48,7 +48,8 @@ def cmd_ingest(args) -> None:
 
 def cmd_split(args) -> None:
     from segsweep.config import Splits
-    from segsweep.io import read_manifest, write_json
+    from segsweep.data.cases import read_manifest
+    from segsweep.io import write_json
     from segsweep.splits import split_cases
 
     if not 0 < args.fraction <= 1:

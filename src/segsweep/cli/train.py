@@ -54,7 +54,7 @@ def cmd_train(args) -> None:
 def cmd_summarize(args) -> None:
     import json
 
-    from segsweep.summary import summarize
+    from segsweep.study_results import summarize
 
     grid = json.loads(Path(args.grid).read_text())
     files = [Path(args.cells) / cell / "metrics.json" for cell in grid["cells"]]

@@ -17,8 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from segsweep.config.components import MODELS as COMPONENTS
 from segsweep.config.components import LossCfg, OptimCfg, SchedCfg, loss_cfg, optim_cfg, sched_cfg
-from segsweep.config.landscape import Landscape
-from segsweep.config.models import (
+from segsweep.config.data import (
     DATASET_KINDS,
     Augment,
     Clahe,
@@ -37,6 +36,7 @@ from segsweep.config.models import (
     dataset_ndim,
     known_image_size,
 )
+from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
 from segsweep.config.report import Report
 from segsweep.config.train import Grid, ModelCfg, RegCfg, Train

@@ -17,8 +17,9 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from segsweep.config import Folder2D, Nifti
+from segsweep.data.cases import MANIFEST, fg_stats, save_case
 from segsweep.errors import DataError
-from segsweep.io import MANIFEST, atomic_path, fg_stats, save_case
+from segsweep.io import atomic_path
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 

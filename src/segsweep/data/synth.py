@@ -26,7 +26,8 @@ from PIL import Image
 from scipy import ndimage
 
 from segsweep.config import Synth2D, Synth3D
-from segsweep.io import MANIFEST, atomic_path, fg_stats
+from segsweep.data.cases import MANIFEST, fg_stats
+from segsweep.io import atomic_path
 
 
 def _rng(seed: int, index: int) -> np.random.Generator:

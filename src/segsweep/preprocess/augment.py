@@ -19,7 +19,8 @@ import pandas as pd
 from scipy import ndimage
 
 from segsweep.config import Augment
-from segsweep.io import MANIFEST, atomic_path, fg_stats, load_case, read_manifest, save_case
+from segsweep.data.cases import MANIFEST, fg_stats, load_case, read_manifest, save_case
+from segsweep.io import atomic_path
 
 
 def draw_seed(seed: int, case: str, copy: int) -> int:

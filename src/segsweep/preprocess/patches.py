@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from segsweep.config import Patches
+from segsweep.data.cases import load_case, read_manifest
 from segsweep.errors import DataError
-from segsweep.io import atomic_path, load_case, read_manifest, write_table
+from segsweep.io import atomic_path, write_table
 
 
 def grid_starts(length: int, size: int, stride: int) -> list[int]:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from segsweep.config import Prepare
-from segsweep.io import MANIFEST, atomic_path, fg_stats, load_case, read_manifest, save_case
+from segsweep.data.cases import MANIFEST, fg_stats, load_case, read_manifest, save_case
+from segsweep.io import atomic_path
 
 
 def build_2d_transform(cfg: Prepare) -> A.Compose | None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from segsweep.figures import DOUBLE, SINGLE, legend_outside, row_style, save, subplots
 from segsweep.report.render import row_labels
-from segsweep.summary import seed_groups
+from segsweep.study_results import seed_groups
 
 
 def curves_figure(

@@ -28,7 +28,7 @@ from segsweep.report.render import (
     to_markdown,
 )
 from segsweep.report.tables import seed_table, study_table, table_note, top_rows
-from segsweep.summary import seed_groups
+from segsweep.study_results import seed_groups
 
 
 def _html_table(df: pd.DataFrame, decimals: int, caption: str) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from segsweep.progress import progress
 from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed, wide_dice
-from segsweep.summary import seed_groups
+from segsweep.study_results import seed_groups
 
 METRICS = [
     "n",

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from segsweep.data.cases import load_case
 from segsweep.errors import DataError
-from segsweep.io import load_case
 from segsweep.preprocess.patches import to_channels_first
 
 

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import yaml
 
-from segsweep.summary import seed_groups, summarize
+from segsweep.study_results import seed_groups, summarize
 from tests.conftest import REPO
 
 
