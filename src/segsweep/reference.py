@@ -5,7 +5,7 @@ pixel foreground when its grey level (mean over channels of the prepared image) 
 below (or above) one threshold. The threshold and its direction are fitted to maximise
 the mean per-image Dice on the training cases of the baseline split, then scored once
 on the test cases, with the same metric semantics as the cells
-(``segsweep.train.metrics``: empty references are left out of the Dice mean and
+(``segsweep.metrics``: empty references are left out of the Dice mean and
 scored as the fraction predicted empty).
 """
 
@@ -15,8 +15,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from segsweep.data.cases import load_case
+from segsweep.metrics import dice_iou
 from segsweep.preprocess.patches import to_channels_first
 
 LEVELS = 256  # candidate thresholds: grey levels of the [0, 1] prepared images
@@ -29,8 +31,9 @@ def _grey(prepared: Path, case: str, ndim: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _dice_per_threshold(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Dice of ``grey <= t`` (row 0) and ``grey > t`` (row 1) for every level t;
-    NaN columns where the reference is empty. Shape (2, LEVELS)."""
+    """Dice of ``grey <= t`` (row 0) and ``grey > t`` (row 1) for every level t at once
+    (cumulative counts; per image, NaN where the reference is empty, as
+    ``segsweep.metrics.dice_iou``, which tests/test_reference.py checks). Shape (2, LEVELS)."""
     bins = np.clip((grey * (LEVELS - 1)).round().astype(int), 0, LEVELS - 1)
     fg = np.bincount(bins[mask], minlength=LEVELS).cumsum()  # foreground pixels at or below t
     allp = np.bincount(bins, minlength=LEVELS).cumsum()
@@ -66,10 +69,9 @@ def threshold_reference(prepared: Path, split: dict, ndim: int) -> dict:
     for case in split["test"]:
         grey, mask = _grey(prepared, case, ndim)
         pred = _predict(grey, int(level), darker)
-        if mask.any():
-            dices.append(float(2 * (pred & mask).sum() / (pred.sum() + mask.sum())))
-        else:
-            dices.append(math.nan)
+        dice, _ = dice_iou(torch.from_numpy(pred)[None], torch.from_numpy(mask)[None])  # NaN: empty reference
+        dices.append(float(dice[0]))
+        if not mask.any():
             empty_ok.append(float(not pred.any()))
     finite = [d for d in dices if not math.isnan(d)]
     return {

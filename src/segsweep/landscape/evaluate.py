@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
+from segsweep.metrics import overlap_counts, pooled_dice, predict
+
 
 def _point(base: dict, dirs: list[dict], c: torch.Tensor) -> dict:
     out = {}
@@ -39,16 +41,13 @@ def _stacked(base: dict, dirs: list[dict], coords: torch.Tensor) -> dict:
 
 
 def _stats(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """[intersection, |pred|, |target|] of the hard prediction over the batch."""
-    pred = logits.argmax(1) if logits.shape[1] == 2 else (logits[:, 0] > 0).long()
-    t = y[:, 0].long()
-    return torch.stack([(pred * t).sum(), pred.sum(), t.sum()]).to(logits.dtype)
+    """[intersection, |pred|, |target|] of the hard prediction over the batch (pooled:
+    ``segsweep.metrics``)."""
+    return overlap_counts(predict(logits), y[:, 0], per_image=False)
 
 
 def _finish(losses: torch.Tensor, stats: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    inter, p, t = stats[..., 0], stats[..., 1], stats[..., 2]
-    dice = torch.where(p + t > 0, 2 * inter / (p + t).clamp_min(1e-12), torch.ones_like(inter))
-    return losses.detach().cpu().numpy(), dice.detach().cpu().numpy()
+    return losses.detach().cpu().numpy(), pooled_dice(stats).detach().cpu().numpy()
 
 
 def fast_layout(batches):
@@ -71,7 +70,7 @@ def split_state(model: torch.nn.Module) -> tuple[dict, dict]:
 def loop_point(model, loss_fn, batches, state: dict) -> tuple[float, torch.Tensor]:
     """One point of the reference: mean loss over ``batches`` and the summed
     [intersection, |pred|, |target|] with the parameters and buffers ``state``."""
-    total, st = 0.0, torch.zeros(3)
+    total, st = 0.0, torch.zeros(3, dtype=torch.float64)
     for x, y in batches:
         logits = functional_call(model, state, (x,))
         total += float(loss_fn(logits, y))
@@ -115,7 +114,7 @@ def evaluate_batched(
         c = coords[start : start + chunk]
         params = _stacked(base, dirs, c)
         bufs = _stacked(buffer_base, list(buffer_dirs), c) if blended else buffers
-        total, st = torch.zeros(len(c)), torch.zeros(len(c), 3)
+        total, st = torch.zeros(len(c)), torch.zeros(len(c), 3, dtype=torch.float64)
         for x, y in batches:
             loss, s = batched(params, bufs, x, y)
             total += loss

@@ -46,6 +46,7 @@ from segsweep.landscape.evaluate import (
     loop_point,
 )
 from segsweep.landscape.evaluate import _stats as _reference_stats
+from segsweep.metrics import overlap_counts
 from segsweep.models.unet import ConvBlock, UNet
 
 _CONVS = (nn.Conv2d, nn.Conv3d)
@@ -166,9 +167,7 @@ def _stats(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if logits.shape[1] != 2:
         return _reference_stats(logits, y)
     l0, l1 = logits[:, 0], logits[:, 1]
-    pred = ((l1 > l0) | (l1.isnan() & ~l0.isnan())).long()
-    t = y[:, 0].long()
-    return torch.stack([(pred * t).sum(), pred.sum(), t.sum()]).to(logits.dtype)
+    return overlap_counts((l1 > l0) | (l1.isnan() & ~l0.isnan()), y[:, 0], per_image=False)
 
 
 class UNetPlan:
@@ -328,7 +327,7 @@ def _evaluate_points(
                 if tick:
                     tick(1)
                 continue
-            total, st = 0.0, torch.zeros(3)
+            total, st = 0.0, torch.zeros(3, dtype=torch.float64)
             for x, y in batches:
                 logits = plan.forward(x, state)
                 total += float(loss_fn(logits, y))

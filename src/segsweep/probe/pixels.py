@@ -143,7 +143,7 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
     Args:
         val: ``segsweep.train.data.EvalImage`` items (padded image, mask, extent).
     """
-    from segsweep.train.metrics import predict
+    from segsweep.metrics import predict
 
     rows = []
     n_cols = 3 + len(losses)

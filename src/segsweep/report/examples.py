@@ -18,9 +18,9 @@ import torch
 from segsweep import checkpoint
 from segsweep.errors import DataError
 from segsweep.figures import DOUBLE, PALETTE, save, subplots
+from segsweep.metrics import dice_iou, predict
 from segsweep.paths import prepared, split
 from segsweep.train.data import EvalImage, load_eval_images, read_split
-from segsweep.train.metrics import dice_iou, predict
 
 GT, PRED = PALETTE[0], PALETTE[1]  # blue ground truth, vermillion prediction
 

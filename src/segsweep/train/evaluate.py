@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from segsweep.train.metrics import dice_iou, predict
+from segsweep.metrics import dice_iou, predict
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
