@@ -13,7 +13,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from segsweep.codegraph import handlers, module_level, module_path, verb_modules
+from segsweep.codegraph import _called, handlers, module_level, module_path, verb_modules
 from tests.conftest import REPO
 
 # import name -> distribution name, where they differ
@@ -54,7 +54,7 @@ def third_party(verbs: set[str]) -> set[str]:
     for mod in verb_modules(verbs, eager=True):
         names |= _top_names(module_level(ast.parse(module_path(mod).read_text())))
     found = handlers()
-    names |= _top_names(found[v][1] for v in verbs)
+    names |= _top_names(f for v in verbs for f in _called(*found[v]))
     names -= set(sys.stdlib_module_names) | {"segsweep", "__future__"}
     return {DIST.get(n, n) for n in names}
 

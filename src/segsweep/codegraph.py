@@ -102,6 +102,21 @@ def handlers() -> dict[str, tuple[str, ast.FunctionDef]]:
     return out
 
 
+def _called(module: str, handler: ast.FunctionDef) -> list[ast.FunctionDef]:
+    """``handler`` and the functions of its module it names, transitively (a handler
+    may dispatch to helpers that import lazily)."""
+    local = {f.name: f for f in _tree(module).body if isinstance(f, ast.FunctionDef)}
+    out, todo = {}, [handler]
+    while todo:
+        f = todo.pop()
+        if f.name in out:
+            continue
+        out[f.name] = f
+        names = {n.id for n in ast.walk(f) if isinstance(n, ast.Name)}  # called or passed on
+        todo += [local[n] for n in names if n in local]
+    return list(out.values())
+
+
 def verb_modules(verbs: set[str] | frozenset[str], eager: bool = False) -> set[str]:
     """Every module a job running one of ``verbs`` can import: the shared CLI modules,
     the verbs' stage modules and what their handlers import, transitively (``eager``:
@@ -112,7 +127,7 @@ def verb_modules(verbs: set[str] | frozenset[str], eager: bool = False) -> set[s
     unknown = set(verbs) - set(found)
     if unknown:
         raise ValueError(f"not a segsweep verb: {', '.join(sorted(unknown))}; verbs: {', '.join(sorted(found))}")
-    own = set().union(*(_imports([found[v][1]], "segsweep") for v in verbs))
+    own = set().union(*(_imports(_called(*found[v]), "segsweep") for v in verbs))
     return closure(set(SHARED) | {found[v][0] for v in verbs} | own, eager)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import segsweep.probe.dynamics as dyn
+import segsweep.probe.dynamics_figures as dyn_figures
 from segsweep.probe.dynamics import TREND_COLUMNS, dynamics, late_early_ratios, row_interval, seed_rows, trend_table
 
 
@@ -149,9 +149,9 @@ def test_trend_table_and_figure_with_known_ratios(tmp_path, monkeypatch):
             _trend_norms(ratios, steps=40 + 3 * s, seed=s).to_parquet(paths[cell])
             params[cell] = {"optimizer": {"name": row}, "seed": s}
     figures = {}
-    real_save = dyn.save
+    real_save = dyn_figures.save
     monkeypatch.setattr(
-        dyn,
+        dyn_figures,
         "save",
         lambda fig, stem, caption=None: figures.__setitem__(stem.name, fig) or real_save(fig, stem, caption),
     )

@@ -9,71 +9,52 @@ from segsweep.cli.common import cell_section, log, section
 
 def cmd_probe(args) -> None:
     """Gradient probes; settings come as JSON sections (how the Snakemake rules call it)."""
-    import json
-
     from segsweep.config import Probe
 
     probe = section(args, Probe, "probe")
-    out = Path(args.out)
-    if args.what == "patches":
-        from segsweep.probe.run import probe_cell, probe_init
+    {"patches": _patches, "pixels": _pixels, "dynamics": _dynamics}[args.what](args, probe, Path(args.out))
 
-        if args.snapshots:
-            summary = probe_cell(
-                probe,
-                cell_section(args, "probe patches --snapshots"),
-                Path(args.snapshots),
-                Path(args.patches),
-                args.ndim,
-                out,
-            )
-        else:
-            summary = probe_init(probe, Path(args.patches), args.ndim, out)
-        for row in summary.itertuples():
-            log.info(
-                "probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e",
-                out.name,
-                row.epoch,
-                row.loss,
-                row.fg_bg_mean,
-                row.bg_only_mean,
-                row.ratio_mean,
-            )
-    elif args.what == "pixels":
-        from segsweep.probe import pixels
-        from segsweep.probe.run import build_losses
 
-        if args.snapshots:
-            from segsweep import checkpoint
-            from segsweep.models import build_model
-            from segsweep.train.data import load_eval_images, read_split
+def _patches(args, probe, out: Path) -> None:
+    from segsweep.probe.run import probe_cell, probe_init
 
-            cell = cell_section(args, "probe pixels --snapshots")
-            losses = build_losses(probe, cell.model.output)
-            cases = read_split(Path(args.split))["val"][: probe.pixels.n_images]
-            val = load_eval_images(Path(args.prepared), cases, args.ndim, 2**cell.model.depth)
-            model = build_model(cell.model, args.ndim, val[0].image.shape[1])
-            snaps = checkpoint.list_snapshots(args.snapshots)
-            pixels.checkpoints(losses, model, snaps, val, out)
-        else:
-            losses = build_losses(probe, "sigmoid")  # controlled foreground probabilities
-            summary = pixels.synthetic(losses, probe.pixels.size, out)
-            for row in summary[summary["wrt"] == "logit"].itertuples():
-                log.info(
-                    "pixels %-10s %-15s mean|dL/dz| fg %.3g bg %.3g (fg/bg %.2f)",
-                    row.loss,
-                    row.state,
-                    row.mean_abs_fg,
-                    row.mean_abs_bg,
-                    row.fg_over_bg,
-                )
+    if args.snapshots:
+        cell = cell_section(args, "probe patches --snapshots")
+        summary = probe_cell(probe, cell, Path(args.snapshots), Path(args.patches), args.ndim, out)
     else:
-        from segsweep.probe.dynamics import dynamics
+        summary = probe_init(probe, Path(args.patches), args.ndim, out)
+    for r in summary.itertuples():
+        log.info(
+            "probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e",
+            *(out.name, r.epoch, r.loss, r.fg_bg_mean, r.bg_only_mean, r.ratio_mean),
+        )
 
-        cells = dict(item.split("=", 1) for item in args.norms)
-        # the cells' resolved settings: a study row is its cells that differ only by seed
-        params = {c: json.loads(Path(p).read_text())["params"] for c, p in (m.split("=", 1) for m in args.metrics)}
-        dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out, params)
+
+def _pixels(args, probe, out: Path) -> None:
+    from segsweep.probe import pixels
+    from segsweep.probe.run import build_losses, pixels_cell
+
+    if args.snapshots:
+        cell = cell_section(args, "probe pixels --snapshots")
+        pixels_cell(probe, cell, Path(args.snapshots), Path(args.prepared), Path(args.split), args.ndim, out)
+        return
+    summary = pixels.synthetic(build_losses(probe, "sigmoid"), probe.pixels.size, out)  # controlled probabilities
+    for r in summary[summary["wrt"] == "logit"].itertuples():
+        log.info(
+            "pixels %-10s %-15s mean|dL/dz| fg %.3g bg %.3g (fg/bg %.2f)",
+            *(r.loss, r.state, r.mean_abs_fg, r.mean_abs_bg, r.fg_over_bg),
+        )
+
+
+def _dynamics(args, probe, out: Path) -> None:
+    import json
+
+    from segsweep.probe.dynamics import dynamics
+
+    cells = dict(item.split("=", 1) for item in args.norms)
+    # the cells' resolved settings: a study row is its cells that differ only by seed
+    params = {c: json.loads(Path(p).read_text())["params"] for c, p in (m.split("=", 1) for m in args.metrics)}
+    dynamics({c: Path(p) for c, p in cells.items()}, json.loads(args.studies), probe.dynamics.smooth, out, params)
 
 
 def add_verbs(verb) -> None:

@@ -129,3 +129,17 @@ def plot_along_training(summary: pd.DataFrame, title: str, stem: Path, caption: 
     legend_outside(fig, a, title="loss")
     fig.suptitle(title)
     save(fig, stem, caption)
+
+
+def pixels_cell(probe, cell_cfg, snapshots: Path, prepared: Path, split: Path, ndim: int, out: Path) -> None:
+    """Per-pixel gradient maps of ``probe.losses`` on the first ``probe.pixels.n_images``
+    validation images of a cell, at each of its snapshots (``pixels.checkpoints``)."""
+    from segsweep.probe import pixels
+    from segsweep.train.data import load_eval_images, read_split
+
+    cases = read_split(split)["val"][: probe.pixels.n_images]
+    val = load_eval_images(prepared, cases, ndim, 2**cell_cfg.model.depth)
+    model = build_model(cell_cfg.model, ndim, val[0].image.shape[1])
+    pixels.checkpoints(
+        build_losses(probe, cell_cfg.model.output), model, checkpoint.list_snapshots(snapshots), val, out
+    )
