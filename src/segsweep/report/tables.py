@@ -133,8 +133,23 @@ def study_table(
     per_image = wide_dice(per_image)  # once for the study, not once per row
     raw = cells.set_index("cell").loc[ids]
     sub = _own_settings(raw)
-    # columns the study varies; a value no row's component takes is not shown at all
-    params = [
+    params = _varying_params(raw, sub)
+    rows = [
+        _row(sub.loc[group], group, params, cells, per_image, n_resamples, seed)
+        for group in progress(seed_groups(cells, ids), desc="report rows", unit="row")
+    ]
+    out = pd.DataFrame(rows)
+    ref = next((i for i, r in out.iterrows() if reference in r["_cells"]), 0)
+    out = pd.concat([out, _tests(out, ref, cells, per_image, alpha, n_resamples, seed)], axis=1)
+    out["p_holm"] = holm(out["p"].astype(float).tolist())
+    out["significant"] = [None if math.isnan(p) else bool(p < alpha) for p in out["p_holm"]]
+    return out.drop(columns="_cells")
+
+
+def _varying_params(raw: pd.DataFrame, sub: pd.DataFrame) -> list[str]:
+    """The params columns the study varies (not the seeds); a value no row's component
+    takes is not shown at all."""
+    return [
         c
         for c in sub.columns
         if c.startswith("params.")
@@ -142,31 +157,35 @@ def study_table(
         and raw[c].astype(str).nunique() > 1
         and (sub[c] != IGNORED).any()
     ]
-    rows = []
-    for group in progress(seed_groups(cells, ids), desc="report rows", unit="row"):
-        g = sub.loc[group]
-        ok = g[g["status"] == "ok"]
-        mean, std, _, _ = _t_interval(ok["dice"].astype(float))
-        low, high = mean_interval(list(ok.index), cells, per_image, n_resamples, seed)
-        rows.append(
-            {
-                "cell": group[0],
-                "seeds": ", ".join(str(s) for s in g["seed"]),
-                **{c[len("params.") :]: g[c].iloc[0] for c in params},
-                **_status_counts(g["status"]),
-                "dice": mean,
-                "dice_std": std,
-                "ci95_low": low,
-                "ci95_high": high,
-                **{k: _mean(ok, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
-                "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
-                "steps": _mean(ok, "steps_run"),
-                "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
-                "_cells": group,
-            }
-        )
-    out = pd.DataFrame(rows)
-    ref = next((i for i, r in out.iterrows() if reference in r["_cells"]), 0)
+
+
+def _row(g: pd.DataFrame, group: list[str], params: list[str], cells, per_image, n_resamples: int, seed: int) -> dict:
+    """One table row: a seed group's settings, status counts and statistics over its ok seeds."""
+    ok = g[g["status"] == "ok"]
+    mean, std, _, _ = _t_interval(ok["dice"].astype(float))
+    low, high = mean_interval(list(ok.index), cells, per_image, n_resamples, seed)
+    return {
+        "cell": group[0],
+        "seeds": ", ".join(str(s) for s in g["seed"]),
+        **{c[len("params.") :]: g[c].iloc[0] for c in params},
+        **_status_counts(g["status"]),
+        "dice": mean,
+        "dice_std": std,
+        "ci95_low": low,
+        "ci95_high": high,
+        **{k: _mean(ok, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
+        "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
+        "steps": _mean(ok, "steps_run"),
+        "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
+        "_cells": group,
+    }
+
+
+TEST_COLUMNS = ["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_floor", "p_improve", "mde"]
+
+
+def _tests(out: pd.DataFrame, ref: int, cells, per_image, alpha: float, n_resamples: int, seed: int) -> pd.DataFrame:
+    """Each row's paired comparison with the reference row (``stats.compare``)."""
     tests = []
     for i, r in out.iterrows():
         if i == ref:
@@ -186,13 +205,7 @@ def study_table(
                 "mde": min_detectable_effect(c.sd, c.n_pairs, alpha),
             }
         )
-    tests = pd.DataFrame(tests, index=out.index).reindex(
-        columns=["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_floor", "p_improve", "mde"]
-    )
-    out = pd.concat([out, tests], axis=1)
-    out["p_holm"] = holm(out["p"].astype(float).tolist())
-    out["significant"] = [None if math.isnan(p) else bool(p < alpha) for p in out["p_holm"]]
-    return out.drop(columns="_cells")
+    return pd.DataFrame(tests, index=out.index).reindex(columns=TEST_COLUMNS)
 
 
 def top_rows(table: pd.DataFrame, k: int) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,79 +76,85 @@ def selected_weights(cfg: Train, state, model) -> tuple[dict, int, list[int]]:
 def score_and_write(run: Setup, state: TrainState, prepared_dir: Path, out_dir: Path) -> dict:
     """Select the weights, score them on validation and test, write every output but
     ``metrics.json`` (returned)."""
-    cfg, cell, ndim, split, device, model = run.cfg, run.cell, run.ndim, run.split, run.device, run.model
-    loss_fn, val, norms, optimizer = run.loss_fn, run.val, run.norms, run.optimizer
-    diverged = state.diverged_at is not None
-    ev = cfg.evaluation
-    test = load_eval_images(prepared_dir, split["test"], ndim, 2**cfg.model.depth)
-    scored = {
-        "dice": math.nan,
-        "iou": math.nan,
-        "empty_correct": math.nan,
-        "per_image_dice": [],
-        "constant": [],
-        "identical": False,
-    }
-    val_scores, selected_epoch, from_epochs, selected = {"dice": math.nan}, None, [], None
-    if not diverged and state.history:
-        weights, selected_epoch, from_epochs = selected_weights(cfg, state, model)
-        selected = copy.deepcopy(model)
-        selected.load_state_dict(weights)
-        selected = precise_bn(selected, run.bn_sample)
-        scored = score_images(selected, loss_fn, test, device)
-        val_scores = score_images(selected, loss_fn, val, device)
-    status = status_of(scored, diverged)
-    meta = {"cell": cell, "seed": cfg.seed, "params": json.loads(section_json(cfg)), "ndim": ndim}
-    metrics = {
-        **meta,
-        "status": status,
+    test = load_eval_images(prepared_dir, run.split["test"], run.ndim, 2**run.cfg.model.depth)
+    sel = _select_and_score(run, state, test)
+    meta = {"cell": run.cell, "seed": run.cfg.seed, "params": json.loads(section_json(run.cfg)), "ndim": run.ndim}
+    _write_outputs(run, state, out_dir, meta, sel)
+    return clean({**meta, **_metrics(run, state, test, sel)})
+
+
+@dataclass
+class Selected:
+    """The reported weights and their scores (NaN scores, no model: nothing to select)."""
+
+    test: dict
+    val: dict
+    epoch: int | None = None
+    from_epochs: list[int] = field(default_factory=list)
+    model: torch.nn.Module | None = None
+
+
+def _select_and_score(run: Setup, state: TrainState, test: list) -> Selected:
+    """The selected weights with precise batch-norm statistics, scored on test and
+    validation images; NaN scores when the cell diverged or never finished an epoch."""
+    empty = {"dice": math.nan, "iou": math.nan, "empty_correct": math.nan, "per_image_dice": [], "constant": []}
+    if state.diverged_at is not None or not state.history:
+        return Selected(test={**empty, "identical": False}, val={"dice": math.nan})
+    weights, epoch, from_epochs = selected_weights(run.cfg, state, run.model)
+    model = copy.deepcopy(run.model)
+    model.load_state_dict(weights)
+    model = precise_bn(model, run.bn_sample)
+    test_scores = score_images(model, run.loss_fn, test, run.device)
+    return Selected(test_scores, score_images(model, run.loss_fn, run.val, run.device), epoch, from_epochs, model)
+
+
+def _metrics(run: Setup, state: TrainState, test: list, sel: Selected) -> dict:
+    """metrics.json's numbers: the test-set headline, the protocol and the run's counts."""
+    scored, ev, history = sel.test, run.cfg.evaluation, state.history
+    per_image = scored["per_image_dice"]
+    return {
+        "status": status_of(scored, state.diverged_at is not None),
         # headline: the selected weights on the test set (null when the cell diverged)
         "dice": scored["dice"],
         "iou": scored["iou"],
         "empty_correct": scored["empty_correct"],
-        "per_image_dice": scored["per_image_dice"],
+        "per_image_dice": per_image,
         "test_cases": [v.case for v in test],  # order of per_image_dice (pairs cells in the report)
         "n_test_images": len(test),
-        "n_test_scored": int(sum(not math.isnan(d) for d in scored["per_image_dice"])),
-        "n_test_empty": int(sum(math.isnan(d) for d in scored["per_image_dice"])),
+        "n_test_scored": int(sum(not math.isnan(d) for d in per_image)),
+        "n_test_empty": int(sum(math.isnan(d) for d in per_image)),
         "n_test_constant": int(sum(scored["constant"])),  # all-background or all-foreground predictions
         "identical_predictions": bool(scored.get("identical", False)),  # one mask on every test image
         "selection": ev.selection,
-        "selected_epoch": selected_epoch,
-        "selected_from_epochs": from_epochs,
+        "selected_epoch": sel.epoch,
+        "selected_from_epochs": sel.from_epochs,
         "precise_bn_batches": ev.precise_bn_batches,
         "curve_bn_batches": ev.curve_bn_batches,
-        "val_dice": val_scores["dice"],
-        "n_val_images": len(val),
-        "n_train_cases": len(split["train"]),
+        "val_dice": sel.val["dice"],
+        "n_val_images": len(run.val),
+        "n_train_cases": len(run.split["train"]),
         "n_train_patches": len(run.data.index),
-        "final_val_dice": state.history[-1]["val_dice"] if state.history else None,
-        "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in state.history]))
-        if state.history and not all(math.isnan(h["val_dice"]) for h in state.history)
+        "final_val_dice": history[-1]["val_dice"] if history else None,
+        "best_val_epoch": int(np.nanargmax([h["val_dice"] for h in history]))
+        if history and not all(math.isnan(h["val_dice"]) for h in history)
         else None,
-        "epochs_run": len(state.history),
+        "epochs_run": len(history),
         "steps_run": len(state.steps),
         "diverged_at": state.diverged_at,
-        "device": str(device),
+        "device": str(run.device),
         "torch": torch.__version__,
     }
+
+
+def _write_outputs(run: Setup, state: TrainState, out_dir: Path, meta: dict, sel: Selected) -> None:
+    """history.csv, norms.parquet, the selected and the last checkpoint (each atomic)."""
     with atomic_path(out_dir / "history.csv") as tmp:
         pd.DataFrame(state.history, columns=HISTORY).to_csv(tmp, index=False)
     step_meta = pd.DataFrame(state.steps, columns=["step", "epoch", "loss", "lr"])
     with atomic_path(out_dir / "norms.parquet") as tmp:
-        (norms.table(step_meta) if norms else step_meta).to_parquet(tmp, index=False)
-    checkpoint.save(
-        out_dir / checkpoint.SELECTED,
-        {
-            **meta,
-            "epoch": selected_epoch,
-            "selection": ev.selection,
-            "from_epochs": from_epochs,
-            "model": cpu_state(selected) if selected is not None else run.init_state,
-        },
-    )
-    checkpoint.save(
-        out_dir / checkpoint.LAST,
-        {**meta, "epoch": len(state.history), "model": model.state_dict(), "optimizer": optimizer.state_dict()},
-    )
-    return clean(metrics)
+        (run.norms.table(step_meta) if run.norms else step_meta).to_parquet(tmp, index=False)
+    selection = {"epoch": sel.epoch, "selection": run.cfg.evaluation.selection, "from_epochs": sel.from_epochs}
+    weights = cpu_state(sel.model) if sel.model is not None else run.init_state
+    checkpoint.save(out_dir / checkpoint.SELECTED, {**meta, **selection, "model": weights})
+    last = {"epoch": len(state.history), "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict()}
+    checkpoint.save(out_dir / checkpoint.LAST, {**meta, **last})
