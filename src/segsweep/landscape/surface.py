@@ -146,27 +146,9 @@ def cell_landscape(
     axis = np.linspace(-cfg.span, cfg.span, cfg.resolution)
     arrays: dict[str, np.ndarray] = {"axis": axis}
     stats: dict[str, dict] = {}
-    device = next(model.parameters()).device
-    evaluation = cfg.evaluation
-    if evaluation == "auto":
-        evaluation = "batched" if device.type == "cuda" else "fast"
 
     def run(kind, base, dirs, coords, **kw):
-        coords = torch.as_tensor(coords, dtype=torch.float32)
-        with progress(desc=f"landscape {stem.name} {kind}", total=len(coords), unit="point") as bar:
-            kw["tick"] = bar.update
-            if evaluation == "batched":
-                loss, dice = evaluate_batched(
-                    model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw
-                )
-            elif evaluation == "fast":  # falls back to the loop off the CPU or for other models
-                loss, dice = evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
-            else:
-                loss, dice = evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
-        # A point whose loss is not finite stays in the arrays, as NaN in both: its hard
-        # prediction comes from NaN logits (argmax's arbitrary pick), not from a model.
-        bad = ~np.isfinite(loss)
-        return as_nan(loss), np.where(bad, np.nan, dice)
+        return _points(cfg, model, loss_fn, batches, buffers, f"{stem.name} {kind}", base, dirs, coords, **kw)
 
     if "line" in cfg.kinds:
         loss, dice = run("line", params, [d1], axis[:, None])
@@ -179,24 +161,55 @@ def cell_landscape(
         arrays |= {"plane_loss": loss.reshape(n, n), "plane_dice": dice.reshape(n, n)}
         stats["plane"] = roughness(axis, loss.reshape(n, n))
     if "interpolation" in cfg.kinds and init_state is not None:
-        model.load_state_dict(init_state)
-        p0, b0 = split_state(model)
-        model.load_state_dict(best_state)
+        p0, delta, kw = _interpolation(model, init_state, best_state, params, buffers, cfg.interpolate_buffers)
         ts = interpolation_grid(cfg.resolution)
-        delta = {k: params[k] - p0[k] for k in params}
-        kw = {}
-        if cfg.interpolate_buffers:
-            floats = {k: v for k, v in buffers.items() if v.is_floating_point()}
-            kw = {
-                "buffer_base": {**buffers, **{k: b0[k] for k in floats}},
-                "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}],
-            }
         loss, dice = run("interpolation", p0, [delta], ts[:, None], **kw)
         arrays |= {"interp_t": ts, "interp_loss": loss, "interp_dice": dice}
         stats["interpolation"] = roughness(ts, loss)
     with atomic_path(Path(f"{stem}.npz")) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     return stats
+
+
+def _points(cfg, model, loss_fn, batches, buffers, desc: str, base, dirs, coords, **kw):
+    """(loss, dice) at ``coords`` with the configured evaluation (``auto``: vmap batches
+    on CUDA, the fast CPU path otherwise), with a progress bar."""
+    evaluation = cfg.evaluation
+    if evaluation == "auto":
+        evaluation = "batched" if next(model.parameters()).device.type == "cuda" else "fast"
+    coords = torch.as_tensor(coords, dtype=torch.float32)
+    with progress(desc=f"landscape {desc}", total=len(coords), unit="point") as bar:
+        kw["tick"] = bar.update
+        if evaluation == "batched":
+            loss, dice = evaluate_batched(model, loss_fn, batches, base, dirs, coords, buffers, chunk=cfg.chunk, **kw)
+        elif evaluation == "fast":  # falls back to the loop off the CPU or for other models
+            loss, dice = evaluate_fast(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+        else:
+            loss, dice = evaluate_loop(model, loss_fn, batches, base, dirs, coords, buffers, **kw)
+    # A point whose loss is not finite stays in the arrays, as NaN in both: its hard
+    # prediction comes from NaN logits (argmax's arbitrary pick), not from a model.
+    bad = ~np.isfinite(loss)
+    return as_nan(loss), np.where(bad, np.nan, dice)
+
+
+def _interpolation(model, init_state: dict, best_state: dict, params: dict, buffers: dict, with_buffers: bool):
+    """The initial weights θ0, the direction θ* − θ0 and, with ``with_buffers``, the
+    float buffers blended the same way (evaluation keyword arguments)."""
+    model.load_state_dict(init_state)
+    p0, b0 = split_state(model)
+    model.load_state_dict(best_state)
+    delta = {k: params[k] - p0[k] for k in params}
+    if not with_buffers:
+        return p0, delta, {}
+    floats = {k: v for k, v in buffers.items() if v.is_floating_point()}
+    return (
+        p0,
+        delta,
+        {
+            "buffer_base": {**buffers, **{k: b0[k] for k in floats}},
+            "buffer_dirs": [{k: buffers[k] - b0[k] for k in floats}],
+        },
+    )
 
 
 ROUGHNESS_COLUMNS = ["cell", "kind", "n_nonfinite", "range", "curvature_1", "curvature_2", "nonconvex_fraction"]
