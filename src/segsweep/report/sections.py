@@ -136,15 +136,7 @@ def study_section(
         to_latex(shown, f"Study {study}", cfg.decimals, note, label=f"tab:{study}")
     )
     curves_figure(cells, table, shown_ids, summary / "curves", study, tmp / "figures" / f"curves_{study}", reference)
-    body = [f"<h2>Study: {html.escape(study)}</h2>"]
-    pivot = pivot_table(full, axes, cfg.decimals)
-    if pivot is not None:
-        frame, bold = pivot
-        _write_formats(tmp, f"{study}_pivot", frame, f"Study {study}: test Dice, rows × columns", bold)
-        frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
-        if len(frame) <= cfg.max_rows:  # a larger grid: the files only
-            body.append(page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"))
-        body.append(page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp))
+    body = [f"<h2>Study: {html.escape(study)}</h2>", *_pivot_section(tmp, cfg, full, study, axes)]
     n = f"n = {int(table['n_seeds'].max())} seeds per row, {int(table['n_test_images'].max())} test images"
     body += [
         _html_table(shown, cfg.decimals, f"Study {study}: test metrics per setting"),
@@ -168,6 +160,21 @@ def study_section(
             )
         )
     return body, _headline(table)
+
+
+def _pivot_section(tmp: Path, cfg, full: pd.DataFrame, study: str, axes: list[str]) -> list[str]:
+    """A two-factor study's rows × columns table of test Dice (files, and the page when
+    it fits ``cfg.max_rows``); nothing for other studies."""
+    pivot = pivot_table(full, axes, cfg.decimals)
+    if pivot is None:
+        return []
+    frame, bold = pivot
+    _write_formats(tmp, f"{study}_pivot", frame, f"Study {study}: test Dice, rows × columns", bold)
+    frame.to_csv(tmp / "tables" / f"{study}_pivot.csv", index=False)
+    body = []
+    if len(frame) <= cfg.max_rows:  # a larger grid: the files only
+        body.append(page_html.table(frame, bold, f"Study {study}: test Dice, rows × columns"))
+    return [*body, page_html.links([f"tables/{study}_pivot.{e}" for e in ("csv", "md", "tex")], tmp)]
 
 
 def datasets_section(tmp: Path, manifest: Path | None, splits: list[Path]) -> list[str]:
