@@ -10,7 +10,9 @@ from __future__ import annotations
 from segsweep.codegraph import SRC, _imports, _tree, module_path
 
 LAYERS = [
-    {"errors", "io", "paths", "progress", "runtime", "registry", "figures", "codegraph"},  # no segsweep deps
+    {"errors", "paths", "progress", "codegraph"},  # no segsweep imports
+    {"io", "runtime", "registry"},
+    {"figures"},
     {"config"},  # typed params
     {"grid", "data", "splits", "fingerprint", "metrics", "losses", "models", "optim", "checkpoint"},
     {"study", "preprocess"},
