@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import segsweep.probe.dynamics_figures as dyn_figures
+import segsweep.probe.figures as dyn_figures
 from segsweep.probe.dynamics import TREND_COLUMNS, dynamics, late_early_ratios, row_interval, seed_rows, trend_table
 
 

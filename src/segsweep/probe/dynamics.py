@@ -11,7 +11,7 @@ logged steps divided by its mean over the first quarter (``late_early_ratios``).
 study row is the group of cells that differ only by seed; per row and layer the trend
 table gives the geometric mean of the ratio over the seeds and a 95 % t-interval on
 the log ratios, back-transformed (``row_interval``), so that it stays above 0.
-The figures are drawn by ``segsweep.probe.dynamics_figures``.
+The figures are drawn by ``segsweep.probe.figures``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from segsweep.io import atomic_path
-from segsweep.probe.dynamics_figures import plot_cell, plot_study, plot_trend, smooth
+from segsweep.probe.figures import plot_cell, plot_study, plot_trend, smooth
 
 log = logging.getLogger("segsweep")
 

@@ -11,7 +11,8 @@ Summary per loss and state: mean |gradient| on foreground vs background pixels.
 
 Soft dice couples all pixels (a pixel's gradient depends on the whole image);
 cross-entropy does not (a pixel's gradient depends on its own prediction and label).
-∂L/∂p = (∂L/∂z) / (p(1 − p)) for the sigmoid head.
+∂L/∂p = (∂L/∂z) / (p(1 − p)) for the sigmoid head. The figures are drawn by
+``segsweep.probe.figures``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import pandas as pd
 import torch
 
 from segsweep import checkpoint
-from segsweep.figures import DOUBLE, PALETTE, plt, save
 from segsweep.io import atomic_path
+from segsweep.metrics import predict
+from segsweep.probe import figures
 
 
 def disk(size: int, radius_frac: float = 0.25) -> torch.Tensor:
@@ -83,54 +85,23 @@ def synthetic(losses: dict, size: int, stem: Path) -> pd.DataFrame:
     ps = np.linspace(0.005, 0.995, 99)
     target = disk(size)
     states = {"p=0.5": torch.zeros_like(target), "partly trained": partly_trained(target)}
-    # Curves: loss, ∂L/∂p, ∂L/∂z for each loss, both labels.
-    fig, axes = plt.subplots(3, len(losses), figsize=(DOUBLE, 5.4), squeeze=False)
-    for j, (name, fn) in enumerate(losses.items()):
-        for label in (0, 1):
-            df = sweep(fn, size, label, ps)
-            for i, col in enumerate(("loss", "dL_dp", "dL_dz")):
-                axes[i][j].plot(df["p"], df[col], color=PALETTE[label], label=f"label {label}")
-        axes[0][j].set_title(name)
-    for i, lab in enumerate(("loss", "∂L/∂p", "∂L/∂z (logit)")):
-        axes[i][0].set_ylabel(lab)
-    axes[0][0].legend()
-    fig.supxlabel("prediction p of the swept pixel")
-    fig.suptitle(f"One pixel swept, the rest of a {size}×{size} disk image at p = 0.5")
-    save(
-        fig,
-        Path(f"{stem}_curves"),
-        f"One pixel's loss, ∂L/∂p and ∂L/∂logit (rows) per loss (columns) as its "
-        f"predicted probability sweeps {len(ps)} values in (0, 1), for label 0 and 1; the other pixels of a "
-        f"{size}×{size} disk image (one synthetic image, no training) held at p = 0.5.",
+    curves = pd.concat(
+        [
+            sweep(fn, size, label, ps).rename(columns={"loss": "loss_value"}).assign(loss=name)
+            for name, fn in losses.items()
+            for label in (0, 1)
+        ],
+        ignore_index=True,
     )
-
-    rows = []
-    n_cols = 1 + 2 * len(states)
-    fig, axes = plt.subplots(
-        len(losses), n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.25 * len(losses) + 0.4), squeeze=False
-    )
-    for i, (name, fn) in enumerate(losses.items()):
-        axes[i][0].imshow(target[0, 0].numpy(), cmap="gray")
-        axes[i][0].set_ylabel(name)
-        for k, (state, z) in enumerate(states.items()):
+    rows, maps = [], {}
+    for name, fn in losses.items():
+        for state, z in states.items():
             _, gz, gp = pixel_grads(fn, z, target)
-            for m, (wrt, g) in enumerate((("logit", gz), ("probability", gp))):
-                ax = axes[i][1 + 2 * k + m]
-                im = ax.imshow(g[0, 0].abs().numpy(), cmap="viridis")
-                fig.colorbar(im, ax=ax, fraction=0.046, format="%.0e")
-                if i == 0:
-                    ax.set_title(f"{state}\n|∂L/∂{'z' if wrt == 'logit' else 'p'}|")
+            for wrt, g in (("logit", gz), ("probability", gp)):
+                maps[name, state, wrt] = g[0, 0].abs().numpy()
                 rows.append({"loss": name, "state": state, "wrt": wrt, **fg_bg_summary(g, target)})
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[0][0].set_title("target")
-    save(
-        fig,
-        Path(f"{stem}_maps"),
-        f"Per-pixel |∂L/∂logit| and |∂L/∂p| of each loss (rows) on a {size}×{size} disk "
-        f"target, at p = 0.5 everywhere and at a partly trained state ({', '.join(states)}); one synthetic image.",
-    )
+    figures.synthetic_curves(curves, list(losses), size, Path(f"{stem}_curves"))
+    figures.synthetic_maps(target[0, 0].numpy(), maps, list(losses), list(states), size, Path(f"{stem}_maps"))
     summary = pd.DataFrame(rows)
     with atomic_path(Path(f"{stem}_summary.csv")) as tmp:
         summary.to_csv(tmp, index=False)
@@ -143,13 +114,7 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
     Args:
         val: ``segsweep.train.data.EvalImage`` items (padded image, mask, extent).
     """
-    from segsweep.metrics import predict
-
-    rows = []
-    n_cols = 3 + len(losses)
-    n_rows = len(val) * len(snapshots)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.15 * n_rows + 0.4), squeeze=False)
-    r = 0
+    rows, panels = [], []
     for v in val:
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
         for path in snapshots:
@@ -159,39 +124,25 @@ def checkpoints(losses: dict, model: torch.nn.Module, snapshots: list[Path], val
             with torch.no_grad():
                 logits = model(v.image)[crop]
             mask = v.mask[crop]
-            image = v.image[crop][0]
-            shown = image.permute(1, 2, 0).numpy() if image.shape[0] == 3 else image[0].numpy()
-            axes[r][0].imshow(shown.clip(0, 1), cmap=None if image.shape[0] == 3 else "gray")
-            axes[r][0].set_ylabel(f"{v.case}\nepoch {snap['epoch']}")
-            axes[r][1].imshow(mask[0, 0].numpy(), cmap="gray")
-            axes[r][2].imshow(predict(logits)[0].numpy(), cmap="gray")
-            for j, (name, fn) in enumerate(losses.items()):
+            grads = {}
+            for name, fn in losses.items():
                 z = logits.clone().requires_grad_(True)
                 (g,) = torch.autograd.grad(fn(z, mask), z)
-                mag = g[0].norm(dim=0)
-                im = axes[r][3 + j].imshow(mag.numpy(), cmap="viridis")
-                fig.colorbar(im, ax=axes[r][3 + j], fraction=0.046, format="%.0e")
-                rows.append(
-                    {
-                        "case": v.case,
-                        "epoch": snap["epoch"],
-                        "loss": name,
-                        **fg_bg_summary(mag[None, None], mask.float()),
-                    }
+                grads[name] = g[0].norm(dim=0)
+                summary = fg_bg_summary(grads[name][None, None], mask.float())
+                rows.append({"case": v.case, "epoch": snap["epoch"], "loss": name, **summary})
+            image = v.image[crop][0]
+            panels.append(
+                figures.Panel(
+                    case=v.case,
+                    epoch=snap["epoch"],
+                    image=image.permute(1, 2, 0).numpy() if image.shape[0] == 3 else image[0].numpy(),
+                    mask=mask[0, 0].numpy(),
+                    prediction=predict(logits)[0].numpy(),
+                    grads={n: g.numpy() for n, g in grads.items()},
                 )
-            r += 1
-    for j, title in enumerate(["image", "mask", "prediction", *(f"{n}:\n|∂L/∂logits|" for n in losses)]):
-        axes[0][j].set_title(title)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    cell = Path(stem).name.removeprefix("cell_")
-    save(
-        fig,
-        Path(stem),
-        f"Cell {cell}: image, reference mask, prediction and |∂L/∂logits| of each loss on "
-        f"{len(val)} validation images (rows) at {len(snapshots)} weight snapshots along training.",
-    )
+            )
+    figures.checkpoints(panels, list(losses), len(val), len(snapshots), Path(stem))
     summary = pd.DataFrame(rows)
     with atomic_path(Path(f"{stem}_summary.csv")) as tmp:
         summary.to_csv(tmp, index=False)

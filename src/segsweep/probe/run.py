@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from segsweep import checkpoint
-from segsweep.figures import DOUBLE, PALETTE, SINGLE, legend_outside, plt, row_style, save
 from segsweep.io import atomic_path
 from segsweep.losses import build_loss
 from segsweep.models import build_model
+from segsweep.probe.figures import plot_along_training, plot_kinds
 from segsweep.probe.patches import load_patches, pick_patches, probe_state, ratios
 
 
@@ -92,43 +91,6 @@ def _counts(result: pd.DataFrame) -> str:
     """``n = 8 fg+bg and 8 bg-only patches``: distinct patches per kind probed."""
     per = result.groupby("patch_kind")["patch"].nunique() if "patch" in result else result["patch_kind"].value_counts()
     return f"n = {per.get('fg_bg', 0)} fg+bg and {per.get('bg_only', 0)} bg-only patches"
-
-
-def plot_kinds(table: pd.DataFrame, summary: pd.DataFrame, title: str, stem: Path, caption: str = "") -> None:
-    """Per loss: every patch's gradient norm (log scale), both kinds, ratio annotated."""
-    losses = list(dict.fromkeys(table["loss"]))
-    fig, axes = plt.subplots(
-        1, len(losses), figsize=(SINGLE if len(losses) <= 2 else DOUBLE, 2.8), sharey=True, squeeze=False
-    )
-    rng = np.random.default_rng(0)
-    for ax, loss in zip(axes[0], losses):
-        sub = table[table["loss"] == loss]
-        for i, kind in enumerate(("fg_bg", "bg_only")):
-            vals = sub.loc[sub["patch_kind"] == kind, "grad_norm"].clip(lower=1e-30)
-            ax.scatter(i + rng.uniform(-0.15, 0.15, len(vals)), vals, s=8, alpha=0.6, color=PALETTE[i])
-            ax.hlines(vals.mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
-        r = summary.loc[summary["loss"] == loss, "ratio_mean"].mean()
-        ax.set_yscale("log")
-        ax.set_xticks([0, 1], ["fg+bg", "bg only"])
-        ax.set_title(f"{loss}\nratio {r:.1e}")
-    axes[0][0].set_ylabel("gradient 2-norm (line: mean)")
-    fig.suptitle(title)
-    save(fig, stem, caption)
-
-
-def plot_along_training(summary: pd.DataFrame, title: str, stem: Path, caption: str = "") -> None:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(DOUBLE, 2.6))
-    for i, (loss, sub) in enumerate(summary.groupby("loss", sort=False)):
-        sub = sub.sort_values("epoch")
-        st = row_style(i)
-        a.plot(sub["epoch"], sub["ratio_mean"], marker=st["marker"], color=st["color"], label=loss)
-        b.plot(sub["epoch"], sub["fg_bg_mean"], marker=st["marker"], color=st["color"])
-        b.plot(sub["epoch"], sub["bg_only_mean"], marker=st["marker"], ls="--", color=st["color"])
-    a.set(yscale="log", xlabel="epoch", ylabel="mean bg-only / mean fg+bg", title="ratio")
-    b.set(yscale="log", xlabel="epoch", ylabel="mean gradient 2-norm", title="solid: fg+bg, dashed: bg only")
-    legend_outside(fig, a, title="loss")
-    fig.suptitle(title)
-    save(fig, stem, caption)
 
 
 def pixels_cell(probe, cell_cfg, snapshots: Path, prepared: Path, split: Path, ndim: int, out: Path) -> None:
