@@ -57,7 +57,7 @@ def test_foreground_dice_starves_background_patches_at_init(patches3d, tmp_path)
 
 def test_per_layer_norms_add_up_and_model_is_untouched(patches3d):
     table, images, masks = load_patches(patches3d)
-    picks = pick_patches(table, 2, 0)
+    picks = pick_patches(table, images, 2, 0)
     torch.manual_seed(0)
     model = build_model(ModelCfg(depth=2, base_filters=4), 3, 1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -86,3 +86,51 @@ def test_ratios_table():
     )
     r = ratios(df, ["epoch"]).iloc[0]
     assert r["fg_bg_mean"] == 2.0 and r["ratio_mean"] == pytest.approx(0.1) and r["fg_bg_count"] == 2
+
+
+def _table(cases: dict[str, tuple[int, int]]) -> tuple[pd.DataFrame, np.ndarray]:
+    """A patch table with (fg_bg, bg_only) counts per case, random non-blank images."""
+    rows = [(c, k) for c, (nf, nb) in cases.items() for k in ["fg_bg"] * nf + ["bg_only"] * nb]
+    table = pd.DataFrame(rows, columns=["case", "kind"])
+    images = np.random.default_rng(0).random((len(table), 1, 4, 4)).astype(np.float32)
+    return table, images
+
+
+def test_picks_are_stratified_over_training_cases_and_skip_blank_patches(caplog):
+    """3,550 of 4,046 background patches came from two volumes, 5 of 8 probed were
+    blank, and validation cases were sampled."""
+    table, images = _table({"big": (2, 40), "a": (2, 3), "b": (2, 3), "val": (2, 3)})
+    big_bg = table.index[(table["case"] == "big") & (table["kind"] == "bg_only")]
+    images[big_bg[:35]] = 0.25  # constant: blank
+    picks = pick_patches(table, images, 6, seed=0, cases=["big", "a", "b"])
+    cases = table.loc[picks["bg_only"], "case"].value_counts().to_dict()
+    assert cases == {"big": 2, "a": 2, "b": 2}  # equal per case, never the validation case
+    assert all(np.ptp(images[r]) > 0 for r in picks["bg_only"])
+    assert pick_patches(table, images, 6, 0, ["big", "a", "b"])["bg_only"].tolist() == picks["bg_only"].tolist()
+    with caplog.at_level("WARNING", logger="segsweep"):
+        short = pick_patches(table, images, 20, seed=0, cases=["a", "b"])
+    assert len(short["fg_bg"]) == 4 and len(short["bg_only"]) == 6
+    assert "4 of the 20 fg_bg patches asked for" in caplog.text and "of the 2 training cases" in caplog.text
+
+
+def test_only_blank_patches_of_a_kind_is_one_line():
+    from segsweep.errors import DataError
+
+    table, images = _table({"a": (1, 2)})
+    images[table.index[table["kind"] == "bg_only"]] = 0.0
+    with pytest.raises(DataError, match=r"no non-blank bg_only patch in the patches \(2 blank\)"):
+        pick_patches(table, images, 4, seed=0)
+
+
+def test_train_mode_batch_norm_on_one_patch_warns(patches3d, caplog):
+    table, images, masks = load_patches(patches3d)
+    picks = pick_patches(table, images, 1, 0)
+    model = build_model(ModelCfg(depth=2, base_filters=4), 3, 1)
+    losses = {"ce": build_loss(loss_cfg(name="ce"), "softmax")}
+    with caplog.at_level("WARNING", logger="segsweep"):
+        probe_state(model, losses, images, masks, picks, batch_size=1, bn_mode="eval")
+    assert "bn_mode" not in caplog.text
+    with caplog.at_level("WARNING", logger="segsweep"):
+        probe_state(model, losses, images, masks, picks, batch_size=1, bn_mode="train")
+    assert "probe.bn_mode = train with probe.batch_size = 1" in caplog.text
+    assert Probe().bn_mode == "eval"

@@ -39,6 +39,13 @@ def probe_cfg(w=None):
     return cfg_arg(data)
 
 
+def probe_cell_inputs(w):
+    """A cell's snapshots, its patches and its split (the probe takes its training cases)."""
+    c = cell_of(w)
+    return {"snapshots": paths.snapshots(w.cell), "patches": paths.processed(c.dataset, c.noise),
+            "split": paths.split(c.dataset, c.train_fraction, c.split_seed)}
+
+
 def pixels_cell_inputs(w):
     c = cell_of(w)
     return {"snapshots": paths.snapshots(w.cell), "prepared": paths.prepared(c.dataset),

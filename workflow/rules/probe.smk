@@ -4,7 +4,10 @@
 
 rule probe_init:
     input:
-        unpack(checked("probe_init", {"patches": lambda w: paths.processed(P.probe.init.dataset, 0.0)})),
+        unpack(checked("probe_init", {"patches": lambda w: paths.processed(P.probe.init.dataset, 0.0),
+                                      # the baseline's split: patches of its training cases only
+                                      "split": lambda w: paths.split(P.probe.init.dataset, P.train.train_fraction,
+                                                                     P.train.split_seed)})),
     output:
         multiext("results/probes/patches/init", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
         fingerprint="results/probes/patches/init.fingerprint.json",
@@ -18,14 +21,13 @@ rule probe_init:
         "../envs/train.yaml"
     shell:
         "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
-        " --cfg {params.cfg} --patches {input.patches}"
+        " --cfg {params.cfg} --patches {input.patches} --split {input.split}"
         " --ndim {params.ndim} --out results/probes/patches/init"
 
 
 rule probe_cell:
     input:
-        unpack(checked("probe_cell", {"snapshots": "results/cells/{cell}/snapshots",
-                                      "patches": lambda w: paths.processed(cell_of(w).dataset, cell_of(w).noise)})),
+        unpack(checked("probe_cell", probe_cell_inputs)),
     output:
         multiext("results/probes/patches/cell_{cell}", ".parquet", ".csv", "_summary.csv", ".png", ".pdf"),
         fingerprint="results/probes/patches/cell_{cell}.fingerprint.json",
@@ -41,7 +43,7 @@ rule probe_cell:
     shell:
         "python -m segsweep --log {log} --fingerprint {params.fingerprint} probe patches"
         " --cfg {params.cfg} --cell-cfg {params.cell}"
-        " --snapshots {input.snapshots} --patches {input.patches} --ndim {params.ndim}"
+        " --snapshots {input.snapshots} --patches {input.patches} --split {input.split} --ndim {params.ndim}"
         " --out results/probes/patches/cell_{wildcards.cell}"
 
 

@@ -17,12 +17,14 @@ def cmd_probe(args) -> None:
 
 def _patches(args, probe, out: Path) -> None:
     from segsweep.probe.run import probe_cell, probe_init
+    from segsweep.train.data import read_split
 
+    cases = read_split(Path(args.split))["train"] if args.split else None  # training cases only
     if args.snapshots:
         cell = cell_section(args, "probe patches --snapshots")
-        summary = probe_cell(probe, cell, Path(args.snapshots), Path(args.patches), args.ndim, out)
+        summary = probe_cell(probe, cell, Path(args.snapshots), Path(args.patches), args.ndim, out, cases)
     else:
-        summary = probe_init(probe, Path(args.patches), args.ndim, out)
+        summary = probe_init(probe, Path(args.patches), args.ndim, out, cases)
     for r in summary.itertuples():
         log.info(
             "probe %s epoch %s %-10s fg+bg %.3g  bg-only %.3g  ratio %.2e",
@@ -65,7 +67,7 @@ def add_verbs(verb) -> None:
     sp.add_argument("--patches", help="processed dataset folder")
     sp.add_argument("--snapshots", help="a cell's snapshots folder (probe along training)")
     sp.add_argument("--prepared", help="prepared case store (validation images)")
-    sp.add_argument("--split", help="split JSON (validation cases)")
+    sp.add_argument("--split", help="split JSON: patches of its training cases; pixels: its validation images")
     sp.add_argument("--ndim", type=int, choices=(2, 3), default=2)
     sp.add_argument("--studies", default="{}", help="JSON: study -> cell ids")
     sp.add_argument("--out", required=True, help="output stem (patches, pixels) or folder (dynamics)")

@@ -42,7 +42,11 @@ class Probe(Section):
     losses: list[LossCfg] = Field(default=[Dice(), DiceAll(), CE(), TopKCE()], min_length=1)
     n_patches: PositiveInt = 16  # per patch kind (fg_bg, bg_only)
     batch_size: PositiveInt = 1
-    bn_mode: Literal["train", "eval"] = "train"  # batch norm as during training, or frozen
+    # Batch norm during the probe: ``eval`` uses the running statistics (what the model
+    # computes at inference; at initialisation mean 0, variance 1); ``train`` normalises
+    # by the probed batch's own statistics, which for a batch of one is not what training
+    # did and turns a patch that is constant in a channel into zeros (a warning says so).
+    bn_mode: Literal["train", "eval"] = "eval"
     seed: int = 0
     init: ProbeInit = ProbeInit()
     cells: list[str] = []  # along training: these cells' snapshots

@@ -15,34 +15,69 @@ dice over all channels, cross-entropy and top-k lose about one order of magnitud
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from segsweep.errors import DataError
 from segsweep.train.norms import layer_index
 
 KINDS = ("fg_bg", "bg_only")
+log = logging.getLogger("segsweep")
 
 
-def pick_patches(table: pd.DataFrame, n: int, seed: int) -> dict[str, np.ndarray]:
-    """``n`` patch rows of each kind (all of them when fewer exist), seeded.
+def pick_patches(
+    table: pd.DataFrame, images: np.ndarray, n: int, seed: int, cases: list[str] | None = None
+) -> dict[str, np.ndarray]:
+    """``n`` patch rows of each kind, stratified over the cases and never blank.
+
+    A seeded round-robin over the cases (in a seeded order) takes one patch of the kind
+    from each case per round, so every case contributes ⌊n/k⌋ or ⌈n/k⌉ patches of a
+    kind (fewer when it has fewer) and no large volume dominates. A blank patch (zero
+    variance in every channel: air clipped by a window, rotation padding) is skipped:
+    it holds nothing to segment, and batch norm over one patch maps it to zeros.
+
+    Args:
+        table: the patch table (``case`` is the source case, ``kind`` fg_bg / bg_only).
+        images: (N, C, *patch) the patches, to test for blanks (read only as picked).
+        cases: the cases allowed (the training cases of a split); ``None``: all.
 
     Raises:
-        DataError: the dataset has no patch of one kind.
+        DataError: no usable patch of one kind. Fewer than ``n`` is a warning naming
+            the shortfall.
     """
     rng = np.random.default_rng(seed)
+    allowed = table if cases is None else table[table["case"].astype(str).isin({str(c) for c in cases})]
+    where = "" if cases is None else f" of the {allowed['case'].nunique()} training cases"
     out = {}
     for kind in KINDS:
-        rows = table.index[table["kind"] == kind].to_numpy()
-        if rows.size == 0:
+        by_case = {c: rng.permutation(g.index.to_numpy()) for c, g in allowed[allowed["kind"] == kind].groupby("case")}
+        order = [list(by_case)[i] for i in rng.permutation(len(by_case))]
+        picked, blank, queues = [], 0, {c: list(by_case[c]) for c in order}
+        while len(picked) < n and any(queues.values()):
+            for case in order:
+                while queues[case] and len(picked) < n:
+                    row = queues[case].pop(0)
+                    if np.ptp(np.asarray(images[row]).reshape(images.shape[1], -1), axis=1).max() > 0:
+                        picked.append(row)
+                        break
+                    blank += 1
+        if not picked:
             raise DataError(
-                f"no {kind} patch in this dataset: the probe compares both kinds "
-                "(smaller patches or a smaller preprocess.patches.fg_oversample give more bg_only)"
+                f"no non-blank {kind} patch in the patches{where} ({blank} blank): the probe compares both "
+                "kinds (smaller patches or a smaller preprocess.patches.fg_oversample give more bg_only)"
             )
-        out[kind] = np.sort(rng.choice(rows, size=min(n, rows.size), replace=False))
+        if len(picked) < n:
+            log.warning(
+                "probe: %d of the %d %s patches asked for (probe.n_patches): only %d non-blank ones in the "
+                "patches%s (%d blank skipped)",
+                *(len(picked), n, kind, len(picked), where, blank),
+            )
+        out[kind] = np.sort(np.array(picked, dtype=np.int64))
     return out
 
 
@@ -69,6 +104,16 @@ def probe_state(
         Columns ``loss``, ``patch_kind``, ``patch`` (first row of the batch), ``loss_value``,
         ``grad_norm`` (total 2-norm), ``grad/<layer>``.
     """
+    if (
+        bn_mode == "train"
+        and batch_size == 1
+        and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    ):
+        log.warning(
+            "probe.bn_mode = train with probe.batch_size = 1: batch norm normalises each patch by its own "
+            "statistics (training used batches), and a patch constant in a channel becomes zeros; "
+            "bn_mode: eval uses the running statistics"
+        )
     model = copy.deepcopy(model)  # BN running statistics and grads stay out of the caller's model
     model.train(bn_mode == "train")
     for m in model.modules():  # dropout off: it would make the probe random

@@ -32,10 +32,11 @@ def _write_tables(table: pd.DataFrame, summary: pd.DataFrame, stem: Path) -> Non
             df.to_parquet(tmp, index=False) if path.suffix == ".parquet" else df.to_csv(tmp, index=False)
 
 
-def probe_init(probe, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
-    """Probe freshly initialised models (``probe.init.model``, one per seed)."""
+def probe_init(probe, patches_dir: Path, ndim: int, stem: Path, cases: list[str] | None = None) -> pd.DataFrame:
+    """Probe freshly initialised models (``probe.init.model``, one per seed) on patches
+    of ``cases`` (the training cases of the baseline's split; ``None``: all)."""
     table, images, masks = load_patches(patches_dir)
-    picks = pick_patches(table, probe.n_patches, probe.seed)
+    picks = pick_patches(table, images, probe.n_patches, probe.seed, cases)
     losses = build_losses(probe, probe.init.model.output)
     frames = []
     for seed in probe.init.seeds:
@@ -60,10 +61,13 @@ def probe_init(probe, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
     return summary
 
 
-def probe_cell(probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, stem: Path) -> pd.DataFrame:
-    """Probe every snapshot of a trained cell: the ratio against training epoch."""
+def probe_cell(
+    probe, cell_cfg, snapshots: Path, patches_dir: Path, ndim: int, stem: Path, cases: list[str] | None = None
+) -> pd.DataFrame:
+    """Probe every snapshot of a trained cell on patches of ``cases`` (the cell's own
+    training cases; ``None``: all): the ratio against training epoch."""
     table, images, masks = load_patches(patches_dir)
-    picks = pick_patches(table, probe.n_patches, probe.seed)
+    picks = pick_patches(table, images, probe.n_patches, probe.seed, cases)
     losses = build_losses(probe, cell_cfg.model.output)
     model = build_model(cell_cfg.model, ndim, images.shape[1])
     frames = []
