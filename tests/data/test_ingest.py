@@ -37,7 +37,8 @@ def test_good_folder_is_ingested_and_counts_background_only(folder2d, tmp_path):
 
 
 def test_suffix_matching_gray_images_rgb_masks_and_16bit(tmp_path):
-    write_png(tmp_path / "img/a.png", np.full((8, 8), 7, np.uint8))
+    (tmp_path / "img").mkdir()
+    Image.fromarray(np.full((8, 8), 7, np.uint16)).save(tmp_path / "img/a.tif")
     Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).save(tmp_path / "img/b.tif")
     rgb = np.zeros((8, 8, 3), np.uint8)
     rgb[2:4] = 255
@@ -148,3 +149,47 @@ def test_corrupt_nifti(tmp_path):
     _nifti(tmp_path / "lb/p1.nii.gz", np.zeros((4, 4, 4), np.uint8))
     with pytest.raises(DataError, match=r"im/p1\.nii\.gz: unreadable or corrupt NIfTI"):
         ingest(_nifti_cfg(tmp_path), tmp_path, tmp_path / "out", KEY)
+
+
+def test_mixed_channel_counts_or_bit_depths_name_the_raw_file(tmp_path):
+    """A 16-bit gray image among RGB ones passed ingest and failed three stages later,
+    naming a derived .npz."""
+    write_png(tmp_path / "images/a.png", np.zeros((8, 8, 3), np.uint8))
+    Image.fromarray(np.zeros((8, 8), np.uint16)).save(tmp_path / "images/b.tif")
+    for case in ("a", "b"):
+        write_png(tmp_path / f"masks/{case}.png", np.eye(8, dtype=np.uint8) * 255)
+    cfg = _cfg(tmp_path, image_glob="images/*")
+    with pytest.raises(
+        DataError,
+        match=r"images/b\.tif: 1 channel, 16-bit, but .*images/a\.png \(the dataset's first image\) has 3 channels, 8-bit",
+    ):
+        _run(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dataset_without_foreground_is_refused_unless_declared(folder2d, tmp_path):
+    for mask in (folder2d / "masks").glob("*.png"):
+        write_png(mask, np.zeros((32, 32), np.uint8))
+    with pytest.raises(
+        DataError,
+        match=r"no mask of the 3 cases has foreground \(e\.g\. .*masks/c0\.png\).*"
+        r"set datasets\.mine\.no_foreground: true",
+    ):
+        _run(_cfg(folder2d), tmp_path / "out")
+    assert not _run(_cfg(folder2d, no_foreground=True), tmp_path / "out")["has_fg"].any()
+
+
+def test_a_label_with_another_affine_than_its_image_is_refused(tmp_path):
+    vol = np.random.default_rng(0).normal(size=(6, 6, 6)).astype(np.float32)
+    lab = np.zeros((6, 6, 6), np.uint8)
+    lab[2:4, 2:4, 2:4] = 1
+    _nifti(tmp_path / "im/p1.nii.gz", vol, zooms=(0.63, 0.63, 5.0))
+    _nifti(tmp_path / "lb/p1.nii.gz", lab, zooms=(1.0, 1.0, 1.0))  # same shape, other spacing
+    with pytest.raises(
+        DataError,
+        match=r"lb/p1\.nii\.gz: its affine \[\[1,0,0,0\],.*differs from its image .*im/p1\.nii\.gz's "
+        r"\[\[0\.63,0,0,0\],\[0,0\.63,0,0\],\[0,0,5,0\]\] by more than 0\.001",
+    ):
+        ingest(_nifti_cfg(tmp_path), tmp_path, tmp_path / "out", KEY)
+    _nifti(tmp_path / "lb/p1.nii.gz", lab, zooms=(0.6300001, 0.63, 5.0))  # header rounding passes
+    assert ingest(_nifti_cfg(tmp_path), tmp_path, tmp_path / "out", KEY)["has_fg"].all()

@@ -71,6 +71,9 @@ class _Pairs(Section):
     image_strip: str = ""
     mask_strip: str = ""
     foreground_label: int | None = None
+    # true: every mask may be empty on purpose (a background-only control set); otherwise
+    # a dataset without any foreground is refused at ingest: nothing to segment
+    no_foreground: bool = False
 
 
 class Folder2D(_Pairs):

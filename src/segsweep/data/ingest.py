@@ -3,8 +3,11 @@
 Both readers match an image and its mask by file stem (after removing the configured
 ``image_strip``/``mask_strip`` suffixes) and check, naming the file each time:
 unreadable or corrupt file, image without mask, mask without image, shape mismatch,
-a mask with more than two values and no ``foreground_label``, NaN/inf values, and
-an empty dataset. Background-only masks are allowed and counted in the manifest.
+a NIfTI label whose affine differs from its image's (spacing, orientation, origin), 2D
+images of mixed channel counts or bit depths, a mask with more than two values and no
+``foreground_label``, NaN/inf values, an empty dataset, and a dataset without any
+foreground (unless ``no_foreground: true`` declares it). Background-only masks are
+allowed and counted in the manifest.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from segsweep.errors import DataError
 from segsweep.io import atomic_path
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+AFFINE_TOL = 1e-3  # mm: header rounding passes, another spacing, orientation or origin does not
+
+
+def _affine(a: np.ndarray) -> str:
+    """A 4x4 affine's top three rows on one line: [[0.63,0,0,-80],[...],[...]]."""
+    return "[" + ",".join("[" + ",".join(f"{v:.4g}" for v in row) + "]" for row in a[:3]) + "]"
 
 
 def _stem(path: Path, strip: str) -> str:
@@ -74,8 +83,9 @@ def _read_2d(path: Path) -> np.ndarray:
     return arr
 
 
-def _read_nifti(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
-    """Return the volume as (D, H, W) = (z, y, x) and its spacing in that order."""
+def _read_nifti(path: Path) -> tuple[np.ndarray, tuple[float, ...], np.ndarray]:
+    """Return the volume as (D, H, W) = (z, y, x), its spacing in that order and its
+    4x4 voxel-to-world affine."""
     try:
         img = nib.load(path)
         arr = np.asarray(img.dataobj)
@@ -85,7 +95,7 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
     if arr.ndim != 3:
         raise DataError(f"{path}: expected a 3D volume, got shape {list(arr.shape)}")
     spacing = tuple(float(s) for s in img.header.get_zooms()[:3])
-    return arr.transpose(2, 1, 0), spacing[::-1]
+    return arr.transpose(2, 1, 0), spacing[::-1], np.asarray(img.affine, dtype=np.float64)
 
 
 def _binarize(mask: np.ndarray, path: Path, fg_label: int | None, key: str) -> np.ndarray:
@@ -104,9 +114,18 @@ def _binarize(mask: np.ndarray, path: Path, fg_label: int | None, key: str) -> n
     return (mask > 0).astype(np.uint8)
 
 
-def load_pair_2d(img_path: Path, mask_path: Path, cfg: Folder2D, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Read one 2D pair: image (H, W, C) uint8 with C in {1, 3}, mask (H, W) uint8 {0, 1}."""
+def raw_format(image: np.ndarray) -> str:
+    """``3 channels, 8-bit`` for a raw 2D image array (H, W[, C])."""
+    channels = image.shape[2] if image.ndim == 3 else 1
+    depth = f"{image.dtype.itemsize * 8}-bit" + (" float" if image.dtype.kind == "f" else "")
+    return f"{channels} channel{'s' if channels > 1 else ''}, {depth}"
+
+
+def load_pair_2d(img_path: Path, mask_path: Path, cfg: Folder2D, key: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Read one 2D pair: image (H, W, C) uint8 with C in {1, 3}, mask (H, W) uint8 {0, 1},
+    and the raw image's format (``raw_format``)."""
     image, mask = _read_2d(img_path), _read_2d(mask_path)
+    raw = raw_format(image)
     if mask.ndim == 3:
         if not (mask == mask[..., :1]).all():
             raise DataError(f"{mask_path}: RGB mask whose channels differ; expected a gray or 0/255 RGB mask")
@@ -123,16 +142,21 @@ def load_pair_2d(img_path: Path, mask_path: Path, cfg: Folder2D, key: str) -> tu
         # 16-bit or float images: rescale to uint8 per image (CLAHE works on uint8).
         lo, hi = float(image.min()), float(image.max())
         image = ((image.astype(np.float64) - lo) / max(hi - lo, 1e-12) * 255).round().astype(np.uint8)
-    return np.ascontiguousarray(image), _binarize(mask, mask_path, cfg.foreground_label, key)
+    return np.ascontiguousarray(image), _binarize(mask, mask_path, cfg.foreground_label, key), raw
 
 
 def load_pair_3d(img_path: Path, mask_path: Path, cfg: Nifti, key: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Read one 3D pair: volume (D, H, W) float32, label (D, H, W) uint8 {0, 1}, spacing."""
-    image, spacing = _read_nifti(img_path)
-    mask, _ = _read_nifti(mask_path)
+    image, spacing, affine = _read_nifti(img_path)
+    mask, _, mask_affine = _read_nifti(mask_path)
     if image.shape != mask.shape:
         raise DataError(
             f"{mask_path}: shape {list(mask.shape)} does not match its image {img_path.name} {list(image.shape)}"
+        )
+    if not np.allclose(affine, mask_affine, rtol=0.0, atol=AFFINE_TOL):
+        raise DataError(
+            f"{mask_path}: its affine {_affine(mask_affine)} differs from its image {img_path}'s {_affine(affine)} "
+            f"by more than {AFFINE_TOL} (spacing, orientation or origin): the mask would be misaligned"
         )
     image = image.astype(np.float32)
     if not np.isfinite(image).all():
@@ -156,11 +180,17 @@ def ingest(cfg: Folder2D | Nifti, root: Path, out: Path, key: str) -> pd.DataFra
         DataError: on the first bad file (nothing is written).
     """
     pairs = match_pairs(cfg, root, key)
-    rows = []
+    rows, first = [], None
     with atomic_path(out) as tmp:
         for case, img_path, mask_path in pairs:
             if cfg.kind == "folder2d":
-                image, mask = load_pair_2d(img_path, mask_path, cfg, key)
+                image, mask, raw = load_pair_2d(img_path, mask_path, cfg, key)
+                first = first or (raw, img_path)
+                if raw != first[0]:  # one model input for the whole dataset
+                    raise DataError(
+                        f"{img_path}: {raw}, but {first[1]} (the dataset's first image) has {first[0]}: "
+                        "convert the images to one format"
+                    )
                 spacing, channels = (1.0, 1.0), image.shape[2]
             else:
                 image, mask, spacing = load_pair_3d(img_path, mask_path, cfg, key)
@@ -179,6 +209,11 @@ def ingest(cfg: Folder2D | Nifti, root: Path, out: Path, key: str) -> pd.DataFra
                 }
             )
         manifest = pd.DataFrame(rows)
+        if not manifest["has_fg"].any() and not cfg.no_foreground:
+            raise DataError(
+                f"{root}: no mask of the {len(manifest)} cases has foreground (e.g. {pairs[0][2]}): nothing to "
+                f"segment; set {key}.no_foreground: true if the dataset is background-only on purpose"
+            )
         manifest.to_csv(tmp / MANIFEST, index=False)
     return manifest
 
