@@ -26,3 +26,22 @@ def test_references_to_cells_are_checked_against_the_grid():
     assert parse_params(raw).landscape.cells == ["no-such-cell"]  # each section is valid alone
     with pytest.raises(ConfigError, match=r"landscape.cells\[0\] = \"no-such-cell\": not a grid cell"):
         validate_params(raw)
+
+
+def test_dataset_is_a_grid_axis_and_each_cell_is_checked_against_its_dataset(tiny_params):
+    """A 2D and a 3D study in one params file (dataset was not an axis: two files, and
+    their results/cells/baseline collided)."""
+    from segsweep.grid import expand
+
+    tiny_params["grid"] = {"studies": {"data": {"dataset": ["lesion2d", "organ3d"]}}}
+    params = validate_params(tiny_params)
+    cells, studies = expand(params.train, params.grid)
+    assert studies["data"] == ["baseline", "dataset-organ3d"]
+    assert cells["dataset-organ3d"].dataset == "organ3d" and cells["baseline"].dataset == "lesion2d"
+    tiny_params["preprocess"]["patches"]["size_3d"] = [18, 16, 16]  # 18: not divisible by 2**2
+    tiny_params["preprocess"]["patches"]["stride_3d"] = [18, 16, 16]
+    with pytest.raises(ConfigError, match=r"patches\.size_3d = \[18, 16, 16\]: cell 'dataset-organ3d' has a U-Net"):
+        validate_params(tiny_params)
+    tiny_params["grid"] = {"studies": {"data": {"dataset": ["organ"]}}}
+    with pytest.raises(ConfigError, match=r"cell 'dataset-organ': train\.dataset = \"organ\": not a dataset"):
+        validate_params(tiny_params)

@@ -133,6 +133,29 @@ def test_snakemake_runs_then_has_nothing_to_do_and_reruns_only_affected_jobs(rep
     assert planned_rules(repo) == {}
 
 
+def test_a_2d_and_a_3d_study_run_from_one_params_file(repo):
+    """``dataset`` is a grid axis: the 3D cells train on the 3D dataset's patches with
+    sliding-window inference, the probe along training takes the cell's training cases,
+    and the report shows one example figure per dataset."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["grid"] = {"seeds": [0, 1], "studies": {"data": {"dataset": ["lesion2d", "organ3d"]}}}
+    params["train"]["snapshot_every"] = 1
+    params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2, "cells": ["dataset-organ3d"]}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    snakemake(repo)
+    three = json.loads((repo / "results/cells/dataset-organ3d/metrics.json").read_text())
+    two = json.loads((repo / "results/cells/baseline/metrics.json").read_text())
+    assert three["ndim"] == 3 and three["inference_window"] == [16, 16, 16] and three["status"] in ("ok", "collapsed")
+    assert two["ndim"] == 2 and two["inference_window"] is None
+    assert three["test_cases"] != two["test_cases"]
+    assert (repo / "results/probes/patches/cell_dataset-organ3d_summary.csv").exists()
+    page = (repo / "results/report/index.html").read_text()
+    assert "examples_best_worst_lesion2d.png" in page and "examples_best_worst_organ3d.png" in page
+    table = (repo / "results/report/tables/data.csv").read_text()
+    assert "dataset-organ3d" in table and "organ3d" in table
+    assert planned_rules(repo) == {}
+
+
 def test_dvc_repro_reruns_preprocessing_but_not_data_generation(repo):
     run(["dvc", "init", "-q", "-f"], repo)
     run(["dvc", "repro"], repo)

@@ -23,6 +23,7 @@ from segsweep.paths import tag
 # Axis name -> the dotted train fields it sets. Axes ending in a section name
 # (loss, optimizer, scheduler) also take a mapping of that section's fields.
 AXES: dict[str, tuple[str, ...]] = {
+    "dataset": ("dataset",),
     "loss": ("loss.name",),
     "lam": ("loss.lam",),
     "optimizer": ("optimizer.name",),

@@ -78,10 +78,13 @@ def _check_train(params: Params, source: str) -> None:
                 f"{did_you_mean(cell, cells)}; `segsweep grid` lists them"
             )
     for cid, cell in cells.items():
+        n, size = ndim, patch
+        if cell.dataset != params.train.dataset:  # a dataset axis: a 2D and a 3D study in one file
+            n, size = _dataset_patch(params, f"cell '{cid}': train.dataset", cell.dataset, source)
         factor = 2**cell.model.depth
-        if any(s % factor for s in patch):
+        if any(s % factor for s in size):
             raise ConfigError(
-                f"{source}: preprocess.patches.size_{ndim}d = {list(patch)}: cell '{cid}' has a U-Net of "
+                f"{source}: preprocess.patches.size_{n}d = {list(size)}: cell '{cid}' has a U-Net of "
                 f"depth {cell.model.depth}, which needs every side divisible by 2**depth = {factor}"
             )
 

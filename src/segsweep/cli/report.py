@@ -68,9 +68,13 @@ def cmd_examples(args) -> None:
     cells = pd.read_csv(Path(args.summary) / "cells.csv")
     with atomic_path(Path(args.out)) as tmp, style(cfg.figure.font_size, cfg.figure.dpi):
         tmp.mkdir()
-        if cfg.examples.n_images:
-            shown = examples_figure(cells, Path(args.cells), cfg.examples.n_images, tmp / "best_worst")
-            shown.to_csv(tmp / "best_worst.csv", index=False)
+        # best and worst per dataset: cells of a 2D and a 3D study share no test image
+        datasets = sorted(cells["params.dataset"].dropna().unique()) if "params.dataset" in cells else [None]
+        for ds in datasets if cfg.examples.n_images else []:
+            stem = "best_worst" if len(datasets) == 1 else f"best_worst_{ds}"
+            own = cells if ds is None else cells[cells["params.dataset"] == ds]
+            shown = examples_figure(own, Path(args.cells), cfg.examples.n_images, tmp / stem)
+            shown.to_csv(tmp / f"{stem}.csv", index=False)
             for r in shown.itertuples():
                 log.info("examples %-5s %s %s Dice %.3f", r.role, r.cell, r.case, r.dice)
 

@@ -64,6 +64,12 @@ class EvalCfg(Section):
     last_k: PositiveInt | None = None  # required by, and only allowed with, selection: last_k
     precise_bn_batches: Annotated[int, Field(ge=0)] = 32  # 0: keep the running statistics
     curve_bn_batches: Annotated[int, Field(ge=0)] = 4  # at most precise_bn_batches
+    # How validation and test images are run: ``whole`` (one forward per image),
+    # ``sliding_window`` (MONAI's sliding_window_inference: windows of the training patch
+    # size, ``overlap``, Gaussian weighting; memory bounded by the window, not the
+    # volume) or ``auto`` (sliding windows for 3D, whole images for 2D).
+    inference: Literal["auto", "whole", "sliding_window"] = "auto"
+    overlap: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
 
     @model_validator(mode="after")
     def _k_only_with_last_k(self):

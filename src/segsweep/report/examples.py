@@ -21,6 +21,7 @@ from segsweep.figures import DOUBLE, PALETTE, save, subplots
 from segsweep.metrics import dice_iou, predict
 from segsweep.paths import prepared, split
 from segsweep.train.data import EvalImage, load_eval_images, read_split
+from segsweep.train.evaluate import infer
 
 GT, PRED = PALETTE[0], PALETTE[1]  # blue ground truth, vermillion prediction
 
@@ -57,10 +58,12 @@ def predict_cell(cell_dir: Path, cases: list[str]) -> tuple[list[EvalImage], lis
     model = build_model(cfg.model, meta["ndim"], val[0].image.shape[1])
     model.load_state_dict(checkpoint.load_weights(cell_dir / checkpoint.SELECTED))
     model.eval()
+    window = meta.get("inference_window")  # the inference that scored the cell
     preds = []
     for v in val:
         crop = (0, *(slice(0, s) for s in v.extent))
-        preds.append(predict(model(v.image))[crop].numpy())
+        logits = infer(model, v.image, tuple(window) if window else None, cfg.evaluation.overlap)
+        preds.append(predict(logits)[crop].numpy())
     return val, preds
 
 

@@ -221,6 +221,12 @@ def _copy_figure(src_png: Path, tmp: Path, name: str) -> bool:
     return pdf.exists()
 
 
+def _dataset_of(stem: str) -> str:
+    """``Dataset organ3d: `` for ``best_worst_organ3d`` (one figure per dataset)."""
+    ds = stem.removeprefix("best_worst").removeprefix("_")
+    return f"Dataset {ds}: " if ds else ""
+
+
 def figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path]) -> list[str]:
     body = []
     pngs = sorted(examples.glob("*.png")) if examples is not None else []
@@ -233,7 +239,7 @@ def figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path])
         body.append(
             page_html.figure(
                 f"examples_{png.stem}",
-                f"{n}test images (rows), chosen to span the range of "
+                f"{_dataset_of(png.stem)}{n}test images (rows), chosen to span the range of "
                 "foreground fractions: image, ground truth, and the predictions (vermillion, "
                 "ground-truth outline blue) of the best and the worst cell by test Dice (named "
                 "in the figure's title; one seed each), with each image's Dice.",

@@ -52,8 +52,32 @@ def precise_bn(model: nn.Module, batches: list[torch.Tensor]) -> nn.Module:
     return out.eval()
 
 
+def window_of(mode: str, ndim: int, patch: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The sliding window (the training patch size) for inference ``mode``, or None for
+    whole images (``auto``: windows for 3D volumes, whole 2D images)."""
+    return tuple(patch) if mode == "sliding_window" or (mode == "auto" and ndim == 3) else None
+
+
+def infer(model: nn.Module, image: torch.Tensor, window: tuple[int, ...] | None, overlap: float = 0.5) -> torch.Tensor:
+    """Logits (1, C_out, *spatial) of ``model`` on ``image`` (1, C, *spatial): one forward,
+    or MONAI's ``sliding_window_inference`` over ``window``-sized tiles with ``overlap``
+    and Gaussian weighting (peak memory set by the window, not the image)."""
+    if window is None:
+        return model(image)
+    from monai.inferers import sliding_window_inference
+
+    return sliding_window_inference(image, window, 4, model, overlap=overlap, mode="gaussian")
+
+
 @torch.no_grad()
-def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) -> dict:
+def score_images(
+    model: nn.Module,
+    loss_fn,
+    images: list,
+    device: torch.device,
+    window: tuple[int, ...] | None = None,
+    overlap: float = 0.5,
+) -> dict:
     """Loss and per-image metrics of ``model`` (eval mode) on whole images.
 
     Args:
@@ -61,6 +85,7 @@ def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) 
         loss_fn: the cell's loss, on (logits, mask).
         images: ``EvalImage`` items (padded image, mask, original extent).
         device: where to run.
+        window, overlap: sliding-window inference (``infer``); None: one forward per image.
 
     Returns:
         ``loss`` (mean), ``dice`` / ``iou`` (means over images with foreground; NaN if
@@ -73,7 +98,7 @@ def score_images(model: nn.Module, loss_fn, images: list, device: torch.device) 
     model.eval()
     dices, ious, losses, empty_ok, constant, masks = [], [], [], [], [], set()
     for v in images:
-        logits = model(v.image.to(device))
+        logits = infer(model, v.image.to(device), window, overlap)
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
         logits, mask = logits[crop], v.mask.to(device)[crop]
         losses.append(float(loss_fn(logits, mask)))

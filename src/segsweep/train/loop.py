@@ -119,7 +119,7 @@ def train_epoch(run: Setup, state: TrainState, epoch: int, snapshots: Path) -> b
         log.warning("%s: loss is not finite at epoch %d step %d: diverged", cell, epoch, state.diverged_at["step"])
         return False
     model = precise_bn(run.model, run.bn_sample[: cfg.evaluation.curve_bn_batches])
-    ev = score_images(model, run.loss_fn, run.val, run.device)
+    ev = score_images(model, run.loss_fn, run.val, run.device, run.window, cfg.evaluation.overlap)
     lr = state.steps[-1]["lr"] if state.steps else cfg.optimizer.lr
     train_loss = float(np.mean(losses))
     state.history.append(

@@ -104,8 +104,10 @@ def _select_and_score(run: Setup, state: TrainState, test: list) -> Selected:
     model = copy.deepcopy(run.model)
     model.load_state_dict(weights)
     model = precise_bn(model, run.bn_sample)
-    test_scores = score_images(model, run.loss_fn, test, run.device)
-    return Selected(test_scores, score_images(model, run.loss_fn, run.val, run.device), epoch, from_epochs, model)
+    window, overlap = run.window, run.cfg.evaluation.overlap
+    test_scores = score_images(model, run.loss_fn, test, run.device, window, overlap)
+    val_scores = score_images(model, run.loss_fn, run.val, run.device, window, overlap)
+    return Selected(test_scores, val_scores, epoch, from_epochs, model)
 
 
 def _metrics(run: Setup, state: TrainState, test: list, sel: Selected) -> dict:
@@ -141,6 +143,7 @@ def _metrics(run: Setup, state: TrainState, test: list, sel: Selected) -> dict:
         "epochs_run": len(history),
         "steps_run": len(state.steps),
         "diverged_at": state.diverged_at,
+        "inference_window": list(run.window) if run.window else None,  # None: whole images
         "device": str(run.device),
         "torch": torch.__version__,
     }

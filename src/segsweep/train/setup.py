@@ -13,6 +13,7 @@ from segsweep.losses import build_loss
 from segsweep.models import build_model
 from segsweep.optim import build_optimizer
 from segsweep.train.data import TrainPatches, bn_batches, load_eval_images, load_train_patches, read_split
+from segsweep.train.evaluate import window_of
 from segsweep.train.norms import NormLogger
 from segsweep.train.results import cpu_state
 from segsweep.train.state import TrainState
@@ -48,6 +49,7 @@ class Setup:
     scaler: torch.amp.GradScaler
     norms: NormLogger | None
     fingerprint: str  # the settings a resume file must have been written with
+    window: tuple[int, ...] | None  # sliding-window inference (the patch size), or None: whole images
 
     def save(self, path: Path, state: TrainState) -> None:
         state.save(path, self.fingerprint, self.model, self.optimizer, self.scaler, self.norms)
@@ -84,4 +86,5 @@ def setup(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_d
         scaler=torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda"),
         norms=NormLogger(model) if cfg.log_norms else None,
         fingerprint=section_json(cfg),
+        window=window_of(cfg.evaluation.inference, ndim, tuple(data.images.shape[2:])),
     )
