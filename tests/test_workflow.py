@@ -139,6 +139,7 @@ def test_a_2d_and_a_3d_study_run_from_one_params_file(repo):
     and the report shows one example figure per dataset."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["grid"] = {"seeds": [0, 1], "studies": {"data": {"dataset": ["lesion2d", "organ3d"]}}}
+    params["datasets"]["organ3d"]["normalization"] = "zscore"  # MRI-style: per case, no HU window
     params["train"]["snapshot_every"] = 1
     params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2, "cells": ["dataset-organ3d"]}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -148,6 +149,8 @@ def test_a_2d_and_a_3d_study_run_from_one_params_file(repo):
     assert three["ndim"] == 3 and three["inference_window"] == [16, 16, 16] and three["status"] in ("ok", "collapsed")
     assert two["ndim"] == 2 and two["inference_window"] is None
     assert three["test_cases"] != two["test_cases"]
+    with np.load(repo / f"data/processed/organ3d/prepared/cases/{three['test_cases'][0]}.npz") as z:
+        assert abs(float(z["image"].mean())) < 1e-4 and float(z["image"].std()) == pytest.approx(1.0, abs=1e-4)
     assert (repo / "results/probes/patches/cell_dataset-organ3d_summary.csv").exists()
     page = (repo / "results/report/index.html").read_text()
     assert "examples_best_worst_lesion2d.png" in page and "examples_best_worst_organ3d.png" in page

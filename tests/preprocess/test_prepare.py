@@ -59,3 +59,31 @@ def test_window_3d():
     vol = np.array([-1000.0, -200.0, 50.0, 300.0, 2000.0])
     np.testing.assert_allclose(window_3d(vol, -200.0, 300.0), [0, 0, 0.5, 1, 1])
     assert window_3d(vol, -200.0, 300.0).dtype == np.float32
+
+
+def test_3d_normalisations_are_per_case():
+    """One fixed HU window for every 3D dataset left MRI (no absolute scale) outside the
+    pipeline."""
+    from segsweep.preprocess.prepare import normalize_3d
+
+    rng = np.random.default_rng(0)
+    mri = rng.normal(700.0, 90.0, size=(4, 8, 8))  # arbitrary scanner units
+    z = normalize_3d(mri, "zscore", -200.0, 300.0)
+    assert z.dtype == np.float32 and abs(float(z.mean())) < 1e-5 and float(z.std()) == pytest.approx(1.0, abs=1e-5)
+    m = normalize_3d(mri, "minmax", -200.0, 300.0)
+    assert float(m.min()) == 0.0 and float(m.max()) == pytest.approx(1.0)
+    w = normalize_3d(np.array([-1000.0, 50.0, 2000.0]), "window", -200.0, 300.0)
+    np.testing.assert_allclose(w, [0.0, 0.5, 1.0])
+    assert normalize_3d(mri, "none", 0, 1).dtype == np.float32
+    assert not normalize_3d(np.full((2, 2, 2), 5.0), "zscore", 0, 1).any()  # constant: zeros, not NaN
+
+
+def test_normalization_is_declared_on_the_3d_dataset():
+    from pydantic import ValidationError
+
+    from segsweep.config import Nifti, Synth3D
+
+    assert Synth3D(kind="synth3d").normalization == "window"
+    assert Nifti(kind="nifti", root="x", normalization="zscore").normalization == "zscore"
+    with pytest.raises(ValidationError, match="normalization"):
+        Nifti(kind="nifti", root="x", normalization="ct")

@@ -39,6 +39,15 @@ def probe_cfg(w=None):
     return cfg_arg(data)
 
 
+def prepare_cfg(ds):
+    """preprocess.prepare as dataset ``ds`` uses it: the 2D or 3D fields, and the 3D
+    window only under normalization: window (a window change reruns no z-scored dataset)."""
+    cfg = P.preprocess.prepare.for_ndim(NDIM[ds])
+    if NDIM[ds] == 3 and getattr(P.datasets[ds], "normalization", "window") != "window":
+        cfg.pop("window")
+    return cfg
+
+
 def probe_cell_inputs(w):
     """A cell's snapshots, its patches and its split (the probe takes its training cases)."""
     c = cell_of(w)

@@ -10,14 +10,15 @@ rule prepare:
         fingerprint="data/processed/{ds}/prepared.fingerprint.json",
     params:
         fingerprint=pending("prepare"),
-        cfg=lambda w: cfg_arg(P.preprocess.prepare.for_ndim(NDIM[w.ds])),
+        cfg=lambda w: cfg_arg(prepare_cfg(w.ds)),
+        normalization=lambda w: getattr(P.datasets[w.ds], "normalization", "window"),
     log:
         "logs/prepare/{ds}.log",
     conda:
         "../envs/data.yaml"
     shell:
         "python -m segsweep --log {log} --fingerprint {params.fingerprint} prepare"
-        " --cfg {params.cfg} --src {input.src} --out {output.out}"
+        " --cfg {params.cfg} --normalization {params.normalization} --src {input.src} --out {output.out}"
 
 
 rule augment:

@@ -12,7 +12,8 @@ def cmd_prepare(args) -> None:
     from segsweep.config import Prepare
     from segsweep.preprocess.prepare import prepare
 
-    manifest = prepare(section(args, Prepare, "preprocess.prepare"), Path(args.src), Path(args.out))
+    cfg = section(args, Prepare, "preprocess.prepare")
+    manifest = prepare(cfg, Path(args.src), Path(args.out), args.normalization)
     log.info("prepare: %d cases -> %s", len(manifest), args.out)
 
 
@@ -38,7 +39,7 @@ def cmd_patches(args) -> None:
 def add_verbs(verb) -> None:
     """This stage's subcommands (``verb(name, handler, help)`` adds one)."""
     for name, func, help_ in (
-        ("prepare", cmd_prepare, "CLAHE, resize/pad (2D); intensity window (3D)"),
+        ("prepare", cmd_prepare, "CLAHE, resize/pad (2D); intensity normalisation (3D)"),
         ("augment", cmd_augment, "seeded random rotations and crops"),
         ("patches", cmd_patches, "noise level + patch extraction"),
     ):
@@ -47,3 +48,10 @@ def add_verbs(verb) -> None:
         sp.add_argument("--out", required=True)
         if name == "patches":
             sp.add_argument("--sigma", type=float, default=0.0)
+        if name == "prepare":
+            sp.add_argument(
+                "--normalization",
+                choices=("window", "zscore", "minmax", "none"),
+                default="window",
+                help="3D: the dataset's normalization (default: window)",
+            )

@@ -39,6 +39,14 @@ class Synth2D(Section):
         return v
 
 
+# How a 3D dataset's intensities become network inputs (``segsweep.preprocess.prepare``):
+# ``window``: clip to preprocess.prepare.window and scale to [0, 1] (CT in Hounsfield
+# units); ``zscore``: per case, (x - mean) / std (MRI: no absolute scale); ``minmax``:
+# per case to [0, 1]; ``none``: as stored. Per-case statistics only: nothing from other
+# cases (or the test set) enters a case's inputs.
+Normalization = Literal["window", "zscore", "minmax", "none"]
+
+
 class Synth3D(Section):
     """Synthetic CT-like volumes (Hounsfield units) with an organ label (NIfTI)."""
 
@@ -57,6 +65,7 @@ class Synth3D(Section):
     empty_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     noise_hu: Annotated[float, Field(ge=0.0)] = 20.0
     seed: int = 0
+    normalization: Normalization = "window"
 
 
 class _Pairs(Section):
@@ -88,6 +97,7 @@ class Nifti(_Pairs):
     """NIfTI image/label pairs (3D, any spacing)."""
 
     kind: Literal["nifti"]
+    normalization: Normalization = "window"
     image_glob: str = "imagesTr/*.nii.gz"
     mask_glob: str = "labelsTr/*.nii.gz"
 

@@ -3,7 +3,8 @@
 2D (uint8 RGB or gray): CLAHE first (albumentations works on uint8; RGB through the L
 channel of LAB), then resize or pad+centre-crop to a fixed size. Images stay uint8
 here; scaling to [0, 1] happens when patches are written.
-3D (float HU or any scanner unit): clip to the intensity window and scale to [0, 1].
+3D (float HU or any scanner unit): the dataset's ``normalization``: clip to the intensity
+window and scale to [0, 1] (``window``, CT), per-case z-score (MRI) or min-max, or none.
 CLAHE and resizing apply to 2D only.
 """
 
@@ -43,8 +44,25 @@ def window_3d(volume: np.ndarray, low: float, high: float) -> np.ndarray:
     return ((np.clip(volume, low, high) - low) / (high - low)).astype(np.float32)
 
 
-def prepare(cfg: Prepare, src: Path, out: Path) -> pd.DataFrame:
-    """Normalise every case of the store ``src`` into the store ``out`` (atomic)."""
+def normalize_3d(volume: np.ndarray, method: str, low: float, high: float) -> np.ndarray:
+    """A volume's intensities as float32 network inputs by ``method`` (a dataset's
+    ``normalization``): ``window`` (clip to [low, high], scale to [0, 1]), ``zscore``
+    and ``minmax`` over the case itself, or ``none``. A constant volume maps to zeros."""
+    v = volume.astype(np.float64)
+    if method == "window":
+        return window_3d(volume, low, high)
+    if method == "zscore":
+        std = v.std()
+        return ((v - v.mean()) / std if std > 0 else np.zeros_like(v)).astype(np.float32)
+    if method == "minmax":
+        span = v.max() - v.min()
+        return ((v - v.min()) / span if span > 0 else np.zeros_like(v)).astype(np.float32)
+    return volume.astype(np.float32)
+
+
+def prepare(cfg: Prepare, src: Path, out: Path, normalization: str = "window") -> pd.DataFrame:
+    """Normalise every case of the store ``src`` into the store ``out`` (atomic); 3D
+    volumes by the dataset's ``normalization`` (``normalize_3d``)."""
     manifest = read_manifest(src)
     transform = build_2d_transform(cfg)
     rows = []
@@ -58,7 +76,7 @@ def prepare(cfg: Prepare, src: Path, out: Path) -> pd.DataFrame:
                     if image.ndim == 2:  # cv2 drops a single channel axis
                         image = image[..., None]
             else:
-                image = window_3d(image, cfg.window.low, cfg.window.high)
+                image = normalize_3d(image, normalization, cfg.window.low, cfg.window.high)
             save_case(tmp, row.case, image, mask)
             rows.append({**row._asdict(), "shape": "x".join(map(str, mask.shape)), **fg_stats(mask)})
         result = pd.DataFrame(rows)
