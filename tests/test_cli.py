@@ -160,6 +160,7 @@ def test_each_verb_lives_in_its_stages_module_and_digests_only_that_one():
         "grid": "study",
         "synth": "data",
         "ingest": "data",
+        "inspect": "data",
         "collect": "data",
         "split": "data",
         "prepare": "preprocess",

@@ -18,7 +18,12 @@ from segsweep.study import validate_params  # noqa: E402
 from segsweep.grid import expand as expand_grid  # noqa: E402  (Snakemake has its own expand)
 
 try:
-    P = validate_params(config, source=", ".join(os.path.relpath(f) for f in workflow.configfiles) or "params.yaml")
+    SOURCE = ", ".join(os.path.relpath(f) for f in workflow.configfiles) or "params.yaml"
+    P = validate_params(config, source=SOURCE)
+    if any(ds.kind == "nifti" for ds in P.datasets.values()):  # reads headers: NIfTI data only
+        from segsweep.data.inspect import check_volumes
+
+        check_volumes(P, SOURCE)
 except ConfigError as exc:
     # One line, no traceback, non-zero exit, before any job runs.
     print(f"error: {exc}", file=sys.stderr)

@@ -46,6 +46,29 @@ def cmd_ingest(args) -> None:
     )
 
 
+def cmd_inspect(args) -> None:
+    """Every case of a dataset read once: shapes, spacings, orientation, intensities,
+    foreground, a modality hint; a JSON file with ``--out``."""
+    import json
+
+    from segsweep.config import Dataset, dataset_ndim
+    from segsweep.data.ingest import reader_for
+    from segsweep.data.inspect import inspect_dataset
+    from segsweep.io import write_json
+
+    ds = section(args, Dataset, f"datasets.{args.dataset}")
+    root = Path(args.root) if args.root else getattr(ds, "root", None) or Path(f"data/synth/{args.dataset}")
+    if not root.is_dir():
+        raise ConfigError(
+            f"datasets.{args.dataset}: {root} is not a folder (a synthetic dataset: run `snakemake data`)"
+        )
+    report = inspect_dataset(reader_for(ds, root), root, f"datasets.{args.dataset}", dataset_ndim(ds))
+    if args.out:
+        write_json(args.out, report)
+    summary = {k: v for k, v in report.items() if k != "cases"}
+    print(json.dumps(summary, indent=2))
+
+
 def cmd_split(args) -> None:
     from segsweep.config import Splits
     from segsweep.data.cases import read_manifest
@@ -103,6 +126,10 @@ def add_verbs(verb) -> None:
     sp.add_argument("--dataset", required=True)
     sp.add_argument("--root", help="folder the globs are relative to (default: the dataset's root)")
     sp.add_argument("--out", required=True)
+    sp = verb("inspect", cmd_inspect, "a dataset's fingerprint: shapes, spacings, intensities, foreground")
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--root", help="folder the globs are relative to (default: the dataset's root)")
+    sp.add_argument("--out", help="also write the fingerprint with every case as JSON here")
     sp = verb(
         "split",
         cmd_split,

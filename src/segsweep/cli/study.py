@@ -7,9 +7,11 @@ from segsweep.errors import ConfigError, did_you_mean
 
 def cmd_validate(args) -> None:
     from segsweep.config import section_json
+    from segsweep.data.inspect import check_volumes
     from segsweep.study import load_params
 
     params = load_params(args.params)
+    check_volumes(params, args.params)
     print(section_json(params) if args.json else f"{args.params}: ok ({len(params.datasets)} datasets)")
 
 
