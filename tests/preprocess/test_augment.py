@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from segsweep.config import Augment
 from segsweep.data.cases import load_case, save_case
@@ -67,3 +68,25 @@ def test_random_crop_pads_small_inputs():
     a = np.ones((4, 5), np.uint8)
     (out,) = random_crop([a], (6, 5), np.random.default_rng(0))
     assert out.shape == (6, 5) and out.sum() == 20
+
+
+def test_foreground_centred_3d_crops_find_a_tiny_lesion():
+    """Random 3D crops missed tiny lesions (foreground <= 0.01 %)."""
+    from pydantic import ValidationError
+
+    from segsweep.preprocess.augment import augment_3d
+
+    image = np.random.default_rng(0).random((40, 96, 96)).astype(np.float32)
+    mask = np.zeros((40, 96, 96), np.uint8)
+    mask[31, 80:82, 7:9] = 1  # 4 voxels of 368,640: 0.001 %
+    cfg = Augment(copies=1, rotate_p=0.0, crop_3d=(16, 32, 32), fg_crop_3d=1.0)
+    assert all(augment_3d(image, mask, cfg, seed)[1].any() for seed in range(20))
+    plain = cfg.model_copy(update={"fg_crop_3d": 0.0})
+    assert sum(augment_3d(image, mask, plain, seed)[1].any() for seed in range(20)) <= 3
+    half = cfg.model_copy(update={"fg_crop_3d": 0.5})
+    assert 3 <= sum(augment_3d(image, mask, half, seed)[1].any() for seed in range(20)) <= 17
+    for seed in range(3):  # deterministic per seed
+        a, b = augment_3d(image, mask, half, seed), augment_3d(image, mask, half, seed)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    with pytest.raises(ValidationError, match=r"fg_crop_3d = 0\.5 needs crop_3d"):
+        Augment(crop_3d=None, fg_crop_3d=0.5)

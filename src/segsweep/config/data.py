@@ -160,7 +160,16 @@ class Augment(Section):
     rotate_p: Annotated[float, Field(ge=0, le=1)] = 0.5
     crop_2d: Size2D | None = (96, 96)
     crop_3d: Size3D | None = (32, 48, 48)
+    # probability that a 3D crop is centred on a random foreground voxel (nnU-Net
+    # oversamples a third of its patches); 0: random crops only
+    fg_crop_3d: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _fg_crop_needs_a_crop(self):
+        if self.fg_crop_3d > 0 and self.crop_3d is None:
+            raise ValueError(f"fg_crop_3d = {self.fg_crop_3d} needs crop_3d (it centres the 3D crops); crop_3d is null")
+        return self
 
 
 class Patches(Section):

@@ -104,16 +104,7 @@ def probe_state(
         Columns ``loss``, ``patch_kind``, ``patch`` (first row of the batch), ``loss_value``,
         ``grad_norm`` (total 2-norm), ``grad/<layer>``.
     """
-    if (
-        bn_mode == "train"
-        and batch_size == 1
-        and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    ):
-        log.warning(
-            "probe.bn_mode = train with probe.batch_size = 1: batch norm normalises each patch by its own "
-            "statistics (training used batches), and a patch constant in a channel becomes zeros; "
-            "bn_mode: eval uses the running statistics"
-        )
+    _warn_single_patch_batch_norm(model, batch_size, bn_mode)
     model = copy.deepcopy(model)  # BN running statistics and grads stay out of the caller's model
     model.train(bn_mode == "train")
     for m in model.modules():  # dropout off: it would make the probe random
@@ -146,6 +137,19 @@ def probe_state(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _warn_single_patch_batch_norm(model: torch.nn.Module, batch_size: int, bn_mode: str) -> None:
+    if (
+        bn_mode == "train"
+        and batch_size == 1
+        and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    ):
+        log.warning(
+            "probe.bn_mode = train with probe.batch_size = 1: batch norm normalises each patch by its own "
+            "statistics (training used batches), and a patch constant in a channel becomes zeros; "
+            "bn_mode: eval uses the running statistics"
+        )
 
 
 def ratios(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
