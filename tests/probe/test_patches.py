@@ -134,3 +134,46 @@ def test_train_mode_batch_norm_on_one_patch_warns(patches3d, caplog):
         probe_state(model, losses, images, masks, picks, batch_size=1, bn_mode="train")
     assert "probe.bn_mode = train with probe.batch_size = 1" in caplog.text
     assert Probe().bn_mode == "eval"
+
+
+def _monai_ratios(model, images, masks, picks) -> dict[str, float]:
+    """The bg-only / fg+bg ratio of mean gradient 2-norms with MONAI's losses and a plain
+    autograd loop (the independent reference issue 15 asks the probe to agree with)."""
+    from monai.losses import DiceLoss
+
+    refs = {
+        "dice": DiceLoss(softmax=True, to_onehot_y=True, include_background=False),
+        "dice_all": DiceLoss(softmax=True, to_onehot_y=True, include_background=True),
+        "ce": lambda z, y: torch.nn.functional.cross_entropy(z, y[:, 0].long()),
+    }
+    model = model.eval()
+    params = list(model.parameters())
+    out = {}
+    for name, fn in refs.items():
+        means = {}
+        for kind, rows in picks.items():
+            norms = []
+            for r in rows:
+                x = torch.from_numpy(np.array(images[r : r + 1]))
+                y = torch.from_numpy(np.array(masks[r : r + 1]))[:, None].long()
+                grads = torch.autograd.grad(fn(model(x), y), params, allow_unused=True)
+                norms.append(float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads if g is not None))))
+            means[kind] = np.mean(norms)
+        out[name] = means["bg_only"] / means["fg_bg"]
+    return out
+
+
+def test_probe_ratios_agree_with_an_independent_monai_computation(patches3d):
+    """The 3D probe gave 2e-9 / 0.41 / 0.61 where MONAI's losses gave 1.2e-7 / 1.04 /
+    1.06 (blank and validation patches, batch norm over one patch)."""
+    table, images, masks = load_patches(patches3d)
+    picks = pick_patches(table, images, 6, seed=0)
+    torch.manual_seed(0)
+    model = build_model(ModelCfg(depth=2, base_filters=4), 3, 1)
+    losses = {n: build_loss(loss_cfg(name=n), "softmax") for n in ("dice", "dice_all", "ce")}
+    ours = ratios(probe_state(model, losses, images, masks, picks, batch_size=1, bn_mode="eval"), []).set_index("loss")
+    ref = _monai_ratios(model, images, masks, picks)
+    # the same numbers (the issue asked for 20 %): dice_all 0.892, ce 0.990, dice 8.1e-8 here
+    for name in ("dice", "dice_all", "ce"):
+        assert ours.loc[name, "ratio_mean"] == pytest.approx(ref[name], rel=1e-4), (name, ours.loc[name], ref)
+    assert ours.loc["dice", "ratio_mean"] < 1e-5
