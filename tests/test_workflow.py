@@ -142,7 +142,7 @@ def test_a_2d_and_a_3d_study_run_from_one_params_file(repo):
     and the report shows one example figure per dataset."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["grid"] = {"seeds": [0, 1], "studies": {"data": {"dataset": ["lesion2d", "organ3d"]}}}
-    params["datasets"]["organ3d"]["normalization"] = "zscore"  # MRI-style: per case, no HU window
+    params["datasets"]["organ3d"] |= {"modality": "mri", "normalization": "zscore"}  # per case, no HU window
     params["train"]["snapshot_every"] = 1
     params["probe"] = {"losses": ["dice", "ce"], "n_patches": 2, "cells": ["dataset-organ3d"]}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -70,3 +70,20 @@ def test_3d_volumes_are_ct_like_nifti(tmp_path):
     assert vol.min() <= -900 and vol.max() >= 500  # air and bone
     assert set(np.unique(label)) == {0, 1} and manifest.has_fg.all()
     assert 60 < vol[label == 1].mean() < 120  # the organ is brighter than soft tissue
+
+
+def test_mri_like_volumes_and_tiny_lesions():
+    """Fixtures for issue 15: MRI-like volumes (arbitrary positive scale per case, bias
+    field) and lesions of at most 0.01 % of the volume; the CT organ path is unchanged."""
+    from segsweep.config import Synth3D
+    from segsweep.data.synth import organ_volume
+
+    mri = [organ_volume(Synth3D(kind="synth3d", modality="mri", empty_fraction=0.0), i) for i in range(3)]
+    assert all(v.dtype == np.float32 and v.min() >= 0 for v, _ in mri)
+    assert len({round(float(np.median(v)), -1) for v, _ in mri}) == 3  # each case its own scale
+    fg, bg = mri[0][0][mri[0][1] > 0].mean(), mri[0][0][mri[0][1] == 0].mean()
+    assert fg > bg  # hyperintense target
+    v, lesion = organ_volume(Synth3D(kind="synth3d", target="lesion", empty_fraction=0.0), 0)
+    assert v.dtype == np.int16 and v.min() == -1024 and 0 < lesion.mean() <= 1e-4
+    ct, organ = organ_volume(Synth3D(kind="synth3d"), 0)
+    assert ct.dtype == np.int16 and organ.mean() > 1e-3

@@ -48,7 +48,10 @@ Normalization = Literal["window", "zscore", "minmax", "none"]
 
 
 class Synth3D(Section):
-    """Synthetic CT-like volumes (Hounsfield units) with an organ label (NIfTI)."""
+    """Synthetic volumes with a label (NIfTI): ``modality: ct`` (Hounsfield units: air,
+    fat, soft tissue, bone) or ``mri`` (an arbitrary positive scale per case, a smooth
+    multiplicative bias field, no absolute intensities); ``target: organ`` (a lobed
+    organ, a few % of the volume) or ``lesion`` (one tiny sphere, <= 0.01 %)."""
 
     kind: Literal["synth3d"]
     n_cases: PositiveInt = 6
@@ -65,6 +68,8 @@ class Synth3D(Section):
     empty_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     noise_hu: Annotated[float, Field(ge=0.0)] = 20.0
     seed: int = 0
+    modality: Literal["ct", "mri"] = "ct"
+    target: Literal["organ", "lesion"] = "organ"
     normalization: Normalization = "window"
 
 

@@ -92,8 +92,11 @@ def organ_volume(cfg: Synth3D, index: int) -> tuple[np.ndarray, np.ndarray]:
     """Case ``index`` of a synthetic 3D dataset.
 
     Returns:
-        ``(volume, label)``: volume (D, H, W) int16 in HU, label (D, H, W) uint8 in {0, 1}.
+        ``(volume, label)``: volume (D, H, W) int16 in HU (``ct``) or float32 in an
+        arbitrary scale (``mri``), label (D, H, W) uint8 in {0, 1}.
     """
+    if cfg.modality == "mri" or cfg.target == "lesion":
+        return _volume_v2(cfg, index)
     rng = _rng(cfg.seed, index)
     d, h, w = cfg.shape
     zz, yy, xx = np.meshgrid(*(np.linspace(-1, 1, s) for s in (d, h, w)), indexing="ij")
@@ -117,6 +120,36 @@ def organ_volume(cfg: Synth3D, index: int) -> tuple[np.ndarray, np.ndarray]:
         vol[label] = 90.0 + 10 * _smooth_noise(rng, (d, h, w), 2.0)[label]
     vol += cfg.noise_hu * rng.standard_normal(vol.shape)
     return np.clip(vol, -1024, 3071).round().astype(np.int16), label.astype(np.uint8)
+
+
+def _volume_v2(cfg: Synth3D, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """MRI-like volumes and tiny lesions (the CT organ path above keeps its exact draws)."""
+    rng = _rng(cfg.seed, 10_000 + index)
+    d, h, w = cfg.shape
+    zz, yy, xx = np.meshgrid(*(np.linspace(-1, 1, s) for s in (d, h, w)), indexing="ij")
+    body = (yy / 0.8) ** 2 + (xx / 0.9) ** 2 <= 1
+    label = np.zeros((d, h, w), bool)
+    if rng.random() >= cfg.empty_fraction:
+        if cfg.target == "lesion":  # one sphere of ~1.5 voxels radius, inside the body
+            centre = np.array(
+                [rng.integers(2, d - 2), rng.integers(h // 3, 2 * h // 3), rng.integers(w // 3, 2 * w // 3)]
+            )
+            grid = np.stack(np.meshgrid(*(np.arange(s) for s in (d, h, w)), indexing="ij"), -1)
+            label = ((grid - centre) ** 2).sum(-1) <= 2.25
+        else:
+            c, r = rng.uniform([-0.3, -0.35, -0.4], [0.3, 0.05, 0.2]), rng.uniform([0.25, 0.18, 0.2], [0.6, 0.35, 0.4])
+            label = (((zz - c[0]) / r[0]) ** 2 + ((yy - c[1]) / r[1]) ** 2 + ((xx - c[2]) / r[2]) ** 2 <= 1) & body
+    if cfg.modality == "ct":
+        vol = np.where(body, 40.0, -1000.0) + 15 * _smooth_noise(rng, (d, h, w), 3.0) * body
+        vol[label] = 90.0
+        vol += cfg.noise_hu * rng.standard_normal(vol.shape)
+        return np.clip(vol, -1024, 3071).round().astype(np.int16), label.astype(np.uint8)
+    gain = rng.uniform(200.0, 2000.0)  # no absolute scale: each case its own
+    bias = np.exp(0.3 * _smooth_noise(rng, (d, h, w), 12.0))  # smooth multiplicative field
+    vol = np.where(body, 1.0, 0.02) + 0.1 * _smooth_noise(rng, (d, h, w), 3.0) * body
+    vol[label] = 1.6  # hyperintense
+    vol = gain * bias * vol + gain * 0.03 * np.abs(rng.standard_normal(vol.shape))  # Rician-like floor
+    return vol.astype(np.float32), label.astype(np.uint8)
 
 
 def write_synth(cfg: Synth2D | Synth3D, out: Path, name: str) -> pd.DataFrame:
