@@ -194,6 +194,12 @@ def name_of(model: type[Section]) -> str:
 MODELS: dict[str, dict[str, type[Section]]] = {f: {name_of(m): m for m in ms} for f, ms in FAMILIES.items()}
 
 
+def default(family: str) -> Section:
+    """The family's default component at its defaults (the baseline's when params.yaml
+    names none): ``DEFAULT`` is the one place that says which it is."""
+    return MODELS[family][DEFAULT[family]]()
+
+
 def _named(family: str):
     """Before validation: a bare name -> ``{name: it}``; no name -> the family's default."""
 

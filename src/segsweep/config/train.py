@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PositiveInt, model_validator
 
 from segsweep.config.base import Section, TrainFraction
-from segsweep.config.components import Adam, Constant, Dice, LossCfg, OptimCfg, SchedCfg
+from segsweep.config.components import LossCfg, OptimCfg, SchedCfg, default
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 # (any float here: each cell's own model rejects a non-finite one, naming the cell)
@@ -101,9 +101,9 @@ class Train(Section):
     batch_size: PositiveInt = 16
     evaluation: EvalCfg = EvalCfg()
     model: ModelCfg = ModelCfg()
-    loss: LossCfg = Dice()
-    optimizer: OptimCfg = Adam()
-    scheduler: SchedCfg = Constant()
+    loss: LossCfg = default("loss")
+    optimizer: OptimCfg = default("optimizer")
+    scheduler: SchedCfg = default("scheduler")
     regularization: RegCfg = RegCfg()
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = False  # mixed precision (CUDA only)

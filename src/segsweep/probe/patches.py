@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +57,13 @@ def pick_patches(
     out = {}
     for kind in KINDS:
         by_case = {c: rng.permutation(g.index.to_numpy()) for c, g in allowed[allowed["kind"] == kind].groupby("case")}
-        order = [list(by_case)[i] for i in rng.permutation(len(by_case))]
-        picked, blank, queues = [], 0, {c: list(by_case[c]) for c in order}
+        cases_of_kind = list(by_case)
+        order = [cases_of_kind[i] for i in rng.permutation(len(cases_of_kind))]
+        picked, blank, queues = [], 0, {c: deque(by_case[c]) for c in order}
         while len(picked) < n and any(queues.values()):
             for case in order:
                 while queues[case] and len(picked) < n:
-                    row = queues[case].pop(0)
+                    row = queues[case].popleft()
                     if np.ptp(np.asarray(images[row]).reshape(images.shape[1], -1), axis=1).max() > 0:
                         picked.append(row)
                         break
