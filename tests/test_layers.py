@@ -14,7 +14,7 @@ LAYERS = [
     {"io", "runtime", "registry"},
     {"figures"},
     {"config"},  # typed params
-    {"grid", "data", "splits", "fingerprint", "metrics", "losses", "models", "optim", "checkpoint"},
+    {"grid", "data", "splits", "fingerprint", "metrics", "losses", "models", "optim", "checkpoint", "cluster"},
     {"study", "preprocess"},
     {"train", "reference", "study_results"},
     {"probe", "landscape"},

@@ -10,6 +10,8 @@ rule synth:
     params:
         fingerprint=pending("synth"),
         cfg=lambda w: cfg_arg(P.datasets[w.ds]),
+    resources:
+        mem_mb=data_mem_mb,
     log:
         "logs/synth/{ds}.log",
     conda:
@@ -29,6 +31,8 @@ rule ingest:
         fingerprint=pending("ingest"),
         cfg=lambda w: cfg_arg(P.datasets[w.ds]),
         root=ingest_root,
+    resources:
+        mem_mb=data_mem_mb,
     log:
         "logs/ingest/{ds}.log",
     conda:

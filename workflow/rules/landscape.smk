@@ -15,6 +15,8 @@ rule landscape_cell:
         cell=lambda w: cfg_arg(cell_of(w)),
         ndim=lambda w: NDIM[cell_of(w).dataset],
     threads: lambda w: cell_of(w).threads
+    resources:
+        mem_mb=model_mem_mb(cell_of),
     log:
         "logs/landscape/{cell}.log",
     conda:

@@ -12,6 +12,8 @@ rule prepare:
         fingerprint=pending("prepare"),
         cfg=lambda w: cfg_arg(prepare_cfg(w.ds)),
         normalization=lambda w: getattr(P.datasets[w.ds], "normalization", "window"),
+    resources:
+        mem_mb=data_mem_mb,
     log:
         "logs/prepare/{ds}.log",
     conda:
@@ -30,6 +32,8 @@ rule augment:
     params:
         fingerprint=pending("augment"),
         cfg=lambda w: cfg_arg(P.preprocess.augment.for_ndim(NDIM[w.ds])),
+    resources:
+        mem_mb=data_mem_mb,
     log:
         "logs/augment/{ds}.log",
     conda:
@@ -49,6 +53,8 @@ rule patches:
         fingerprint=pending("patches"),
         cfg=lambda w: cfg_arg(P.preprocess.patches.for_ndim(NDIM[w.ds])),
         sigma=lambda w: NOISE[w.sigma],
+    resources:
+        mem_mb=data_mem_mb,
     log:
         "logs/patches/{ds}_noise_{sigma}.log",
     conda:

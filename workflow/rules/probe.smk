@@ -15,6 +15,8 @@ rule probe_init:
         fingerprint=pending("probe_init"),
         cfg=probe_cfg,
         ndim=lambda w: NDIM[P.probe.init.dataset],
+    resources:
+        mem_mb=model_mem_mb(lambda w: P.train),
     log:
         "logs/probe/init.log",
     conda:
@@ -36,6 +38,8 @@ rule probe_cell:
         cfg=probe_cfg,
         cell=lambda w: cfg_arg(cell_of(w)),
         ndim=lambda w: NDIM[cell_of(w).dataset],
+    resources:
+        mem_mb=model_mem_mb(cell_of),
     log:
         "logs/probe/cell_{cell}.log",
     conda:
@@ -57,6 +61,8 @@ rule probe_pixels_synthetic:
     params:
         fingerprint=pending("probe_pixels_synthetic"),
         cfg=probe_cfg,
+    resources:
+        mem_mb=model_mem_mb(lambda w: P.train),
     log:
         "logs/probe/pixels_synthetic.log",
     conda:
@@ -78,6 +84,8 @@ rule probe_pixels_cell:
         cfg=probe_cfg,
         cell=lambda w: cfg_arg(cell_of(w)),
         ndim=lambda w: NDIM[cell_of(w).dataset],
+    resources:
+        mem_mb=model_mem_mb(cell_of),
     log:
         "logs/probe/pixels_{cell}.log",
     conda:

@@ -31,6 +31,8 @@ rule reference:
     params:
         fingerprint=pending("reference"),
         ndim=lambda w: NDIM[w.ds],
+    resources:
+        mem_mb=data_mem_mb,
     log:
         "logs/reference/{ds}.log",
     conda:
@@ -58,6 +60,8 @@ rule examples:
         fingerprint=pending("examples"),
         # only the fields the figure uses: a new title or table setting does not redraw it
         cfg=lambda w: cfg_arg({"examples": P.report.examples.model_dump(), "figure": P.report.figure.model_dump()}),
+    resources:
+        mem_mb=model_mem_mb(lambda w: P.train),
     log:
         "logs/examples.log",
     conda:

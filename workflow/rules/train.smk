@@ -21,6 +21,11 @@ rule train:
         # Limit concurrent GPU jobs with `--resources gpu=N` (Snakemake does not pick the
         # device: set CUDA_VISIBLE_DEVICES per job on multi-GPU nodes).
         gpu=lambda w: 0 if cell_of(w).device == "cpu" else 1,
+        # sized from the cell's model and data (workflow/rules/cluster.smk)
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        slurm_partition=gpu_partition,
+        gpu_model=gpu_model,
     log:
         "logs/train/{cell}.log",
     conda:

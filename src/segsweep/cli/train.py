@@ -39,7 +39,8 @@ def cmd_train(args) -> None:
         ndim=ndim,
     )
     log.info(
-        "train %s: status %s, test dice %s (%s weights, epoch %s); %.1f s, %.1f img/s, resumed from epoch %d",
+        "train %s: status %s, test dice %s (%s weights, epoch %s); %.1f s, %.1f img/s, %.4f s/step, "
+        "resumed from epoch %d",
         args.cell,
         metrics["status"],
         metrics["dice"],
@@ -47,6 +48,7 @@ def cmd_train(args) -> None:
         metrics["selected_epoch"],
         metrics["train_seconds"],
         metrics["images_per_second"] or 0,
+        metrics["seconds_per_step"] or 0,
         metrics["resumed_from_epoch"],
     )
 

@@ -15,6 +15,7 @@ import re
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from segsweep.config.cluster import Cluster
 from segsweep.config.components import MODELS as COMPONENTS
 from segsweep.config.components import LossCfg, OptimCfg, SchedCfg, loss_cfg, optim_cfg, sched_cfg
 from segsweep.config.data import (
@@ -45,6 +46,7 @@ from segsweep.errors import ConfigError, did_you_mean
 __all__ = [
     "Augment",
     "Clahe",
+    "Cluster",
     "ConfigError",
     "Dataset",
     "Folder2D",

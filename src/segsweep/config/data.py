@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D, TrainFraction
+from segsweep.config.cluster import Cluster
 from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe
 from segsweep.config.report import Report
@@ -243,6 +244,7 @@ class Params(Section):
     probe: Probe = Probe()
     landscape: Landscape = Landscape()
     report: Report = Report()
+    cluster: Cluster = Cluster()
 
     @field_validator("datasets")
     @classmethod
