@@ -63,6 +63,24 @@ def _take(groups: pd.Series, fraction: float, seed: int, salt: str) -> list[str]
     return picked
 
 
+def test_cases(manifest: pd.DataFrame, test_fraction: float = 0.3, test_seed: int = 0) -> list[str]:
+    """The dataset's fixed test cases (sorted), the same for every split seed and train
+    fraction: ``split_cases`` holds them out, and whatever is computed over "the
+    dataset" before the splits (CT normalisation statistics) leaves them out.
+
+    Raises:
+        DataError: fewer than three cases (test, validation and train each need one).
+    """
+    groups = strata(manifest)
+    n = len(groups)
+    if n < 3:
+        raise DataError(f"a test/validation/train split needs at least 3 cases, the dataset has {n}")
+    test = _take(groups, test_fraction, test_seed, "test") or [_orders(groups, test_seed, "test")[groups.iloc[0]][0]]
+    if n - len(test) < 2:  # validation and train need one case each
+        test = test[: n - 2]
+    return sorted(test)
+
+
 def split_cases(
     manifest: pd.DataFrame,
     train_fraction: float,
@@ -87,14 +105,8 @@ def split_cases(
         DataError: fewer than three cases (test, validation and train each need one).
     """
     groups = strata(manifest)
-    n = len(groups)
-    if n < 3:
-        raise DataError(f"a test/validation/train split needs at least 3 cases, the dataset has {n}")
-    test = _take(groups, test_fraction, test_seed, "test") or [_orders(groups, test_seed, "test")[groups.iloc[0]][0]]
+    test = test_cases(manifest, test_fraction, test_seed)
     dev = groups.drop(test)
-    if len(dev) < 2:
-        test = test[: n - 2]
-        dev = groups.drop(test)
     val = _take(dev, val_fraction, seed, "val") or [sorted(dev.index)[0]]
     pool = dev.drop(val)
     if pool.empty:

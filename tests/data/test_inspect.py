@@ -34,6 +34,8 @@ def test_fingerprint_of_an_anisotropic_dataset(tmp_path):
     ct = inspect_dataset(_dataset(tmp_path / "ct", -1000.0), tmp_path / "ct", "datasets.ct", 3)
     assert ct["n_cases"] == 2 and ct["min_shape"] == [21, 32, 32] and ct["median_spacing"] == [5.0, 0.63, 0.63]
     assert ct["anisotropy"] == pytest.approx(5.0 / 0.63, abs=1e-3) and ct["orientations"] == ["RAS"]
+    # thick slices: z takes the 10th percentile of the z spacings (all 5 mm here)
+    assert ct["target_spacing"] == [5.0, 0.63, 0.63] and ct["resampled_min_shape"] == [21, 32, 32]
     assert [Path(c).name for c in ct["empty_cases"]] == ["p0.nii.gz"]
     assert ct["suggested_normalization"] == "window" and "CT-like" in ct["modality_hint"]
     mri = inspect_dataset(_dataset(tmp_path / "mri", 100.0), tmp_path / "mri", "datasets.mri", 3)
@@ -56,7 +58,7 @@ def test_a_patch_larger_than_a_volume_fails_at_validation_from_the_headers(tmp_p
     with pytest.raises(
         ConfigError,
         match=r"preprocess\.patches\.size_3d = \[24, 16, 16\]: larger than .*p0\.nii\.gz's volume \[21, 32, 32\] "
-        r"\(D, H, W\) of datasets\.mri",
+        r"\(D, H, W, resampled to datasets\.mri\.target_spacing\) of datasets\.mri",
     ):
         check_volumes(validate_params(tiny_params))
     tiny_params["preprocess"]["patches"] |= {"size_3d": [16, 16, 16], "stride_3d": [8, 16, 16]}
@@ -82,3 +84,32 @@ def test_segsweep_validate_and_the_workflow_run_the_volume_check(tmp_path, tiny_
     )
     assert res.returncode == 2 and "p0.nii.gz's volume [21, 32, 32]" in res.stderr.strip().splitlines()[-1]
     assert "check_volumes(P, SOURCE)" in (REPO / "workflow/rules/common.smk").read_text()
+
+
+def test_the_volume_check_uses_the_resampled_shapes(tmp_path, tiny_params):
+    """16 slices of 4 mm and 32 of 2 mm: both become 21 slices of 3 mm (the median), so
+    24-slice patches cannot fit although the second volume has 32 slices."""
+    rng = np.random.default_rng(0)
+    for case, depth, z in (("a", 16, 4.0), ("b", 32, 2.0)):
+        lab = np.zeros((32, 32, depth), np.uint8)
+        lab[8:16, 8:16, 2:6] = 1
+        _volume(tmp_path / "v", case, rng.random((32, 32, depth)).astype(np.float32), lab, zooms=(1.0, 1.0, z))
+    cfg = Nifti(kind="nifti", root=tmp_path / "v")
+    assert sorted(volume_shapes(cfg, tmp_path / "v", "k").values()) == [(21, 32, 32), (21, 32, 32)]
+    native = cfg.model_copy(update={"target_spacing": None})
+    assert sorted(volume_shapes(native, tmp_path / "v", "k").values()) == [(16, 32, 32), (32, 32, 32)]
+    tiny_params["datasets"]["v"] = {"kind": "nifti", "root": str(tmp_path / "v"), "normalization": "zscore"}
+    tiny_params["preprocess"]["patches"] |= {"size_3d": [24, 16, 16], "stride_3d": [24, 16, 16]}
+    with pytest.raises(ConfigError, match=r"a\.nii\.gz's volume \[21, 32, 32\]"):
+        check_volumes(validate_params(tiny_params))
+
+
+def test_the_suggested_patch_fits_the_budget_the_pooling_and_the_smallest_volume():
+    from segsweep.data.inspect import PATCH_BUDGET, suggest_patch
+
+    assert suggest_patch([60, 512, 512], [40, 512, 512]) == [32, 176, 176]  # shrunk in-plane, depth bounded by 40
+    assert suggest_patch([48, 64, 64], [21, 64, 64]) == [16, 64, 64]  # the 21-slice volume bounds depth
+    assert suggest_patch([10, 64, 64], [10, 64, 64]) == [10, 64, 64]  # thinner than one multiple: as is
+    for shape in ([300, 300, 300], [64, 640, 640], [200, 90, 500]):
+        patch = suggest_patch(shape, shape)
+        assert np.prod(patch) <= PATCH_BUDGET and all(p % 16 == 0 for p in patch)

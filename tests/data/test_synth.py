@@ -87,3 +87,38 @@ def test_mri_like_volumes_and_tiny_lesions():
     assert v.dtype == np.int16 and v.min() == -1024 and 0 < lesion.mean() <= 1e-4
     ct, organ = organ_volume(Synth3D(kind="synth3d"), 0)
     assert ct.dtype == np.int16 and organ.mean() > 1e-3
+
+
+def test_microscopy_tiles_are_gray_8_or_16_bit_with_bright_nuclei(tmp_path):
+    for depth, dtype, top in ((8, np.uint8, 255), (16, np.uint16, 4095)):
+        cfg = Synth2D(kind="synth2d", style="microscopy", bit_depth=depth, n_cases=6, size=96, empty_fraction=0.0)
+        manifest = write_synth(cfg, tmp_path / str(depth), "m")
+        assert manifest["has_fg"].all()
+        for i in range(6):
+            img = np.asarray(Image.open(tmp_path / f"{depth}/images/m_{i:04d}.png"))
+            mask = np.asarray(Image.open(tmp_path / f"{depth}/masks/m_{i:04d}.png")) > 0
+            assert img.ndim == 2 and img.dtype == dtype and img.max() <= top
+            assert img[mask].mean() > 3 * img[~mask].mean()  # nuclei shine on a dark background
+        if depth == 16:
+            assert img.max() > 255  # a real 16-bit range, not 8-bit values in a wider type
+
+
+def test_microscopy_tiles_are_ingested_as_one_gray_channel(tmp_path):
+    from segsweep.data.cases import load_case
+    from segsweep.data.ingest import ingest, reader_for
+
+    cfg = Synth2D(kind="synth2d", style="microscopy", bit_depth=16, n_cases=3, size=64)
+    write_synth(cfg, tmp_path / "raw", "m")
+    manifest = ingest(reader_for(cfg, tmp_path / "raw"), tmp_path / "raw", tmp_path / "out", "datasets.m")
+    assert manifest["channels"].tolist() == [1, 1, 1]
+    image, _ = load_case(tmp_path / "out", "m_0000")
+    assert image.shape == (64, 64, 1) and image.dtype == np.uint8 and image.max() == 255  # rescaled per image
+
+
+def test_a_16_bit_lesion_style_is_refused():
+    import pytest
+
+    from segsweep.config import ConfigError, parse_params
+
+    with pytest.raises(ConfigError, match=r"bit_depth = 16: the lesion style is 8-bit RGB"):
+        parse_params({"datasets": {"d": {"kind": "synth2d", "bit_depth": 16}}})

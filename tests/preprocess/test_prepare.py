@@ -85,5 +85,94 @@ def test_normalization_is_declared_on_the_3d_dataset():
 
     assert Synth3D(kind="synth3d").normalization == "window"
     assert Nifti(kind="nifti", root="x", normalization="zscore").normalization == "zscore"
+    assert Nifti(kind="nifti", root="x", normalization="ct").normalization == "ct"
     with pytest.raises(ValidationError, match="normalization"):
-        Nifti(kind="nifti", root="x", normalization="ct")
+        Nifti(kind="nifti", root="x", normalization="hu")
+
+
+def test_3d_cases_are_resampled_to_the_datasets_target_spacing(tmp_path):
+    src = tmp_path / "src"
+    rng = np.random.default_rng(0)
+    rows = ["case,ndim,shape,channels,spacing"]
+    for case, depth, z in (("a", 10, 4.0), ("b", 20, 2.0), ("c", 12, 3.0)):
+        mask = np.zeros((depth, 16, 16), np.uint8)
+        mask[depth // 4 : depth // 2, 4:12, 4:12] = 1
+        save_case(src, case, rng.normal(40.0, 20.0, (depth, 16, 16)).astype(np.float32), mask)
+        rows.append(f"{case},3,{depth}x16x16,1,{z:g}x1x1")
+    (src / "manifest.csv").write_text("\n".join(rows) + "\n")
+    manifest = prepare(Prepare(), src, tmp_path / "out", "zscore", "median")
+    assert manifest["spacing"].tolist() == ["3x1x1"] * 3  # the median
+    assert manifest["shape"].tolist() == ["13x16x16", "13x16x16", "12x16x16"]
+    image, mask = load_case(tmp_path / "out", "b")
+    assert image.shape == mask.shape == (13, 16, 16) and image.dtype == np.float32
+    native = prepare(Prepare(), src, tmp_path / "native", "zscore", None)
+    assert native["shape"].tolist() == ["10x16x16", "20x16x16", "12x16x16"]
+    assert native["spacing"].tolist() == ["4x1x1", "2x1x1", "3x1x1"]
+
+
+def _ct_store(src, test_scale: float = 1.0):
+    """Six CT-like cases (HU); the fixed test set of splits (test_fraction 0.35, seed 0)
+    gets its intensities multiplied by ``test_scale``."""
+    from segsweep.splits import test_cases
+
+    rng = np.random.default_rng(0)
+    rows = ["case,ndim,shape,channels,spacing,has_fg,fg_fraction"]
+    cases = {}
+    for i in range(6):
+        vol = rng.normal(-800.0, 50.0, (8, 16, 16))
+        mask = np.zeros((8, 16, 16), np.uint8)
+        mask[2:6, 4:12, 4:12] = 1
+        vol[mask == 1] = rng.normal(60.0 + 10 * i, 15.0, int(mask.sum()))
+        cases[f"c{i}"] = (vol, mask)
+        rows.append(f"c{i},3,8x16x16,1,1x1x1,True,{mask.mean():.6f}")
+    (src).mkdir(parents=True, exist_ok=True)
+    (src / "manifest.csv").write_text("\n".join(rows) + "\n")
+    from segsweep.data.cases import read_manifest
+
+    held_out = set(test_cases(read_manifest(src), 0.35, 0))
+    for case, (vol, mask) in cases.items():
+        save_case(src, case, (vol * (test_scale if case in held_out else 1.0)).astype(np.float32), mask)
+    return held_out
+
+
+def test_ct_normalisation_uses_foreground_statistics_of_the_non_test_cases(tmp_path):
+    """nnU-Net's CT scheme: clip to the foreground's 0.5 / 99.5 percentiles, z-score
+    with its mean and std; the fixed test set never enters the statistics."""
+    import json
+
+    from segsweep.preprocess.prepare import ct_statistics
+
+    protocol = {"test_fraction": 0.35, "test_seed": 0}
+    held_out = _ct_store(tmp_path / "a")
+    assert 1 <= len(held_out) <= 3
+    prepare(Prepare(), tmp_path / "a", tmp_path / "out_a", "ct", None, protocol)
+    stats = json.loads((tmp_path / "out_a/ct_statistics.json").read_text())
+    train = [f"c{i}" for i in range(6) if f"c{i}" not in held_out]
+    assert stats == pytest.approx(ct_statistics(tmp_path / "a", train))
+    fg = np.concatenate([load_case(tmp_path / "a", c)[0][load_case(tmp_path / "a", c)[1] == 1] for c in train])
+    assert stats["mean"] == pytest.approx(fg.mean(), rel=1e-6) and stats["std"] == pytest.approx(fg.std(), rel=1e-6)
+    assert stats["low"] == pytest.approx(np.percentile(fg, 0.5)) and stats["high"] == pytest.approx(
+        np.percentile(fg, 99.5)
+    )
+    image, _ = load_case(tmp_path / "out_a", train[0])
+    raw, _ = load_case(tmp_path / "a", train[0])
+    expected = (np.clip(raw, stats["low"], stats["high"]) - stats["mean"]) / stats["std"]
+    np.testing.assert_allclose(image, expected, rtol=1e-5, atol=1e-5)
+    # test cases ten times brighter: not one training case's inputs change
+    _ct_store(tmp_path / "b", test_scale=10.0)
+    prepare(Prepare(), tmp_path / "b", tmp_path / "out_b", "ct", None, protocol)
+    for case in train:
+        np.testing.assert_array_equal(load_case(tmp_path / "out_a", case)[0], load_case(tmp_path / "out_b", case)[0])
+
+
+def test_ct_normalisation_needs_the_split_protocol_and_some_foreground(tmp_path):
+    from segsweep.errors import ConfigError, DataError
+
+    _ct_store(tmp_path / "a")
+    with pytest.raises(ConfigError, match="test_fraction and test_seed"):
+        prepare(Prepare(), tmp_path / "a", tmp_path / "out", "ct")
+    for case in [f"c{i}" for i in range(6)]:
+        image, mask = load_case(tmp_path / "a", case)
+        save_case(tmp_path / "a", case, image, np.zeros_like(mask))
+    with pytest.raises(DataError, match="normalization ct needs foreground voxels"):
+        prepare(Prepare(), tmp_path / "a", tmp_path / "out", "ct", None, {"test_fraction": 0.35, "test_seed": 0})

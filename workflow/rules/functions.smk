@@ -39,6 +39,19 @@ def probe_cfg(w=None):
     return cfg_arg(data)
 
 
+def spacing_arg(ds):
+    """A dataset's target_spacing as prepare's --target-spacing: median, none or D,H,W."""
+    target = getattr(ds, "target_spacing", None)
+    return "none" if target is None else target if isinstance(target, str) else ",".join(f"{t:g}" for t in target)
+
+
+def ct_protocol(ds):
+    """prepare's --protocol: the splits' test draw for normalization ct, else none."""
+    if getattr(ds, "normalization", None) != "ct":
+        return "none"
+    return cfg_arg({k: v for k, v in P.splits.protocol().items() if k != "val_fraction"})
+
+
 def prepare_cfg(ds):
     """preprocess.prepare as dataset ``ds`` uses it: the 2D or 3D fields, and the 3D
     window only under normalization: window (a window change reruns no z-scored dataset)."""

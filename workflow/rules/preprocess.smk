@@ -12,6 +12,10 @@ rule prepare:
         fingerprint=pending("prepare"),
         cfg=lambda w: cfg_arg(prepare_cfg(w.ds)),
         normalization=lambda w: getattr(P.datasets[w.ds], "normalization", "window"),
+        spacing=lambda w: spacing_arg(P.datasets[w.ds]),
+        # ct: the fixed test set its statistics leave out (other datasets: none, so a
+        # change of the split protocol reruns no other prepare job)
+        protocol=lambda w: ct_protocol(P.datasets[w.ds]),
     resources:
         mem_mb=data_mem_mb,
     log:
@@ -20,7 +24,9 @@ rule prepare:
         "../envs/data.yaml"
     shell:
         "python -m segsweep --log {log} --fingerprint {params.fingerprint} prepare"
-        " --cfg {params.cfg} --normalization {params.normalization} --src {input.src} --out {output.out}"
+        " --cfg {params.cfg} --normalization {params.normalization} --target-spacing {params.spacing}"
+        " --protocol {params.protocol}"
+        " --src {input.src} --out {output.out}"
 
 
 rule augment:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from segsweep.cli.common import log, section
@@ -13,8 +14,23 @@ def cmd_prepare(args) -> None:
     from segsweep.preprocess.prepare import prepare
 
     cfg = section(args, Prepare, "preprocess.prepare")
-    manifest = prepare(cfg, Path(args.src), Path(args.out), args.normalization)
+    protocol = None if args.protocol == "none" else json.loads(args.protocol)
+    spacing = _spacing_arg(args.target_spacing)
+    manifest = prepare(cfg, Path(args.src), Path(args.out), args.normalization, spacing, protocol)
     log.info("prepare: %d cases -> %s", len(manifest), args.out)
+
+
+def _spacing_arg(text: str) -> object:
+    """``--target-spacing``: ``median``, ``none`` or ``D,H,W`` in mm."""
+    if text in ("median", "none"):
+        return None if text == "none" else text
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(0 < v < float("inf") for v in values):
+        raise ConfigError(f"--target-spacing = {text!r}: must be median, none or D,H,W (three positive mm)")
+    return values
 
 
 def cmd_augment(args) -> None:
@@ -51,7 +67,17 @@ def add_verbs(verb) -> None:
         if name == "prepare":
             sp.add_argument(
                 "--normalization",
-                choices=("window", "zscore", "minmax", "none"),
+                choices=("window", "zscore", "minmax", "none", "ct"),
                 default="window",
                 help="3D: the dataset's normalization (default: window)",
+            )
+            sp.add_argument(
+                "--target-spacing",
+                default="none",
+                help="3D: resample to median (of the cases), none, or D,H,W in mm (default: none)",
+            )
+            sp.add_argument(
+                "--protocol",
+                default="none",
+                help="normalization ct: JSON {test_fraction, test_seed} of splits (the statistics leave test out)",
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
 
 from segsweep.config.base import NAME_RE, Fraction, Section, Size2D, Size3D, TrainFraction
 from segsweep.config.cluster import Cluster
@@ -22,7 +22,9 @@ from segsweep.config.train import Grid, Train
 
 
 class Synth2D(Section):
-    """Synthetic RGB "skin lesion" photographs with binary masks (PNG)."""
+    """Synthetic 2D images with binary masks (PNG): ``style: lesion``, RGB "skin lesion"
+    photographs (8-bit); ``microscopy``, grayscale fluorescence tiles (bright nuclei on a
+    dark, unevenly lit background) stored with ``bit_depth`` 8 or 16 bits."""
 
     kind: Literal["synth2d"]
     n_cases: PositiveInt = 32
@@ -31,6 +33,14 @@ class Synth2D(Section):
     fg_range: tuple[Fraction, Fraction] = (0.005, 0.4)
     noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03
     seed: int = 0
+    style: Literal["lesion", "microscopy"] = "lesion"
+    bit_depth: Literal[8, 16] = 8
+
+    @model_validator(mode="after")
+    def _depth(self) -> Synth2D:
+        if self.style == "lesion" and self.bit_depth != 8:
+            raise ValueError(f"bit_depth = {self.bit_depth}: the lesion style is 8-bit RGB; 16 needs style: microscopy")
+        return self
 
     @field_validator("fg_range")
     @classmethod
@@ -43,9 +53,27 @@ class Synth2D(Section):
 # How a 3D dataset's intensities become network inputs (``segsweep.preprocess.prepare``):
 # ``window``: clip to preprocess.prepare.window and scale to [0, 1] (CT in Hounsfield
 # units); ``zscore``: per case, (x - mean) / std (MRI: no absolute scale); ``minmax``:
-# per case to [0, 1]; ``none``: as stored. Per-case statistics only: nothing from other
-# cases (or the test set) enters a case's inputs.
-Normalization = Literal["window", "zscore", "minmax", "none"]
+# per case to [0, 1]; ``none``: as stored; ``ct`` (nnU-Net's CT scheme): clip to the
+# 0.5 and 99.5 percentiles of the foreground intensities, then z-score with their mean
+# and standard deviation, both over the dataset's non-test cases (the fixed test set of
+# ``splits`` never enters another case's inputs). The others use the case's own
+# statistics only.
+Normalization = Literal["window", "zscore", "minmax", "none", "ct"]
+
+
+# The voxel spacing a 3D dataset is resampled to before its patches are cut
+# (``segsweep.preprocess.resample``): ``median`` (of its cases' spacings, nnU-Net's rule
+# for thick slices), an explicit [d, h, w] in mm, or null (each case keeps its own grid).
+def _target_spacing(v: object) -> object:
+    if v is None or v == "median":
+        return v
+    numbers = isinstance(v, list | tuple) and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+    if numbers and len(v) == 3 and all(0 < x < float("inf") for x in v):
+        return tuple(float(x) for x in v)
+    raise ValueError('must be "median", null or [d, h, w]: three positive spacings in mm')
+
+
+TargetSpacing = Annotated[Literal["median"] | tuple[float, float, float] | None, BeforeValidator(_target_spacing)]
 
 
 class Synth3D(Section):
@@ -72,6 +100,7 @@ class Synth3D(Section):
     modality: Literal["ct", "mri"] = "ct"
     target: Literal["organ", "lesion"] = "organ"
     normalization: Normalization = "window"
+    target_spacing: TargetSpacing = "median"
 
 
 class _Pairs(Section):
@@ -104,6 +133,7 @@ class Nifti(_Pairs):
 
     kind: Literal["nifti"]
     normalization: Normalization = "window"
+    target_spacing: TargetSpacing = "median"
     image_glob: str = "imagesTr/*.nii.gz"
     mask_glob: str = "labelsTr/*.nii.gz"
 

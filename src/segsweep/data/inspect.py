@@ -16,22 +16,31 @@ import nibabel as nib
 import numpy as np
 
 from segsweep.data.ingest import load_pair_2d, load_pair_3d, match_pairs
+from segsweep.data.spacing import resampled_shape, target_spacing
 from segsweep.errors import ConfigError, SegsweepError
 
 PERCENTILES = (0.5, 50.0, 99.5)
 
 
 def volume_shapes(cfg, root: Path, key: str) -> dict[Path, tuple[int, int, int]]:
-    """(D, H, W) of every image of a NIfTI dataset from its header (no voxel read)."""
-    out = {}
+    """(D, H, W) of every image of a NIfTI dataset from its header (no voxel read), on
+    the grid it is trained on: resampled to the dataset's ``target_spacing``."""
+    headers = {}
     for _, img_path, _ in match_pairs(cfg, root, key):
         try:
-            shape = nib.load(img_path).shape
+            header = nib.load(img_path).header
         except Exception:  # a corrupt header: ingest names the file
             continue
-        if len(shape) >= 3:
-            out[img_path] = tuple(int(s) for s in shape[:3][::-1])  # (x, y, z) -> (D, H, W)
-    return out
+        if len(header.get_data_shape()) >= 3:
+            # (x, y, z) -> (D, H, W)
+            headers[img_path] = (header.get_data_shape()[:3][::-1], header.get_zooms()[:3][::-1])
+    if not headers:
+        return {}
+    target = target_spacing(np.array([z for _, z in headers.values()]), getattr(cfg, "target_spacing", None))
+    return {
+        path: tuple(int(s) for s in (shape if target is None else resampled_shape(shape, zooms, target)))
+        for path, (shape, zooms) in headers.items()
+    }
 
 
 def _case(cfg, img_path: Path, mask_path: Path, key: str) -> dict:
@@ -68,11 +77,40 @@ def modality_hint(cases: list[dict], ndim: int) -> tuple[str, str]:
     return f"MRI-like or other non-CT (intensities {low:g} to {high:g}: no absolute scale)", "zscore"
 
 
+PATCH_BUDGET = 128**3  # voxels per 3D patch; nnU-Net sizes it to the GPU, this is a CPU-friendly start
+PATCH_MULTIPLE = 16  # divisible by 2^4: the U-Net's pooling at depth 4
+
+
+def suggest_patch(median_shape, min_shape) -> list[int]:
+    """A starting 3D patch size (D, H, W): the median resampled shape, its largest side
+    shrunk by 10 % at a time until it holds at most ``PATCH_BUDGET`` voxels (the aspect
+    of the data kept, as nnU-Net's planner does), rounded down to
+    multiples of ``PATCH_MULTIPLE`` and at most the smallest volume (a patch larger than
+    a volume is refused at validation)."""
+    patch = [float(s) for s in median_shape]
+    while np.prod(patch) > PATCH_BUDGET:
+        axis = int(np.argmax(patch))
+        patch[axis] *= 0.9
+    return [
+        int(max(PATCH_MULTIPLE, min(p, m) // PATCH_MULTIPLE * PATCH_MULTIPLE)) if m >= PATCH_MULTIPLE else int(m)
+        for p, m in zip(patch, min_shape)
+    ]
+
+
 def inspect_dataset(cfg, root: Path, key: str, ndim: int) -> dict:
     """The fingerprint of one dataset (every case read once)."""
     cases = [_case(cfg, i, m, key) for _, i, m in match_pairs(cfg, root, key)]
     spacing = np.median([c["spacing"] for c in cases], axis=0)
     hint, normalization = modality_hint(cases, ndim)
+    plan = {}
+    if ndim == 3:  # the grid the dataset trains on (its target_spacing)
+        target = target_spacing(np.array([c["spacing"] for c in cases]), getattr(cfg, "target_spacing", None))
+        shapes = [c["shape"] if target is None else resampled_shape(c["shape"], c["spacing"], target) for c in cases]
+        plan = {
+            "target_spacing": None if target is None else [round(t, 4) for t in target],
+            "resampled_min_shape": np.min(shapes, axis=0).tolist(),
+            "suggested_patch_size_3d": suggest_patch(np.median(shapes, axis=0), np.min(shapes, axis=0)),
+        }
     return {
         "dataset": key,
         "n_cases": len(cases),
@@ -81,6 +119,7 @@ def inspect_dataset(cfg, root: Path, key: str, ndim: int) -> dict:
         "median_shape": np.median([c["shape"] for c in cases], axis=0).tolist(),
         "median_spacing": spacing.round(4).tolist(),
         "anisotropy": round(float(spacing.max() / spacing.min()), 3),
+        **plan,
         "orientations": sorted({c["orientation"] for c in cases}),
         "fg_fraction_min_median_max": np.percentile([c["fg_fraction"] for c in cases], [0, 50, 100]).tolist(),
         "modality_hint": hint,
@@ -108,7 +147,8 @@ def check_volumes(params, source: str = "params.yaml") -> None:
         for path, shape in shapes.items():
             if any(n > s for n, s in zip(need, shape)):
                 raise ConfigError(
-                    f"{source}: {key} = {list(need)}: larger than {path}'s volume {list(shape)} (D, H, W) "
+                    f"{source}: {key} = {list(need)}: larger than {path}'s volume {list(shape)} (D, H, W, "
+                    f"resampled to datasets.{name}.target_spacing) "
                     f"of datasets.{name}; each side must be at most the smallest volume's "
                     "(segsweep inspect lists the shapes)"
                 )

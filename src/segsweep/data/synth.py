@@ -1,10 +1,14 @@
 """Deterministic synthetic datasets: the embedded default data (no download).
 
-2D: RGB "skin lesion" photographs: a textured skin-coloured background, an irregular
+2D, ``style: lesion`` (the default): RGB "skin lesion" photographs: a textured skin-coloured background, an irregular
 blob-shaped darker lesion whose area is drawn log-uniformly from ``fg_range`` (so the
 foreground fraction spans under 1 % to about 40 %), a few hair-like strokes and
 Gaussian noise; masks are 0/255 PNG. A fraction of cases (``empty_fraction``) has no
 lesion at all: background-only images are what the gradient studies need.
+``style: microscopy``: grayscale fluorescence tiles: bright textured elliptic nuclei
+(their total area drawn like the lesion's) on a dark background with uneven
+illumination, blur and shot noise, at a random gain per tile; stored as 8- or 16-bit
+(12-bit camera range) gray PNG.
 
 3D: CT-like volumes in Hounsfield units: air around an elliptic body (soft tissue
 ≈ 40 HU with fat ≈ -100 HU), a spine-like bone cylinder (≈ 700 HU) and an organ-like
@@ -88,6 +92,40 @@ def lesion_image(cfg: Synth2D, index: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8), mask.astype(np.uint8)
 
 
+def microscopy_image(cfg: Synth2D, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Case ``index`` of a synthetic fluorescence-microscopy dataset.
+
+    Returns:
+        ``(image, mask)``: image (H, W) uint8 or uint16 gray (``cfg.bit_depth``), mask
+        (H, W) uint8 in {0, 1} (the nuclei).
+    """
+    rng = _rng(cfg.seed, index)
+    n = cfg.size
+    empty = rng.random() < cfg.empty_fraction
+    lo, hi = cfg.fg_range
+    target = 0.0 if empty else np.exp(rng.uniform(np.log(lo), np.log(hi))) * n * n
+    mask = np.zeros((n, n), bool)
+    yy, xx = np.mgrid[0:n, 0:n]
+    while mask.sum() < target:
+        r = rng.uniform(0.02, 0.06) * n
+        cy, cx = rng.uniform(0, n, 2)
+        a, b, t = r * rng.uniform(0.8, 1.25), r * rng.uniform(0.6, 1.0), rng.uniform(0, np.pi)
+        u, v = (yy - cy) * np.cos(t) + (xx - cx) * np.sin(t), -(yy - cy) * np.sin(t) + (xx - cx) * np.cos(t)
+        mask |= (u / a) ** 2 + (v / b) ** 2 <= 1
+    light = 1 + 0.3 * _smooth_noise(rng, (n, n), n / 4)  # uneven illumination
+    img = 0.06 + 0.02 * _smooth_noise(rng, (n, n), n / 16)
+    if mask.any():
+        nuclei = ndimage.gaussian_filter(mask.astype(float), 0.8) * rng.uniform(0.4, 0.8)
+        img = img + nuclei * (1 + 0.25 * _smooth_noise(rng, (n, n), 2.0))
+    img = ndimage.gaussian_filter(img * light, 0.7)
+    photons = rng.uniform(200, 2000)  # shot noise: fewer photons, noisier tile
+    img = rng.poisson(np.clip(img, 0, None) * photons) / photons + cfg.noise * rng.standard_normal(img.shape)
+    top = 255 if cfg.bit_depth == 8 else 4095
+    gain = rng.uniform(0.5, 1.0) * top  # the camera's scale differs per tile
+    dtype = np.uint8 if cfg.bit_depth == 8 else np.uint16
+    return np.clip(img * gain, 0, top).round().astype(dtype), mask.astype(np.uint8)
+
+
 def organ_volume(cfg: Synth3D, index: int) -> tuple[np.ndarray, np.ndarray]:
     """Case ``index`` of a synthetic 3D dataset.
 
@@ -163,7 +201,7 @@ def write_synth(cfg: Synth2D | Synth3D, out: Path, name: str) -> pd.DataFrame:
         for i in range(cfg.n_cases):
             case = f"{name}_{i:04d}"
             if cfg.kind == "synth2d":
-                img, mask = lesion_image(cfg, i)
+                img, mask = (microscopy_image if cfg.style == "microscopy" else lesion_image)(cfg, i)
                 for sub, arr in (("images", img), ("masks", mask * 255)):
                     (tmp / sub).mkdir(parents=True, exist_ok=True)
                     Image.fromarray(arr).save(tmp / sub / f"{case}.png", optimize=False)

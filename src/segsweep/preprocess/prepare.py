@@ -4,7 +4,10 @@
 channel of LAB), then resize or pad+centre-crop to a fixed size. Images stay uint8
 here; scaling to [0, 1] happens when patches are written.
 3D (float HU or any scanner unit): the dataset's ``normalization``: clip to the intensity
-window and scale to [0, 1] (``window``, CT), per-case z-score (MRI) or min-max, or none.
+window and scale to [0, 1] (``window``, CT), per-case z-score (MRI) or min-max, none, or
+``ct`` (clip to foreground percentiles and z-score with foreground statistics of the
+dataset's non-test cases, nnU-Net's CT scheme; written to ``ct_statistics.json``);
+then resampling to the dataset's ``target_spacing`` (``segsweep.preprocess.resample``).
 CLAHE and resizing apply to 2D only.
 """
 
@@ -19,7 +22,16 @@ import pandas as pd
 
 from segsweep.config import Prepare
 from segsweep.data.cases import MANIFEST, fg_stats, load_case, read_manifest, save_case
-from segsweep.io import atomic_path
+from segsweep.data.spacing import target_spacing
+from segsweep.errors import ConfigError, DataError
+from segsweep.io import atomic_path, write_json
+from segsweep.preprocess.resample import resample_case
+from segsweep.splits import test_cases
+
+
+def _spacing(text: object) -> tuple[float, ...]:
+    """A manifest's ``spacing`` cell, ``2.5x1.5x1.5``, as (D, H, W) floats."""
+    return tuple(float(v) for v in str(text).split("x"))
 
 
 def build_2d_transform(cfg: Prepare) -> A.Compose | None:
@@ -60,11 +72,67 @@ def normalize_3d(volume: np.ndarray, method: str, low: float, high: float) -> np
     return volume.astype(np.float32)
 
 
-def prepare(cfg: Prepare, src: Path, out: Path, normalization: str = "window") -> pd.DataFrame:
+CT_SAMPLES = 10_000  # foreground voxels drawn per case for the CT statistics (nnU-Net's number)
+
+
+def ct_statistics(src: Path, cases: list[str], seed: int = 0) -> dict:
+    """Foreground intensity statistics of ``cases`` of the store ``src`` (nnU-Net's CT
+    fingerprint): up to ``CT_SAMPLES`` foreground voxels per case, drawn with a seeded
+    generator, give the 0.5 and 99.5 percentiles, the mean and the standard deviation.
+
+    Raises:
+        DataError: no foreground voxel in any of ``cases``.
+    """
+    samples = []
+    for i, case in enumerate(cases):
+        image, mask = load_case(src, case)
+        values = image[mask.astype(bool)]
+        if values.size > CT_SAMPLES:
+            values = np.random.default_rng([seed, i]).choice(values, CT_SAMPLES, replace=False)
+        samples.append(values.astype(np.float64))
+    values = np.concatenate(samples) if samples else np.zeros(0)
+    if values.size == 0:
+        raise DataError(f"{src}: normalization ct needs foreground voxels in the non-test cases; none has any")
+    low, high = np.percentile(values, [0.5, 99.5])
+    return {
+        "low": float(low),
+        "high": float(high),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "cases": len(cases),
+        "voxels": int(values.size),
+    }
+
+
+def normalize_ct(volume: np.ndarray, stats: dict) -> np.ndarray:
+    """Clip ``volume`` to the statistics' [low, high] and z-score with their mean and std."""
+    clipped = np.clip(volume.astype(np.float64), stats["low"], stats["high"])
+    return ((clipped - stats["mean"]) / max(stats["std"], 1e-8)).astype(np.float32)
+
+
+def prepare(
+    cfg: Prepare,
+    src: Path,
+    out: Path,
+    normalization: str = "window",
+    spacing: object = None,
+    protocol: dict | None = None,
+) -> pd.DataFrame:
     """Normalise every case of the store ``src`` into the store ``out`` (atomic); 3D
-    volumes by the dataset's ``normalization`` (``normalize_3d``)."""
+    volumes by the dataset's ``normalization`` (``normalize_3d``; ``ct``: statistics of
+    the cases outside the test set that ``protocol``, the splits' test_fraction and
+    test_seed, fixes), then resampled to its target ``spacing`` setting (``"median"``,
+    ``[d, h, w]`` or None)."""
     manifest = read_manifest(src)
+    stats = None
+    if normalization == "ct":
+        if protocol is None:
+            raise ConfigError("normalization ct needs the splits' test_fraction and test_seed (--protocol)")
+        held_out = set(test_cases(manifest, protocol["test_fraction"], protocol["test_seed"]))
+        stats = ct_statistics(src, [c for c in manifest["case"] if c not in held_out])
     transform = build_2d_transform(cfg)
+    spacings = {row.case: _spacing(row.spacing) for row in manifest.itertuples() if row.ndim == 3}
+    target = target_spacing(np.array(list(spacings.values())), spacing) if spacings else None
     rows = []
     with atomic_path(out) as tmp:
         for row in manifest.itertuples(index=False):
@@ -76,9 +144,19 @@ def prepare(cfg: Prepare, src: Path, out: Path, normalization: str = "window") -
                     if image.ndim == 2:  # cv2 drops a single channel axis
                         image = image[..., None]
             else:
-                image = normalize_3d(image, normalization, cfg.window.low, cfg.window.high)
+                if stats is not None:
+                    image = normalize_ct(image, stats)
+                else:
+                    image = normalize_3d(image, normalization, cfg.window.low, cfg.window.high)
+                if target is not None:
+                    image, mask = resample_case(image, mask, spacings[row.case], target)
             save_case(tmp, row.case, image, mask)
-            rows.append({**row._asdict(), "shape": "x".join(map(str, mask.shape)), **fg_stats(mask)})
+            done = {**row._asdict(), "shape": "x".join(map(str, mask.shape)), **fg_stats(mask)}
+            if row.ndim == 3 and target is not None:
+                done["spacing"] = "x".join(f"{t:g}" for t in target)
+            rows.append(done)
         result = pd.DataFrame(rows)
         result.to_csv(tmp / MANIFEST, index=False)
+        if stats is not None:
+            write_json(tmp / "ct_statistics.json", stats)
     return result
