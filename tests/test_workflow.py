@@ -145,7 +145,14 @@ def test_2d_rgb_2d_gray_mri_and_ct_studies_run_from_one_params_file(repo):
     datasets = ["lesion2d", "cells2d", "organ3d", "ct3d"]
     params["grid"] = {"seeds": [0, 1], "studies": {"data": {"dataset": datasets}}}
     # CT: nnU-Net's scheme (foreground percentiles and z-score over the non-test cases)
-    params["datasets"]["ct3d"] = {**params["datasets"]["organ3d"], "seed": 1, "n_cases": 4, "normalization": "ct"}
+    # and resampled from 2.5 to 2 mm slices: scored back on the original grid
+    params["datasets"]["ct3d"] = {
+        **params["datasets"]["organ3d"],
+        "seed": 1,
+        "n_cases": 4,
+        "normalization": "ct",
+        "target_spacing": [2.0, 1.5, 1.5],
+    }
     params["datasets"]["organ3d"] |= {"modality": "mri", "normalization": "zscore"}  # per case, no HU window
     params["datasets"]["cells2d"] = {
         "kind": "synth2d",
@@ -173,6 +180,9 @@ def test_2d_rgb_2d_gray_mri_and_ct_studies_run_from_one_params_file(repo):
         assert z["image"].shape[-1] == 1  # one gray channel through the 2D chain
     ct = json.loads((repo / "results/cells/dataset-ct3d/metrics.json").read_text())
     assert ct["ndim"] == 3 and ct["status"] in ("ok", "collapsed")
+    assert ct["test_grid"] == "original" and three["test_grid"] == gray["test_grid"] == "prepared"
+    with np.load(repo / f"data/processed/ct3d/prepared/cases/{ct['test_cases'][0]}.npz") as z:
+        assert z["mask"].shape == (30, 32, 32) and z["original_mask"].shape == (24, 32, 32)  # 24 x 2.5 mm = 30 x 2
     stats = json.loads((repo / "data/processed/ct3d/prepared/ct_statistics.json").read_text())
     assert stats["cases"] == 4 - len(ct["test_cases"]) and -200 < stats["mean"] < 300  # soft tissue, in HU
     page = (repo / "results/report/index.html").read_text()

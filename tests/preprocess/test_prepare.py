@@ -105,6 +105,12 @@ def test_3d_cases_are_resampled_to_the_datasets_target_spacing(tmp_path):
     assert manifest["shape"].tolist() == ["13x16x16", "13x16x16", "12x16x16"]
     image, mask = load_case(tmp_path / "out", "b")
     assert image.shape == mask.shape == (13, 16, 16) and image.dtype == np.float32
+    from segsweep.data.cases import load_original_mask
+
+    # the resampled cases keep their mask on the original grid (test Dice is counted there)
+    assert load_original_mask(tmp_path / "out", "b").shape == (20, 16, 16)
+    assert load_original_mask(tmp_path / "out", "c") is None  # already at the target spacing
+    assert manifest["original_spacing"].fillna("").tolist() == ["4x1x1", "2x1x1", ""]
     native = prepare(Prepare(), src, tmp_path / "native", "zscore", None)
     assert native["shape"].tolist() == ["10x16x16", "20x16x16", "12x16x16"]
     assert native["spacing"].tolist() == ["4x1x1", "2x1x1", "3x1x1"]

@@ -202,3 +202,40 @@ def test_sliding_window_inference_bounds_the_forward_to_the_window():
     torch.testing.assert_close(one, whole, rtol=1e-5, atol=1e-5)
     assert tiled.shape == (1, 2, 16, 24, 24) and torch.isfinite(tiled).all()
     assert set(shapes) == {(8, 16, 16)}  # every forward saw one window, never the volume
+
+
+def _sphere(shape, spacing, radius_mm):
+    grids = np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing)], indexing="ij")
+    return (sum(g**2 for g in grids) <= radius_mm**2).astype(np.uint8)
+
+
+def test_resampled_cases_are_scored_on_their_original_grid(tmp_path):
+    """A thick-slice case resampled to 1 mm: a model that reproduces the resampled
+    reference scores Dice ~1 on the original grid too (the logits go back as nnU-Net v2
+    exports them); against another original mask, the original one decides."""
+    from segsweep.data.cases import save_case
+    from segsweep.preprocess.resample import resample_case
+    from segsweep.train.data import load_eval_images
+    from segsweep.train.evaluate import score_images
+
+    spacing, target = (4.0, 1.0, 1.0), (1.0, 1.0, 1.0)
+    original = _sphere((10, 32, 32), spacing, 12.0)
+    image, mask = resample_case(original.astype(np.float32), original, spacing, target)
+    assert mask.shape == (40, 32, 32)
+    save_case(tmp_path, "a", image, mask, original)
+    save_case(tmp_path, "b", image, mask, np.zeros_like(original))  # another reference
+    (tmp_path / "manifest.csv").write_text("case,ndim,spacing,original_spacing\na,3,1x1x1,4x1x1\nb,3,1x1x1,4x1x1\n")
+    items = load_eval_images(tmp_path, ["a", "b"], 3, 8)
+    assert items[0].original.shape == (1, 1, 10, 32, 32) and items[0].original_spacing == spacing
+
+    class Echo(nn.Module):  # logits from the input: foreground where the image is > 0.5
+        def forward(self, x):
+            return torch.cat([0.5 - x, x - 0.5], dim=1) * 20
+
+    def loss(logits, m):
+        return logits.mean() * 0
+
+    scores = score_images(Echo(), loss, items, torch.device("cpu"))
+    assert scores["per_image_dice"][0] > 0.97
+    assert np.isnan(scores["per_image_dice"][1])  # empty original reference: not scored
+    assert scores["empty_correct"] == 0.0  # and the prediction on its grid is not empty

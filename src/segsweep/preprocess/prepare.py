@@ -110,6 +110,15 @@ def normalize_ct(volume: np.ndarray, stats: dict) -> np.ndarray:
     return ((clipped - stats["mean"]) / max(stats["std"], 1e-8)).astype(np.float32)
 
 
+def _prepare_2d(transform, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if transform is not None:
+        res = transform(image=image, mask=mask)
+        image, mask = res["image"], res["mask"]
+        if image.ndim == 2:  # cv2 drops a single channel axis
+            image = image[..., None]
+    return image, mask
+
+
 def prepare(
     cfg: Prepare,
     src: Path,
@@ -137,24 +146,24 @@ def prepare(
     with atomic_path(out) as tmp:
         for row in manifest.itertuples(index=False):
             image, mask = load_case(src, row.case)
+            done = {**row._asdict()}
             if row.ndim == 2:
-                if transform is not None:
-                    res = transform(image=image, mask=mask)
-                    image, mask = res["image"], res["mask"]
-                    if image.ndim == 2:  # cv2 drops a single channel axis
-                        image = image[..., None]
+                image, mask = _prepare_2d(transform, image, mask)
+                save_case(tmp, row.case, image, mask)
             else:
-                if stats is not None:
-                    image = normalize_ct(image, stats)
-                else:
-                    image = normalize_3d(image, normalization, cfg.window.low, cfg.window.high)
+                image = (
+                    normalize_ct(image, stats)
+                    if stats
+                    else normalize_3d(image, normalization, cfg.window.low, cfg.window.high)
+                )
+                original = mask
                 if target is not None:
                     image, mask = resample_case(image, mask, spacings[row.case], target)
-            save_case(tmp, row.case, image, mask)
-            done = {**row._asdict(), "shape": "x".join(map(str, mask.shape)), **fg_stats(mask)}
-            if row.ndim == 3 and target is not None:
-                done["spacing"] = "x".join(f"{t:g}" for t in target)
-            rows.append(done)
+                resampled = mask is not original
+                if resampled:
+                    done |= {"spacing": "x".join(f"{t:g}" for t in target), "original_spacing": row.spacing}
+                save_case(tmp, row.case, image, mask, original if resampled else None)
+            rows.append({**done, "shape": "x".join(map(str, mask.shape)), **fg_stats(mask)})
         result = pd.DataFrame(rows)
         result.to_csv(tmp / MANIFEST, index=False)
         if stats is not None:

@@ -46,6 +46,34 @@ def resample_case(
     return image.astype(np.float32), (soft >= 0.5).astype(np.uint8)
 
 
+def resample_logits(logits: np.ndarray, shape: tuple[int, ...], spacing: tuple[float, ...]) -> np.ndarray:
+    """Logits back on a case's original grid, as nnU-Net v2 exports predictions.
+
+    Args:
+        logits: (C, D, H, W) float32 on the resampled grid.
+        shape: the original (D, H, W).
+        spacing: the original spacing; where it is anisotropic, linear in-plane and
+            nearest along the thick axis (as the case was resampled), else linear.
+
+    Returns:
+        (C, *shape) float32.
+    """
+    factors = [n / s for n, s in zip(shape, logits.shape[1:])]
+    out = []
+    for channel in logits:
+        if max(spacing) / min(spacing) > ANISOTROPY:
+            thick = int(np.argmax(spacing))
+            plane = [1.0 if a == thick else f for a, f in enumerate(factors)]
+            along = [factors[thick] if a == thick else 1.0 for a in range(3)]
+            channel = _zoom(_zoom(channel, plane, 1), along, 0)
+        else:
+            channel = _zoom(channel, factors, 1)
+        out.append(channel)
+    result = np.stack(out).astype(np.float32)
+    assert result.shape[1:] == tuple(shape), (result.shape, shape)
+    return result
+
+
 def _zoom(arr: np.ndarray, factors: list[float], order: int) -> np.ndarray:
     # grid_mode: voxel edges stay aligned, so the volume covers the same extent in mm
     # (scipy's default aligns the first and last voxel centres instead)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from segsweep.data.cases import load_case
+from segsweep.data.cases import load_case, load_original_mask, read_manifest
 from segsweep.errors import DataError
 from segsweep.preprocess.patches import to_channels_first
 
@@ -71,7 +71,11 @@ class EvalImage:
     case: str
     image: torch.Tensor  # (1, C, *padded)
     mask: torch.Tensor  # (1, 1, *padded) uint8
-    extent: tuple[int, ...]  # original spatial shape
+    extent: tuple[int, ...]  # spatial shape before padding
+    # a case resampled by prepare: its mask (1, 1, *original) uint8 on the original
+    # grid and that grid's spacing, where test Dice is counted
+    original: torch.Tensor | None = None
+    original_spacing: tuple[float, ...] | None = None
 
 
 def read_split(path: Path) -> dict:
@@ -95,11 +99,19 @@ def pad_to_multiple(arr: np.ndarray, factor: int, spatial: int) -> np.ndarray:
 
 
 def load_eval_images(prepared_dir: Path, cases: list[str], ndim: int, factor: int) -> list[EvalImage]:
-    """Whole prepared images of ``cases`` (validation or test), padded for the U-Net."""
-    out = []
+    """Whole prepared images of ``cases`` (validation or test), padded for the U-Net;
+    with their original-grid masks where prepare resampled them."""
+    out, manifest = [], None
     for case in cases:
         image, mask = load_case(Path(prepared_dir), case)
         x = pad_to_multiple(to_channels_first(image, ndim), factor, ndim)
         y = pad_to_multiple(mask, factor, ndim)
-        out.append(EvalImage(case, torch.from_numpy(x)[None], torch.from_numpy(y)[None, None], mask.shape))
+        item = EvalImage(case, torch.from_numpy(x)[None], torch.from_numpy(y)[None, None], mask.shape)
+        original = load_original_mask(Path(prepared_dir), case)
+        if original is not None:
+            if manifest is None:  # read only for resampled stores
+                manifest = read_manifest(Path(prepared_dir)).set_index("case")
+            item.original = torch.from_numpy(original)[None, None]
+            item.original_spacing = tuple(float(v) for v in str(manifest.loc[case, "original_spacing"]).split("x"))
+        out.append(item)
     return out

@@ -83,7 +83,9 @@ def score_images(
     Args:
         model: the network (logits out).
         loss_fn: the cell's loss, on (logits, mask).
-        images: ``EvalImage`` items (padded image, mask, original extent).
+        images: ``EvalImage`` items (padded image, mask, extent; a case that prepare
+            resampled is scored on its original grid: its logits are resampled back
+            as nnU-Net v2 exports predictions, the loss stays on the resampled grid).
         device: where to run.
         window, overlap: sliding-window inference (``infer``); None: one forward per image.
 
@@ -102,6 +104,8 @@ def score_images(
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
         logits, mask = logits[crop], v.mask.to(device)[crop]
         losses.append(float(loss_fn(logits, mask)))
+        if v.original is not None:  # resampled by prepare: scored on the original grid
+            logits, mask = _on_original_grid(logits, v), v.original.to(device)
         pred = predict(logits)
         d, i = dice_iou(pred, mask[:, 0])
         dices.append(float(d[0]))
@@ -121,6 +125,15 @@ def score_images(
         "constant": constant,
         "identical": len(images) >= 2 and len(masks) == 1,
     }
+
+
+def _on_original_grid(logits: torch.Tensor, v) -> torch.Tensor:
+    """(1, C, *resampled) logits of ``v`` (an ``EvalImage``) resampled to its original
+    grid, (1, C, *original), as nnU-Net v2 exports predictions."""
+    from segsweep.preprocess.resample import resample_logits
+
+    back = resample_logits(logits[0].float().cpu().numpy(), tuple(v.original.shape[2:]), v.original_spacing)
+    return torch.from_numpy(back)[None].to(logits.device)
 
 
 def status_of(scores: dict, diverged: bool) -> str:

@@ -122,6 +122,8 @@ def _metrics(run: Setup, state: TrainState, test: list, sel: Selected) -> dict:
         "empty_correct": scored["empty_correct"],
         "per_image_dice": per_image,
         "test_cases": [v.case for v in test],  # order of per_image_dice (pairs cells in the report)
+        # where test Dice is counted: each case's original grid when prepare resampled it
+        "test_grid": "original" if any(v.original is not None for v in test) else "prepared",
         "n_test_images": len(test),
         "n_test_scored": int(sum(not math.isnan(d) for d in per_image)),
         "n_test_empty": int(sum(math.isnan(d) for d in per_image)),
