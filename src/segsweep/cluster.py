@@ -178,9 +178,14 @@ def _sliding(cell, ndim: int) -> bool:
 
 def _npy_shape(path: Path) -> tuple[int, ...]:
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        return tuple(reader(f)[0])
+        return _header_shape(f)
+
+
+def _header_shape(f) -> tuple[int, ...]:
+    """The array shape from an open .npy stream's header (no data read)."""
+    version = np.lib.format.read_magic(f)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return tuple(reader(f)[0])
 
 
 @lru_cache(maxsize=1024)
@@ -200,7 +205,5 @@ def _case_shapes(prepared_dir: Path, mtime: int) -> list[tuple[int, ...]]:
     shapes = []
     for path in sorted((prepared_dir / "cases").glob("*.npz")):
         with zipfile.ZipFile(path) as z, z.open("mask.npy") as f:
-            version = np.lib.format.read_magic(f)
-            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shapes.append(tuple(reader(f)[0]))
+            shapes.append(_header_shape(f))
     return shapes

@@ -19,24 +19,18 @@ from segsweep.config.cluster import Cluster
 from segsweep.config.components import MODELS as COMPONENTS
 from segsweep.config.components import LossCfg, OptimCfg, SchedCfg, loss_cfg, optim_cfg, sched_cfg
 from segsweep.config.data import (
-    DATASET_KINDS,
     Augment,
     Clahe,
-    Dataset,
-    Folder2D,
-    Nifti,
     Params,
     Patches,
     Prepare,
     Preprocess,
     Resize,
     Splits,
-    Synth2D,
-    Synth3D,
     Window,
-    dataset_ndim,
     known_image_size,
 )
+from segsweep.config.datasets import DATASET_KINDS, Dataset, Folder2D, Nifti, Synth2D, Synth3D, dataset_ndim
 from segsweep.config.landscape import Landscape
 from segsweep.config.probe import Probe, ProbeDynamics, ProbeInit, ProbePixels
 from segsweep.config.report import Report

@@ -33,16 +33,8 @@ def resample_case(
     if np.allclose(spacing, target, rtol=1e-3, atol=0.0):
         return image, mask
     shape = resampled_shape(image.shape, spacing, target)
-    factors = [n / s for n, s in zip(shape, image.shape)]
-    soft = mask.astype(np.float32)
-    if max(spacing) / min(spacing) > ANISOTROPY:
-        thick = int(np.argmax(spacing))
-        plane = [1.0 if a == thick else f for a, f in enumerate(factors)]
-        along = [factors[thick] if a == thick else 1.0 for a in range(3)]
-        image = _zoom(_zoom(image, plane, 3), along, 0)
-        soft = _zoom(_zoom(soft, plane, 1), along, 0)
-    else:
-        image, soft = _zoom(image, factors, 3), _zoom(soft, factors, 1)
+    image = _resample(image, shape, spacing, order=3)
+    soft = _resample(mask.astype(np.float32), shape, spacing, order=1)
     return image.astype(np.float32), (soft >= 0.5).astype(np.uint8)
 
 
@@ -58,20 +50,22 @@ def resample_logits(logits: np.ndarray, shape: tuple[int, ...], spacing: tuple[f
     Returns:
         (C, *shape) float32.
     """
-    factors = [n / s for n, s in zip(shape, logits.shape[1:])]
-    out = []
-    for channel in logits:
-        if max(spacing) / min(spacing) > ANISOTROPY:
-            thick = int(np.argmax(spacing))
-            plane = [1.0 if a == thick else f for a, f in enumerate(factors)]
-            along = [factors[thick] if a == thick else 1.0 for a in range(3)]
-            channel = _zoom(_zoom(channel, plane, 1), along, 0)
-        else:
-            channel = _zoom(channel, factors, 1)
-        out.append(channel)
-    result = np.stack(out).astype(np.float32)
+    result = np.stack([_resample(channel, shape, spacing, order=1) for channel in logits]).astype(np.float32)
     assert result.shape[1:] == tuple(shape), (result.shape, shape)
     return result
+
+
+def _resample(arr: np.ndarray, shape: tuple[int, ...], spacing: tuple[float, ...], order: int) -> np.ndarray:
+    """(D, H, W) ``arr`` to ``shape``: spline of ``order`` on every axis, or, where
+    ``spacing`` (the grid with the thick slices) is anisotropic, in-plane first and then
+    nearest neighbour along the thick axis."""
+    factors = [n / s for n, s in zip(shape, arr.shape)]
+    if max(spacing) / min(spacing) <= ANISOTROPY:
+        return _zoom(arr, factors, order)
+    thick = int(np.argmax(spacing))
+    plane = [1.0 if a == thick else f for a, f in enumerate(factors)]
+    along = [factors[thick] if a == thick else 1.0 for a in range(3)]
+    return _zoom(_zoom(arr, plane, order), along, 0)
 
 
 def _zoom(arr: np.ndarray, factors: list[float], order: int) -> np.ndarray:
