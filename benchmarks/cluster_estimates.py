@@ -10,7 +10,7 @@ ratio; the requests add
 ``cluster.memory_margin`` (1.5) and ``runtime_margin`` (2) on top. An estimate below
 its measurement is flagged ``UNDER``.
 
-    python benchmarks/cluster_estimates.py [--steps 6]
+    python benchmarks/cluster_estimates.py [--steps 6] [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import json
 import math
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+from _common import parse_args, run_child, write_json
 
 # ndim, channels, batch, width, depth, patch side, evaluation image side, inference
 CASES = [
@@ -35,6 +36,8 @@ CASES = [
     (3, 1, 2, 16, 4, 32, 64, "whole"),
     (3, 1, 2, 8, 4, 32, 128, "sliding_window"),
 ]
+# --smoke: one tiny 2D case with whole-image and one 3D with sliding-window evaluation
+SMOKE_CASES = [(2, 3, 2, 4, 2, 32, 64, "whole"), (3, 1, 1, 4, 2, 16, 32, "sliding_window")]
 
 
 def _child(case: list, steps: int) -> None:
@@ -90,27 +93,34 @@ def _estimate(case: list) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=6, help="training steps per case (the first is not timed)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_args(parser, {"steps": 2})
     if args.child:
         _child(json.loads(args.child), args.steps)
         return
     print(f"{'case (ndim ch batch width depth patch eval inference)':58} {'MB est/meas':>16} {'s/step est/meas':>18}")
-    for case in CASES:
-        out = subprocess.run(
-            [sys.executable, __file__, "--steps", str(args.steps), "--child", json.dumps(case)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        measured = json.loads(out.strip().splitlines()[-1])
+    results = []
+    for case in SMOKE_CASES if args.smoke else CASES:
+        measured = run_child([sys.executable, __file__, "--steps", str(args.steps), "--child", json.dumps(case)])
         mem, step = _estimate(case)
         flag = "  UNDER" if mem < measured["peak_mb"] else ""
         print(
             f"{' '.join(map(str, case)):58} {mem:7.0f}/{measured['peak_mb']:<7.0f} {mem / measured['peak_mb']:4.2f}x"
             f" {step:6.3f}/{measured['s_step']:<6.3f} {step / measured['s_step']:4.2f}x{flag}"
         )
+        results.append(
+            {
+                "case": list(case),
+                "mb_estimate": mem,
+                "mb_measured": measured["peak_mb"],
+                "mb_ratio": mem / measured["peak_mb"],
+                "s_step_estimate": step,
+                "s_step_measured": measured["s_step"],
+                "s_step_ratio": step / measured["s_step"],
+            }
+        )
+    write_json(args.json, {"cases": results}, args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ throughput for the U-Net's own layer shapes?
    sequential, not interleaved: on a shared machine repeat the run.
 4. For scale: a large square fp32 matmul's FLOP/s (near the cores' peak).
 
-    python benchmarks/conv_throughput.py [--threads 2] [--reps 5] [--steps 5]
+    python benchmarks/conv_throughput.py [--threads 2] [--reps 5] [--steps 5] [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import time
 
 import torch
 import torch.nn.functional as F
+from _common import parse_args, write_json
 from torch import nn
 
-from segsweep.config import LossCfg, ModelCfg
+from segsweep.config import ModelCfg, loss_cfg
 from segsweep.landscape.directions import random_direction
 from segsweep.landscape.evaluate import evaluate_loop, split_state
 from segsweep.landscape.fast import evaluate_fast
@@ -66,26 +67,11 @@ def median_time(fn, reps: int, inner: int = 1) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=5, help="grid points per axis for the evaluation timing")
-    ap.add_argument("--batches", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--size", type=int, default=64)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = build_model(ModelCfg(), 2, 3).eval()
-    x = torch.rand(args.batch_size, 3, args.size, args.size).contiguous(memory_format=torch.channels_last)
-    layers = conv_layers(model, x)
-    macs = sum(m for _, _, m in layers)
+SMOKE = {"reps": 1, "steps": 2, "batches": 1, "batch_size": 2, "size": 32, "matmul": 256}
 
-    print(
-        f"U-Net forward, batch {args.batch_size} x 3 x {args.size}^2: {len(layers)} convolutions, "
-        f"{macs / 1e6:.1f} M MACs ({2 * macs / 1e9:.2f} GFLOP)"
-    )
+
+def layer_times(layers, args) -> tuple[float, float]:
+    """Seconds of all the convolutions alone, with ``--threads`` threads and with one."""
     print(f"{'layer':34s} {'MACs (M)':>9s} {'ms':>7s} {'GFLOP/s':>8s} {'ms 1 thr':>9s}")
     total, total1 = 0.0, 0.0
     with torch.no_grad():
@@ -105,18 +91,12 @@ def main() -> None:
             kind = "tconv" if isinstance(m, nn.ConvTranspose2d) else "conv"
             desc = f"{kind} {shape[1]}->{m.out_channels} k{m.kernel_size[0]} @{shape[2]}x{shape[3]}"
             print(f"{desc:34s} {n / 1e6:9.2f} {t * 1e3:7.3f} {2 * n / t / 1e9:8.1f} {t1 * 1e3:9.3f}")
-    conv_rate = max(2 * macs / total, args.threads * 2 * macs / total1)
-    print(
-        f"convolutions alone: {total * 1e3:.2f} ms per forward with {args.threads} threads = "
-        f"{2 * macs / total / 1e9:.1f} GFLOP/s; {total1 * 1e3:.2f} ms with one thread = "
-        f"{2 * macs / total1 / 1e9:.1f} GFLOP/s per core; ceiling {conv_rate / 1e9:.1f} GFLOP/s"
-    )
+    return total, total1
 
-    a = torch.randn(2048, 2048)
-    t = median_time(lambda: a @ a, args.reps)
-    print(f"fp32 matmul 2048^3: {2 * 2048**3 / t / 1e9:.1f} GFLOP/s")
 
-    loss_fn = build_loss(LossCfg(name="dice_inverse_mix"), "softmax")
+def evaluation_rates(model, macs: int, conv_rate: float, args) -> dict[str, float]:
+    """FLOP/s of convolutions that ``evaluate_loop`` and ``evaluate_fast`` achieve."""
+    loss_fn = build_loss(loss_cfg(name="dice_inverse_mix"), "softmax")
     g = torch.Generator().manual_seed(0)
     batches = [
         (
@@ -130,15 +110,54 @@ def main() -> None:
     grid = torch.linspace(-1, 1, args.steps)
     coords = torch.cartesian_prod(grid, grid)
     flop_per_point = 2 * macs * args.batches
+    rates = {}
     for name, fn in (("evaluate_loop", evaluate_loop), ("evaluate_fast", evaluate_fast)):
         t = median_time(
             lambda fn=fn: fn(model, loss_fn, batches, params, [d1, d2], coords, buffers), max(1, args.reps // 2)
         )
-        rate = flop_per_point * len(coords) / t
+        rates[name] = flop_per_point * len(coords) / t
         print(
-            f"{name:14s} {len(coords) / t:6.1f} points/s = {rate / 1e9:6.1f} GFLOP/s of convolutions "
-            f"= {rate / conv_rate:.0%} of the ceiling"
+            f"{name:14s} {len(coords) / t:6.1f} points/s = {rates[name] / 1e9:6.1f} GFLOP/s of convolutions "
+            f"= {rates[name] / conv_rate:.0%} of the ceiling"
         )
+    return rates
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=5, help="grid points per axis for the evaluation timing")
+    ap.add_argument("--batches", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--matmul", type=int, default=2048, help="side of the square matmul timed for scale")
+    args = parse_args(ap, SMOKE)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = build_model(ModelCfg(), 2, 3).eval()
+    x = torch.rand(args.batch_size, 3, args.size, args.size).contiguous(memory_format=torch.channels_last)
+    layers = conv_layers(model, x)
+    macs = sum(m for _, _, m in layers)
+    print(
+        f"U-Net forward, batch {args.batch_size} x 3 x {args.size}^2: {len(layers)} convolutions, "
+        f"{macs / 1e6:.1f} M MACs ({2 * macs / 1e9:.2f} GFLOP)"
+    )
+    total, total1 = layer_times(layers, args)
+    conv_rate = max(2 * macs / total, args.threads * 2 * macs / total1)
+    print(
+        f"convolutions alone: {total * 1e3:.2f} ms per forward with {args.threads} threads = "
+        f"{2 * macs / total / 1e9:.1f} GFLOP/s; {total1 * 1e3:.2f} ms with one thread = "
+        f"{2 * macs / total1 / 1e9:.1f} GFLOP/s per core; ceiling {conv_rate / 1e9:.1f} GFLOP/s"
+    )
+    n = args.matmul
+    a = torch.randn(n, n)
+    matmul_rate = 2 * n**3 / median_time(lambda: a @ a, args.reps)
+    print(f"fp32 matmul {n}^3: {matmul_rate / 1e9:.1f} GFLOP/s")
+    rates = evaluation_rates(model, macs, conv_rate, args)
+    gflops = {"conv_ceiling": conv_rate / 1e9, "matmul": matmul_rate / 1e9} | {k: v / 1e9 for k, v in rates.items()}
+    fractions = {f"{k}_of_ceiling": v / conv_rate for k, v in rates.items()}
+    write_json(args.json, {"macs_per_forward": macs, "gflop_per_s": gflops, **fractions}, args)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ made-up results (a metrics.json, per-image Dice and a 10-epoch history per cell,
 schema `segsweep train` writes; no network is trained). Prints their times and the
 report's size.
 
-    python benchmarks/grid_scale.py [--sizes 100 1000 10000] [--reps 3] [--no-post]
+    python benchmarks/grid_scale.py [--sizes 100 1000 10000] [--reps 3] [--no-post] [--smoke] [--json PATH]
 
 The grids are full products in one study-less `grid.axes` (learning rate × weight decay)
 replicated over `grid.seeds`, on the default params otherwise.
@@ -30,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _common import parse_args, write_json
 
 REPO = Path(__file__).resolve().parents[1]
+SMOKE = {"sizes": [8, 27], "reps": 1}
 
 
 def grid_for(n: int) -> dict:
@@ -164,48 +166,63 @@ def post_training(root: Path) -> list[tuple[str, float]]:
     return out
 
 
+def plan(root: Path, base: dict, n: int, reps: int) -> tuple[int, float, float]:
+    """(cells, ``snakemake -n`` seconds, ``segsweep grid`` seconds) for a grid of about ``n``."""
+    params = {**base, "grid": grid_for(n)}
+    # the probes and landscapes name cells of the default studies: keep the baseline
+    params["probe"] = {
+        **base["probe"],
+        "cells": ["baseline"],
+        "dynamics": {**base["probe"].get("dynamics", {}), "studies": []},
+    }
+    params["landscape"] = {**base["landscape"], "cells": ["baseline"]}
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    t_grid, ids = timed([sys.executable, "-m", "segsweep", "grid"], root, reps)
+    cells = len(ids.split())
+    t_dry, _ = timed([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--quiet", "all"], root, reps)
+    print(f"{cells:>6} cells: snakemake -n {t_dry:7.2f} s   segsweep grid {t_grid:6.2f} s", flush=True)
+    return cells, t_dry, t_grid
+
+
+def scaling(rows: list[tuple[int, float, float]]) -> dict[str, dict[str, float]]:
+    """Per command: the fitted exponent b of t ≈ a · cells^b and the last-to-previous ratios."""
+    out = {}
+    x = np.log([r[0] for r in rows])
+    for i, name in ((1, "snakemake -n"), (2, "segsweep grid")):
+        b = float(np.polyfit(x, np.log([r[i] for r in rows]), 1)[0])
+        big = rows[-1][i] / rows[-2][i]
+        cells = rows[-1][0] / rows[-2][0]
+        print(
+            f"{name}: exponent {b:.2f}; {rows[-1][0]} / {rows[-2][0]} cells: "
+            f"{big:.1f}x the time for {cells:.1f}x the cells"
+        )
+        out[name] = {"exponent": b, "time_ratio": big, "cells_ratio": cells}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-post", action="store_true", help="skip summarize and report on made-up results")
-    args = ap.parse_args()
-    rows = []
+    args = parse_args(ap, SMOKE)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         copy_repo(root)
         base = yaml.safe_load((root / "params.yaml").read_text())
-        for n in args.sizes:
-            params = {**base, "grid": grid_for(n)}
-            # the probes and landscapes name cells of the default studies: keep the baseline
-            params["probe"] = {
-                **base["probe"],
-                "cells": ["baseline"],
-                "dynamics": {**base["probe"].get("dynamics", {}), "studies": []},
-            }
-            params["landscape"] = {**base["landscape"], "cells": ["baseline"]}
-            (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-            t_grid, ids = timed([sys.executable, "-m", "segsweep", "grid"], root, args.reps)
-            cells = len(ids.split())
-            t_dry, _ = timed(
-                [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--quiet", "all"], root, args.reps
-            )
-            rows.append((cells, t_dry, t_grid))
-            print(f"{cells:>6} cells: snakemake -n {t_dry:7.2f} s   segsweep grid {t_grid:6.2f} s", flush=True)
+        rows = [plan(root, base, n, args.reps) for n in args.sizes]
         post = [] if args.no_post else post_training(root)
     for name, value in post:
         print(f"{rows[-1][0]} cells: {name} {value:7.2f}" + ("" if "MB" in name else " s"), flush=True)
-    if len(rows) > 1:
-        x = np.log([r[0] for r in rows])
-        for i, name in ((1, "snakemake -n"), (2, "segsweep grid")):
-            b = float(np.polyfit(x, np.log([r[i] for r in rows]), 1)[0])
-            big = rows[-1][i] / rows[-2][i]
-            print(
-                f"{name}: exponent {b:.2f}; {rows[-1][0]} / {rows[-2][0]} cells: "
-                f"{big:.1f}x the time for {rows[-1][0] / rows[-2][0]:.1f}x the cells"
-            )
+    fit = scaling(rows) if len(rows) > 1 else {}
     if not math.isfinite(rows[-1][1]):
         raise SystemExit(1)
+    results = {
+        "planning": [{"cells": c, "snakemake_n_s": d, "segsweep_grid_s": g} for c, d, g in rows],
+        "post_training": {name: value for name, value in post},
+        "scaling": fit,
+    }
+    write_json(args.json, results, args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ and reports the minor page faults per step / point and a checksum of the numbers
 tuned side must compute exactly the same values). Medians over ``--reps`` pairs; the
 last line is ``<tuned / default training steps per second>x``.
 
-    python benchmarks/malloc_tuning.py [--reps 5] [--steps 20] [--grid 5] [--threads 2]
+    python benchmarks/malloc_tuning.py [--reps 5] [--steps 20] [--grid 5] [--threads 2] [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+from _common import parse_args, run_child, write_json
+
+SMOKE = {"reps": 1, "steps": 2, "grid": 2, "batch_size": 2, "size": 32}
 
 
 def child(args) -> dict:
@@ -36,7 +39,7 @@ def child(args) -> dict:
     tuned = tune_malloc()
     import torch
 
-    from segsweep.config import LossCfg, ModelCfg, OptimCfg
+    from segsweep.config import ModelCfg, loss_cfg, optim_cfg
     from segsweep.landscape.directions import random_direction
     from segsweep.landscape.evaluate import split_state
     from segsweep.landscape.fast import evaluate_fast
@@ -47,11 +50,11 @@ def child(args) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = build_model(ModelCfg(), 2, 3)
-    opt = build_optimizer(OptimCfg(), model.parameters())
-    loss_fn = build_loss(LossCfg(), "softmax")
+    opt = build_optimizer(optim_cfg(), model.parameters())
+    loss_fn = build_loss(loss_cfg(), "softmax")
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(16, 3, 64, 64, generator=g)
-    y = (torch.rand(16, 1, 64, 64, generator=g) > 0.8).long()
+    x = torch.rand(args.batch_size, 3, args.size, args.size, generator=g)
+    y = (torch.rand(args.batch_size, 1, args.size, args.size, generator=g) > 0.8).long()
 
     def faults() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -89,34 +92,38 @@ def child(args) -> dict:
     }
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20, help="timed training steps per child")
     ap.add_argument("--grid", type=int, default=5, help="landscape grid points per axis")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--size", type=int, default=64, help="image side")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        print(json.dumps(child(args)))
-        return
+    return parse_args(ap, SMOKE)
+
+
+def run_pairs(args) -> dict[str, list[dict]]:
+    """``--reps`` pairs of children, default then tuned, alternating (so drift in the
+    machine's load hits both sides alike)."""
     runs: dict[str, list[dict]] = {"default": [], "tuned": []}
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        "--steps",
-        str(args.steps),
-        "--grid",
-        str(args.grid),
-        "--threads",
-        str(args.threads),
-    ]
+    cmd = [sys.executable, __file__, "--child"]
+    for opt in ("steps", "grid", "threads", "batch_size", "size"):
+        cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
     for _ in range(args.reps):
         for mode, results in runs.items():
             env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"SEGSWEEP_MALLOC": mode}
-            out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-            results.append(json.loads(out.strip().splitlines()[-1]))
+            results.append(run_child(cmd, env))
+    return runs
+
+
+def main() -> None:
+    args = parse()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    runs = run_pairs(args)
     if not all(r["tuned"] for r in runs["tuned"]):
         sys.exit("error: tune_malloc() did not apply here (not glibc?): nothing to compare")
     sums = {json.dumps(r["checksum"]) for rs in runs.values() for r in rs}
@@ -133,6 +140,7 @@ def main() -> None:
     ratio = {k: med["tuned"][k] / med["default"][k] for k in ("train_steps_per_s", "points_per_s")}
     print(f"tuned / default: landscape {ratio['points_per_s']:.2f}x")
     print(f"{ratio['train_steps_per_s']:.2f}x")
+    write_json(args.json, {"identical_numbers": len(sums) == 1, "medians": med, "tuned_over_default": ratio}, args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ interleaved repetitions of:
 Prints images/second and the ratios; the last line is ``<segsweep/bare>x``.
 Goals: segsweep/bare ≥ 0.95, norm logging overhead ≤ 2 % of step time.
 
-    python benchmarks/train_throughput.py [--reps 5] [--epochs 2] [--threads 1]
+    python benchmarks/train_throughput.py [--reps 5] [--epochs 2] [--threads 1] [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import parse_args, write_json
 
 from segsweep.config import Augment, Patches, Prepare, Synth2D, Train
 from segsweep.data.cases import read_manifest
@@ -44,15 +45,20 @@ from segsweep.splits import split_cases
 from segsweep.train.data import load_train_patches
 from segsweep.train.loop import train_cell
 
+SMOKE = {"reps": 1, "epochs": 1, "norm_steps": 3}
 
-def build_data(root: Path) -> dict[str, Path]:
-    """The default params' 2D dataset and preprocessing, written under ``root``."""
-    ds = Synth2D(kind="synth2d")
+
+def build_data(root: Path, smoke: bool = False) -> dict[str, Path]:
+    """The default params' 2D dataset and preprocessing, written under ``root`` (with
+    ``smoke``: a few small images, one augmented copy, small patches)."""
+    ds = Synth2D(kind="synth2d", **({"n_cases": 8, "size": 64} if smoke else {}))
+    aug = Augment(copies=1, crop_2d=(48, 48)) if smoke else Augment()
+    patches = Patches(size_2d=(32, 32), stride_2d=(16, 16)) if smoke else Patches()
     write_synth(ds, root / "synth", "b")
     ingest(reader_for(ds, root / "synth"), root / "synth", root / "interim", "datasets.b")
     prepare(Prepare(), root / "interim", root / "prepared")
-    augment(Augment(), root / "prepared", root / "augmented")
-    extract_patches(Patches(), 0.0, root / "augmented", root / "patches")
+    augment(aug, root / "prepared", root / "augmented")
+    extract_patches(patches, 0.0, root / "augmented", root / "patches")
     (root / "split.json").write_text(json.dumps(split_cases(read_manifest(root / "interim"), 0.8, 0)))
     return {"patches": root / "patches", "split": root / "split.json", "prepared": root / "prepared"}
 
@@ -119,17 +125,19 @@ def ours(cfg: Train, data: dict[str, Path], out: Path) -> float:
     return m["images_per_second"]
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    torch.set_num_threads(args.threads)
-    cfg = Train.model_validate({"epochs": args.epochs, "threads": args.threads, "device": "cpu"})
+    ap.add_argument("--norm-steps", type=int, default=30, help="steps timed for the per-step norm logging cost")
+    return parse_args(ap, SMOKE)
+
+
+def measure(args, cfg: Train) -> tuple[dict[str, list[float]], float, float]:
+    """Images/second of each loop per repetition (interleaved), and the per-step costs."""
     with tempfile.TemporaryDirectory() as tmp:
-        data = build_data(Path(tmp))
+        data = build_data(Path(tmp), args.smoke)
         runs: dict[str, list[float]] = {"bare": [], "bare-nondet": [], "segsweep": [], "+norms": []}
         bare_loop(cfg, data)  # warm-up (allocator, oneDNN primitives)
         for r in range(args.reps):
@@ -137,7 +145,19 @@ def main() -> None:
             runs["bare-nondet"].append(bare_loop(cfg, data, deterministic=False))
             runs["segsweep"].append(ours(cfg.model_copy(update={"log_norms": False}), data, Path(tmp) / f"a{r}"))
             runs["+norms"].append(ours(cfg.model_copy(update={"log_norms": True}), data, Path(tmp) / f"b{r}"))
-        step_s, norm_s = norm_cost(cfg, data)
+        step_s, norm_s = norm_cost(cfg, data, args.norm_steps)
+    return runs, step_s, norm_s
+
+
+def main() -> None:
+    args = parse()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+    settings = {"epochs": args.epochs, "threads": args.threads, "device": "cpu"}
+    if args.smoke:  # fewer batch-norm recomputation batches: the tiny dataset has few patches
+        settings["evaluation"] = {"precise_bn_batches": 2, "curve_bn_batches": 2}
+    cfg = Train.model_validate(settings)
+    runs, step_s, norm_s = measure(args, cfg)
     med = {k: statistics.median(v) for k, v in runs.items()}
     for k, v in runs.items():
         print(f"{k:11s} median {med[k]:7.1f} img/s   runs: {', '.join(f'{x:.1f}' for x in v)}")
@@ -147,9 +167,17 @@ def main() -> None:
         f"norm logging, timed per step: {1e3 * norm_s:.3f} ms of a {1e3 * step_s:.1f} ms step = "
         f"{100 * norm_s / step_s:.2f}% (goal <= 2%)"
     )
-    print(f"deterministic / nondeterministic bare loop: {med['bare'] / med['bare-nondet']:.3f}x")
-    print(f"segsweep (with norms) / bare: {med['+norms'] / med['bare']:.3f}x")
-    print(f"{med['segsweep'] / med['bare']:.3f}x")
+    ratios = {
+        "deterministic_over_nondeterministic": med["bare"] / med["bare-nondet"],
+        "segsweep_with_norms_over_bare": med["+norms"] / med["bare"],
+        "segsweep_over_bare": med["segsweep"] / med["bare"],
+        "norm_logging_share_of_step": norm_s / step_s,
+    }
+    print(f"deterministic / nondeterministic bare loop: {ratios['deterministic_over_nondeterministic']:.3f}x")
+    print(f"segsweep (with norms) / bare: {ratios['segsweep_with_norms_over_bare']:.3f}x")
+    print(f"{ratios['segsweep_over_bare']:.3f}x")
+    results = {"images_per_s": med, "step_ms": 1e3 * step_s, "norm_logging_ms": 1e3 * norm_s, **ratios}
+    write_json(args.json, results, args)
 
 
 if __name__ == "__main__":
