@@ -76,3 +76,48 @@ def test_report_figures_fit_a_paper_and_a_page(default_run):
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
     assert len(captions) >= 10 and all(re.search(r"\d", c) for c in captions), captions  # every one states its n
     assert "date" in json.loads((default_run / "results/report/provenance.json").read_text())
+
+
+def _per_seed_dice(repo) -> pd.DataFrame:
+    """Every cell's test Dice recomputed from its own metrics.json (a diverged cell as 0,
+    as the report counts it), with its params: the reviewer's independent table."""
+    rows = []
+    for path in sorted((repo / "results/cells").glob("*/metrics.json")):
+        m = json.loads(path.read_text())
+        scored = [d for d in m["per_image_dice"] if d is not None and d == d]  # null or NaN: an empty reference
+        dice = 0.0 if m["status"] == "diverged" else sum(scored) / len(scored)
+        params = {k: json.dumps(v, sort_keys=True) for k, v in m["params"].items() if k not in ("seed", "split_seed")}
+        rows.append({"cell": m["cell"], "seed": m["seed"], "status": m["status"], "dice": dice, "key": str(params)})
+    return pd.DataFrame(rows)
+
+
+def test_conclusions_survive_an_independent_recomputation(default_run):
+    """Issue 25's review, redone from metrics.json with scipy: intervals no narrower than
+    0.8x the paired seed-level t-interval, nothing significant whose t-interval covers
+    0, headline means over all seeds, no bold row with a failed seed, budgets stated."""
+    from scipy import stats
+
+    cells = _per_seed_dice(default_run)
+    row_of = {c: k for c, k in zip(cells["cell"], cells["key"])}
+    significant = 0
+    for study, t in _tables(default_run).items():
+        t = t[t["test"] != "threshold"]
+        ref = cells[cells["key"] == row_of[t.loc[t["test"] == "reference", "cell"].iloc[0]]].set_index("seed")
+        md = (default_run / "results/report/tables" / f"{study}.md").read_text()
+        assert "Budget: 100 optimizer steps per cell" in md, study
+        for _, r in t.iterrows():
+            mine = cells[cells["key"] == row_of[r["cell"]]].set_index("seed")
+            assert r["dice"] == pytest.approx(mine["dice"].mean(), abs=1e-9), (study, r["cell"])
+            line = next(x for x in md.splitlines() if x.startswith(f"| {r['cell']} |"))
+            assert (mine["status"] == "ok").all() or "**" not in line, (study, line)
+            if r["test"] == "reference":
+                continue
+            d = (mine["dice"] - ref["dice"]).dropna().to_numpy()
+            low, high = stats.t.interval(0.95, len(d) - 1, d.mean(), d.std(ddof=1) / len(d) ** 0.5)
+            assert r["diff"] == pytest.approx(d.mean(), abs=1e-9)
+            width = r["diff_ci95_high"] - r["diff_ci95_low"]
+            assert width >= 0.8 * (min(high, 1.0) - max(low, -1.0)), (study, r["cell"], width, low, high)
+            if r["verdict"] in ("better", "worse"):
+                significant += 1
+                assert low > 0 or high < 0, (study, r["cell"], low, high)
+    assert significant >= 2, "the default study's large effects must come out significant after Holm"

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from segsweep.report.render import to_latex
-from segsweep.report.tables import study_table, table_note
+from segsweep.report.tables import study_table
+from segsweep.report.verdicts import table_note
 
 pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 
@@ -51,7 +52,7 @@ def _wide_table() -> pd.DataFrame:
             )
             images += [{"cell": cell, "case": f"c{i}", "dice": d + 0.01 * np.sin(i)} for i in range(10)]
     cells = pd.DataFrame(rows)
-    return study_table(cells, cells["cell"].tolist(), pd.DataFrame(images), reference="opt-adam", n_resamples=500)
+    return study_table(cells, cells["cell"].tolist(), pd.DataFrame(images), reference="opt-adam")
 
 
 def test_tex_compiles_and_fits_the_text_width(tmp_path):

@@ -4,6 +4,7 @@ escaped, diverged cells render, the HTML references only files that exist."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def test_html_references_existing_files_and_holds_every_table(tmp_path):
     assert page.count("<table>") == len(studies) + 1  # + provenance
     metrics = json.loads((tmp_path / "report/study_metrics.json").read_text())
     assert metrics["optimizer"]["opt-sgd"] == {"dice": 0.657, "n_ok": 1}
-    assert metrics["optimizer"]["opt-rms_50%"]["dice"] is None  # diverged: no number, still listed
+    assert metrics["optimizer"]["opt-rms_50%"] == {"dice": 0.0, "n_ok": 0}  # diverged: counted as 0
     assert "T &lt;&amp;&gt;" in page and "diverged" in page and "http" not in page
     for study in studies:
         for ext in ("csv", "md", "tex"):
@@ -118,7 +119,7 @@ def test_html_references_existing_files_and_holds_every_table(tmp_path):
     assert len(prov["params_sha256"]) == 64 and "torch" in prov["packages"]
 
 
-def test_seed_statistics_equal_pandas():
+def test_seed_statistics_count_failed_seeds():
     from scipy import stats
 
     from segsweep.report.tables import seed_table
@@ -136,19 +137,19 @@ def test_seed_statistics_equal_pandas():
     table = seed_table(cells)
     assert len(table) == 1  # opt-sgd has a single seed
     row = table.iloc[0]
-    ok = pd.Series([0.6, 0.7, 0.65])
-    assert row["n"] == 3 and row["n_diverged"] == 1 and row["seeds"] == "0, 1, 2, 3"
-    assert row["dice_mean"] == pytest.approx(ok.mean()) and row["dice_std"] == pytest.approx(ok.std(ddof=1))
-    # percentile bootstrap of the mean over the 3 seeds (no per-image results here)
-    res = stats.bootstrap((ok.to_numpy(),), np.mean, method="percentile", n_resamples=10_000, random_state=0)
-    assert row["ci95_low"] == pytest.approx(res.confidence_interval.low, abs=0.005)
-    assert row["ci95_high"] == pytest.approx(res.confidence_interval.high, abs=0.005)
+    every = pd.Series([0.6, 0.7, 0.65, 0.0])  # the diverged seed counts as Dice 0
+    assert row["n"] == 4 and row["n_ok"] == 3 and row["n_diverged"] == 1 and row["seeds"] == "0, 1, 2, 3"
+    assert row["dice_mean"] == pytest.approx(every.mean()) and row["dice_std"] == pytest.approx(every.std(ddof=1))
+    assert row["dice_ok"] == pytest.approx(0.65) and row["status"] == "1/4 diverged"
+    # no per-image results: the t-interval over the 4 seed values, clipped to [0, 1]
+    low, high = stats.t.interval(0.95, 3, every.mean(), every.std(ddof=1) / 2)
+    assert row["ci95_low"] == pytest.approx(max(low, 0.0)) and row["ci95_high"] == pytest.approx(min(high, 1.0))
 
 
 def test_seed_interval_stays_inside_zero_one():
     from segsweep.report.tables import seed_table
 
-    # a t-interval over these two seeds is [0.08, 1.23]
+    # a t-interval over these two seeds is [0.083, 1.227]
     cells = pd.DataFrame(
         {
             "cell": ["a", "b"],
@@ -160,7 +161,7 @@ def test_seed_interval_stays_inside_zero_one():
         }
     )
     row = seed_table(cells).iloc[0]
-    assert 0.61 <= row["ci95_low"] <= row["ci95_high"] <= 0.70
+    assert row["ci95_low"] == pytest.approx(0.0832, abs=1e-3) and row["ci95_high"] == 1.0
 
 
 def test_plain_frames_are_booktabs_and_escaped():
@@ -206,7 +207,7 @@ def _seeded_cells() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(images)
 
 
-def test_seed_groups_give_mean_std_interval_and_exact_sign_flip_test():
+def test_seed_groups_count_failed_seeds_and_pair_every_seed():
     from scipy import stats
 
     cells, per_image = _seeded_cells()
@@ -214,76 +215,73 @@ def test_seed_groups_give_mean_std_interval_and_exact_sign_flip_test():
     table = study_table(cells, ids, per_image)
     assert table["cell"].tolist() == ["baseline", "opt-sgd"] and table["n"].tolist() == [3, 3]
     assert "lr" not in table.columns and "seeds" in table.columns  # lr does not vary
-    adam, sgd = pd.Series([0.70, 0.74, 0.72]), pd.Series([0.60, 0.62])
+    adam, sgd = pd.Series([0.70, 0.74, 0.72]), pd.Series([0.60, 0.62, 0.0])  # sgd seed 2 diverged: 0
     a, s = table.iloc[0], table.iloc[1]
     assert a["dice"] == pytest.approx(adam.mean()) and a["dice_std"] == pytest.approx(adam.std(ddof=1))
-    # the interval is a bootstrap of means of values in [0, 1]: inside the seeds' per-image range
-    assert 0.70 - 0.025 <= a["ci95_low"] < a["dice"] < a["ci95_high"] <= 0.74 + 0.025
-    assert s["status"] == "1/3 diverged" and s["dice"] == pytest.approx(sgd.mean()) and s["n_ok"] == 2
-    assert s["iou"] == pytest.approx((sgd - 0.1).mean()) and s["selected_epoch"] == pytest.approx(2.5)
-    d = np.array([0.60 - 0.70, 0.62 - 0.74])  # the seeds both rows have (0, 1)
-    exact = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf)
-    assert a["test"] == "reference" and s["test"] == "exact sign-flip, 2 seeds"
-    assert s["p"] == pytest.approx(exact.pvalue) == 0.5 and s["p_floor"] == 0.5 and s["diff"] == pytest.approx(-0.11)
-    assert s["p_holm"] == s["p"] and s["significant"] is False and s["p_improve"] == 0.0
-    assert s["mde"] == np.inf  # 2 seeds: no p below 0.5, so no effect is detectable at 0.05
+    assert 0 <= a["ci95_low"] < a["dice"] < a["ci95_high"] <= 1
+    assert s["status"] == "1/3 diverged" and s["n_ok"] == 2
+    assert s["dice"] == pytest.approx(sgd.mean()) and s["dice_ok"] == pytest.approx(0.61)  # headline: every seed
+    assert s["iou"] == pytest.approx(np.mean([0.5, 0.52])) and s["selected_epoch"] == pytest.approx(2.5)
+    # paired over all three seeds; the per-image differences of the diverged seed are -baseline's
+    d = np.array([0.60 - 0.70, 0.62 - 0.74, -0.72])
+    assert a["test"] == "reference" and s["test"] == "paired t, 3 seeds × 6 images"
+    assert s["diff"] == pytest.approx(d.mean()) and s["p"] >= stats.ttest_1samp(d, 0.0).pvalue - 1e-12
+    assert s["p_holm"] == s["p"] and s["verdict"] == "inconclusive" and s["p_improve"] == 0.0
     md = to_markdown(table)
-    assert "**0.720 ± 0.020**" in md and "n.s. (0.5)" in md and "-0.110 [" in md
+    # a row with a failed seed is never bold; a lone ok row is not "best" either
+    assert "**" not in md and "0.720 ± 0.020" in md and "inconclusive" in md and "-0.313 [" in md
     assert r"$\pm$" in to_latex(table, "t")
 
 
-@pytest.mark.parametrize("d", [[0.1, -0.05, 0.2], [0.3, 0.1, 0.2, 0.05, -0.01], list(np.linspace(-0.2, 0.4, 9))])
-def test_sign_flip_equals_scipy_exact_permutation_test(d):
-    from scipy import stats
-
-    from segsweep.report.stats import sign_flip_test
-
-    p, floor = sign_flip_test(np.array(d))
-    ref = stats.permutation_test((np.array(d),), np.mean, permutation_type="samples", n_resamples=np.inf)
-    assert p == pytest.approx(ref.pvalue) and p >= floor == 2 / 2 ** len(d)
-
-
-def test_sign_flip_never_below_its_floor():
-    from segsweep.report.stats import sign_flip_test
-
-    assert sign_flip_test(np.full(6, 0.02)) == (pytest.approx(1 / 32), 1 / 32)  # 6 pairs: 2/64
-    p, floor = sign_flip_test(np.full(40, 0.02), n_resamples=999)
-    assert p == floor == 1 / 1000
+def test_a_failed_seed_keeps_a_row_out_of_bold():
+    cells, _ = _seeded_cells()
+    extra = cells[cells["params.optimizer.name"] == "adam"].copy()
+    extra["cell"] = extra["cell"].str.replace("baseline", "opt-rms")
+    extra["params.optimizer.name"] = "rmsprop"
+    extra["dice"] = extra["dice"] - 0.01
+    cells = pd.concat([cells, extra], ignore_index=True)
+    md = to_markdown(study_table(cells, cells["cell"].tolist(), None))
+    assert "**0.720 ± 0.020**" in md and "**0.407" not in md  # sgd (a diverged seed) is never bold
 
 
-def test_holm_against_a_known_table():
-    from segsweep.report.stats import holm
-
-    # Holm (1979): sorted p 0.01, 0.02, 0.03, 0.5 over m = 4 -> 0.04, 0.06, 0.06 (monotone), 0.5
-    assert holm([0.03, 0.01, float("nan"), 0.5, 0.02]) == pytest.approx(
-        [0.06, 0.04, float("nan"), 0.5, 0.06], nan_ok=True
-    )
-
-
-def test_intervals_stay_inside_zero_one():
-    from segsweep.report.stats import hierarchical_interval
-
-    near_one = np.clip(np.random.default_rng(0).normal(0.98, 0.05, (3, 30)), 0, 1)
-    low, high = hierarchical_interval(near_one, 2000, seed=0)
-    assert 0 <= low < near_one.mean() < high <= 1
-
-
-def test_minimum_detectable_effect():
-    from scipy import stats
-
-    from segsweep.report.stats import min_detectable_effect, seeds_needed
-
-    assert seeds_needed(0.05) == 6 and min_detectable_effect(0.01, 3, 0.05) == np.inf
-    expected = (stats.t.ppf(0.975, 9) + stats.t.ppf(0.8, 9)) * 0.02 / 10**0.5
-    assert min_detectable_effect(0.02, 10, 0.05) == pytest.approx(expected)
+def test_verdicts_better_worse_equivalent_inconclusive():
+    rows, images = [], []
+    for name, shift in (("baseline", 0.0), ("better", 0.05), ("worse", -0.05), ("same", 0.0005), ("noisy", 0.0)):
+        for seed in range(6):
+            cell = name + (f"__seed-{seed}" if seed else "")
+            wobble = 0.03 if name == "noisy" else 0.001
+            d = 0.7 + shift + wobble * np.sin(seed * 7.0 + len(name))
+            rows.append({"cell": cell, "status": "ok", "dice": d, "seed": seed, "params.seed": seed, "params.x": name})
+            images += [{"cell": cell, "case": f"c{i}", "dice": d + 0.02 * (i - 4.5)} for i in range(10)]
+    cells = pd.DataFrame(rows)
+    table = study_table(cells, cells["cell"].tolist(), pd.DataFrame(images), margin=0.01)
+    assert table.set_index("cell")["verdict"].to_dict() == {
+        "baseline": "reference",
+        "better": "better",
+        "worse": "worse",
+        "same": "equivalent",
+        "noisy": "inconclusive",
+    }
+    assert table.set_index("cell").loc["better", "seeds_needed"] == 2  # a large, clean effect
 
 
-def test_single_seed_rows_fall_back_to_a_sign_flip_over_images():
+def test_holm_runs_over_the_whole_family():
+    from segsweep.report.verdicts import adjust_family
+
+    cells, per_image = _seeded_cells()
+    one = study_table(cells, cells["cell"].tolist(), per_image, adjust=False)
+    alone = adjust_family([one], 0.05)[0]
+    both = adjust_family([one, one], 0.05)
+    assert both[0]["p_holm"].iloc[1] == pytest.approx(min(1.0, 2 * alone["p_holm"].iloc[1]))
+
+
+def test_single_seed_rows_are_not_replicated():
     cells, per_image = _seeded_cells()
     one = cells[cells["seed"] == 0]
-    table = study_table(one, one["cell"].tolist(), per_image, n_resamples=500)
-    assert table["test"].tolist() == ["reference", "sign-flip over 6 test images, 1 seed"]
-    assert table["diff"].iloc[1] == pytest.approx(0.60 - 0.70) and table["p_floor"].iloc[1] == 2 / 64
+    table = study_table(one, one["cell"].tolist(), per_image)
+    assert table["test"].tolist() == ["reference", "t over 6 test images, 1 seed"]
+    assert table["diff"].iloc[1] == pytest.approx(0.60 - 0.70) and table["verdict"].iloc[1] == "not replicated"
+    assert math.isnan(table["p"].iloc[1]) and table["significant"].iloc[1] is None
     assert "seeds" not in to_markdown(table).splitlines()[0]  # single-seed tables stay compact
 
 
@@ -299,7 +297,8 @@ def test_fraction_figure_only_when_the_study_varies_it(tmp_path):
 
 
 def test_two_factor_study_gets_a_pivot_table():
-    from segsweep.report.render import frame_latex, frame_markdown, pivot_table
+    from segsweep.report.pivot import pivot_table
+    from segsweep.report.render import frame_latex, frame_markdown
 
     rows = []
     for tf in (0.8, 0.4):
@@ -330,7 +329,7 @@ def test_two_factor_study_gets_a_pivot_table():
 
 
 def test_pivot_labels_tell_apart_settings_of_one_component():
-    from segsweep.report.render import pivot_table
+    from segsweep.report.pivot import pivot_table
 
     rows = []
     for tf in (0.8, 0.4):

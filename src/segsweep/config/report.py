@@ -26,17 +26,28 @@ class Examples(Section):
     n_images: Annotated[int, Field(ge=0, le=12)] = 3  # 0: no example figure
 
 
+class Convergence(Section):
+    """When a row counts as still improving at the end of its budget: its mean
+    validation Dice gained more than ``tolerance`` over the last ``window`` of its steps
+    (least-squares line; ``segsweep.report.convergence``)."""
+
+    window: Annotated[float, Field(gt=0, le=1)] = 0.3  # fraction of the steps, at the end
+    tolerance: Annotated[float, Field(ge=0, le=1)] = 0.01  # Dice
+
+
 class Report(Section):
     title: str = "segsweep study"
     decimals: Annotated[int, Field(ge=1, le=6)] = 3
     studies: list[str] = []  # studies to tabulate, in this order; []: every study
-    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05  # "n.s." when the Holm-adjusted p >= alpha
+    # family-wise level: Holm over every comparison on the page (differences; equivalence)
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    # TOST margin in Dice: a row is "equivalent" when its difference lies within +-margin
+    equivalence_margin: Annotated[float, Field(gt=0, lt=1)] = 0.01
     # study -> a cell of the row every other row is compared with (default: baseline)
     reference: dict[str, str] = {}
-    bootstrap: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000  # resamples (hierarchical bootstrap)
-    seed: int = 0  # bootstrap resampling seed
     # rows per study in the page, Markdown/LaTeX tables, curves and DVC metrics: the
     # reference and the best by validation Dice; every row is in tables/<study>.csv
     max_rows: Annotated[int, Field(ge=2, le=1000)] = 25
+    convergence: Convergence = Convergence()
     figure: FigureStyle = FigureStyle()
     examples: Examples = Examples()

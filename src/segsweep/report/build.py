@@ -15,16 +15,25 @@ import pandas as pd
 from segsweep.figures import style
 from segsweep.io import atomic_path
 from segsweep.report import html as page_html
-from segsweep.report.sections import datasets_section, figures_section, provenance_section, seeds_section, study_section
-from segsweep.report.stats import wide_dice
+from segsweep.report.compare import wide_dice
+from segsweep.report.provenance import provenance_section
+from segsweep.report.sections import datasets_section, figures_section, seeds_section, study_section
+from segsweep.report.tables import study_table
+from segsweep.report.verdicts import adjust_family
 
 STATS_NOTE = (
-    "Dice: test-set mean of per-image Dice of each cell's selected weights; with several seeds "
-    "mean ± std over the ok seeds (failed seeds are counted, not averaged), 95 % interval: "
-    "hierarchical percentile bootstrap over seeds and test images. Bold: the best value of each metric "
-    "column. 'vs reference': the row's mean difference from the study's reference row (baseline), "
-    "with its 95 % hierarchical bootstrap interval; p: {tests}, Holm-adjusted over the rows of the table; "
-    "n.s.: adjusted p ≥ {alpha}. A p-value is never shown below the smallest value its test can give."
+    "The unit of replication is the training run (seed); the test images measure each run. Dice: test-set "
+    "mean of per-image Dice of each cell's selected weights; a row's Dice is the mean over all its seeds "
+    "(a diverged seed counts as 0, a collapsed one at its Dice; 'ok seeds' beside it: the mean without them) "
+    "± std over seeds. 95 % intervals: the wider of two t-intervals, one over the per-seed means (n seeds - 1 "
+    "df) and one over seeds and test images as random effects (Satterthwaite df), clipped to the metric's "
+    "range; their error rates are measured by simulation (benchmarks/stats_calibration.py). 'Δ vs reference': "
+    "the row's mean difference from the study's reference row over the seeds both share, paired by seed, "
+    "with that interval; p: the larger of the two paired t-tests, Holm-adjusted over every comparison on this "
+    "page. Verdict: better/worse (adjusted p < {alpha}), equivalent (two one-sided tests within ±{margin} "
+    "Dice, adjusted), inconclusive otherwise, not replicated with one seed. P(better): the share of seed "
+    "pairs in which the row beats the reference. Bold: the best value of a metric among rows whose seeds all "
+    "succeeded (never a lone row)."
 )
 
 
@@ -58,25 +67,43 @@ def protocol_note(cells: pd.DataFrame) -> str:
         f"selection and never the headline numbers. Batch-norm statistics are re-estimated before every "
         f"evaluation over fixed batches of training patches: {bn} for the scored weights, the first {curve} "
         f"of them for the per-epoch curves (0: running averages kept). Training: {steps}. "
-        f"Cells whose prediction is constant on every test image are 'collapsed', a non-finite loss "
-        f"'diverged': both are counted in the status and left out of the means."
+        f"A cell is 'collapsed' when it predicts the same thing for every test image (a constant mask, all "
+        f"background or all foreground, on each, or one and the same mask on all), 'diverged' when its training "
+        f"loss became non-finite; both are counted in the status and in every mean."
     )
 
 
 def _intro(cfg, cells: pd.DataFrame, n_studies: int) -> list[str]:
     counts = cells["status"].value_counts()
-    tests = (
-        "exact two-sided sign-flip test of the per-seed differences over the seeds both rows share (paired "
-        "t-test beyond 16 seeds); with a single seed, the sign-flip test over per-image test differences, "
-        "which leaves out training noise"
-    )
     return [
         f"<h1>{html.escape(cfg.title)}</h1>",
         f"<p class=small>{len(cells)} cells ({counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
         f"{counts.get('collapsed', 0)} collapsed); {n_studies} studies.</p>",
         f"<p class=small>{html.escape(protocol_note(cells))}</p>",
-        "<p class=small>" + html.escape(STATS_NOTE.format(alpha=cfg.alpha, tests=tests)) + "</p>",
+        "<p class=small>" + html.escape(STATS_NOTE.format(alpha=cfg.alpha, margin=cfg.equivalence_margin)) + "</p>",
     ]
+
+
+def study_tables(cfg, cells: pd.DataFrame, per_image, studies: dict[str, list[str]], summary: Path):
+    """Every study's table, Holm-adjusted over all the page's comparisons together (the
+    family a reader scans), and the family's size."""
+    conv = (cfg.convergence.window, cfg.convergence.tolerance)
+    raw = {
+        study: study_table(
+            cells,
+            ids,
+            per_image,
+            cfg.alpha,
+            cfg.equivalence_margin,
+            cfg.reference.get(study, "baseline"),
+            summary / "curves",
+            conv,
+            adjust=False,
+        )
+        for study, ids in studies.items()
+    }
+    family = int(sum(t["p"].notna().sum() for t in raw.values()))
+    return dict(zip(raw, adjust_family(list(raw.values()), cfg.alpha))), family
 
 
 def build_report(
@@ -119,9 +146,19 @@ def build_report(
         (tmp / "figures").mkdir()
         body = _intro(cfg, cells, len(chosen)) + datasets_section(tmp, manifest, splits or [])
         headline = {}
+        tables, family = study_tables(cfg, cells, per_image, chosen, summary)
         for study, ids in chosen.items():
             section, headline[study] = study_section(
-                tmp, cfg, cells, per_image, study, ids, (axes or {}).get(study, []), summary, references or {}
+                tmp,
+                cfg,
+                cells,
+                tables[study],
+                study,
+                ids,
+                (axes or {}).get(study, []),
+                summary,
+                references or {},
+                family,
             )
             body += section
         body += seeds_section(tmp, cfg, cells, per_image) + figures_section(tmp, examples, extra_figures)

@@ -2,7 +2,7 @@
 
 A row of a study is a seed group (``segsweep.report.stats.seed_groups``): curves show
 its mean over seeds, with the seeds' range shaded when there are several. Rows are
-named by what differs (``segsweep.report.render.row_labels``), one style per row, in
+named by what differs (``segsweep.report.pivot.row_labels``), one style per row, in
 a legend outside the axes. Sizes are a paper's: the curves span both columns (7 in),
 the fraction plot one (3.5 in).
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from segsweep.figures import DOUBLE, SINGLE, legend_outside, row_style, save, subplots
-from segsweep.report.render import row_labels
+from segsweep.report.pivot import row_labels
 from segsweep.study_results import seed_groups
 
 
@@ -57,7 +57,7 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path) -> bool:
     figure) when the study does not vary the train fraction."""
     if "train_fraction" not in table.columns:
         return False
-    from segsweep.report.render import factor_labels
+    from segsweep.report.pivot import factor_labels
     from segsweep.report.tables import param_columns
 
     others = [c for c in param_columns(table) if c != "train_fraction"]

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import os
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+import pandas as pd
+
+from segsweep.report import html as page_html
 
 PACKAGES = ("segsweep", "torch", "monai", "numpy", "pandas", "albumentations", "snakemake", "dvc")
 
@@ -76,3 +81,19 @@ def provenance(params_json: str) -> dict:
         "data_md5": data_hashes(),
         "packages": versions,
     }
+
+
+def provenance_section(tmp: Path, params_json: str) -> list[str]:
+    prov = provenance(params_json)
+    (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    (tmp / "params.json").write_text(params_json + "\n")
+    flat = {
+        **{k: v for k, v in prov.items() if k not in ("packages", "data_md5")},
+        **prov["packages"],
+        **{f"md5 {k}": v for k, v in prov["data_md5"].items()},
+    }
+    return [
+        "<h2>Provenance</h2>",
+        page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
+        page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp),
+    ]

@@ -11,9 +11,23 @@ import math
 import numpy as np
 import pandas as pd
 
-from segsweep.report.tables import METRICS, param_columns
+from segsweep.report.tables import METRICS
 
-SHOWN = ["status", "dice", "ci95", "iou", "empty_correct", "val_dice", "selected_epoch", "vs reference", "p (Holm)"]
+SHOWN = [
+    "status",
+    "dice",
+    "ci95",
+    "dice_ok",
+    "vs reference",
+    "p (Holm)",
+    "p_improve",
+    "verdict",
+    "seeds_needed",
+    "iou",
+    "empty_correct",
+    "val_dice",
+    "selected_epoch",
+]
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -34,6 +48,7 @@ LATEX_SPECIAL = {
     "≥": r"$\geq$",
     "→": r"$\to$",
     "∞": r"$\infty$",
+    "÷": r"$\div$",
 }
 
 
@@ -49,8 +64,12 @@ LABELS = {
     "empty_correct": "empty predicted empty",
     "val_dice": "val. Dice",
     "selected_epoch": "epoch",
+    "dice_ok": "Dice, ok seeds",
     "vs reference": "Δ Dice vs reference [95 % CI]",
     "p (Holm)": "p (Holm)",
+    "p_improve": "P(better)",
+    "verdict": "verdict",
+    "seeds_needed": "seeds for 80 % power (Δ / Δ÷2)",
     "optimizer.lr": "learning rate",
     "optimizer.weight_decay": "weight decay",
     "optimizer.name": "optimizer",
@@ -61,6 +80,9 @@ LABELS = {
     "train_fraction": "train fraction",
     "loss.lam": "λ",
 }
+
+
+VERDICTS = ("better", "worse", "equivalent", "inconclusive")
 
 
 def label(column: str) -> str:
@@ -80,7 +102,7 @@ def _fmt(v, decimals: int) -> str:
 
 def _vs_reference(r, decimals: int) -> tuple[str, str]:
     """The difference from the reference row with its interval, and the Holm-adjusted p
-    (``n.s.`` when not below alpha; ``p ≥ floor`` never printed below the test's floor)."""
+    (``<0.001`` below that)."""
     if r["test"] == "reference":
         return "reference", ""
     if r["test"] == "threshold":
@@ -88,35 +110,75 @@ def _vs_reference(r, decimals: int) -> tuple[str, str]:
     if pd.isna(r["diff"]):
         return ("" if r["n_ok"] == 0 else "no test"), ""
     diff = f"{r['diff']:+.{decimals}f} [{r['diff_ci95_low']:+.{decimals}f}, {r['diff_ci95_high']:+.{decimals}f}]"
-    p = max(float(r["p_holm"]), float(r["p_floor"]) if not pd.isna(r["p_floor"]) else 0.0)
-    text = f"{p:.2g}" if p >= 0.001 else "<0.001"
-    return diff, text if r["significant"] else f"n.s. ({text})"
+    if pd.isna(r.get("p_holm")):
+        return diff, ""
+    p = float(r["p_holm"])
+    return diff, f"{p:.2g}" if p >= 0.001 else "<0.001"
+
+
+def _seeds_needed(r) -> str:
+    """``a / b``: seeds for 80 % power at the observed difference and at half of it;
+    ``∞``: more seeds alone cannot (the test images' own spread, or no effect)."""
+    lo, hi = r.get("seeds_needed", math.nan), r.get("seeds_needed_half", math.nan)
+    if pd.isna(lo):
+        return ""
+
+    def one(v):
+        return "∞" if math.isinf(v) else f"{v:.0f}"
+
+    return one(lo) if pd.isna(hi) else f"{one(lo)} / {one(hi)}"
+
+
+def _dice_text(r, decimals: int) -> str:
+    """``mean ± std`` over all seeds; ``†`` when the row was still improving."""
+    if r.get("n_diverged", 0) == r["n"] and r["n"] > 0:  # nothing was scored: say so, not "0.000"
+        return "diverged"
+    if pd.isna(r["dice"]):
+        return ""
+    dice = _fmt(r["dice"], decimals)
+    if r["n"] > 1 and not math.isnan(r["dice_std"]):
+        dice += f" ± {_fmt(r['dice_std'], decimals)}"
+    return dice + (" †" if r.get("converged") is False else "")
+
+
+def best_rows(df: pd.DataFrame) -> frozenset:
+    """Rows that may be bold: every seed ok, not the threshold reference; none when
+    fewer than two such rows (a lone row is not "best")."""
+    eligible = (df["status"] == "ok") & (df["test"] != "threshold")
+    return frozenset(np.flatnonzero(eligible.to_numpy())) if eligible.sum() >= 2 else frozenset()
 
 
 def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
     """The table as text, and the (row, column) positions to set in bold: the best value
     of each metric column (test Dice, IoU, empty predicted empty, validation Dice) among
-    rows with an ok seed. Dice reads ``mean ± std`` where a row has several seeds; the
-    seeds and interval columns appear only then, the status column only when a seed
-    failed."""
+    rows whose seeds all succeeded. Dice reads ``mean ± std`` over all seeds where a row
+    has several; the seeds, interval and power columns appear only then, the status and
+    ok-seeds columns only when a seed failed, the comparison columns only when a row
+    was compared."""
     several = bool((df["n"] > 1).any())
     failed = bool(((df["status"] != "ok") & (df["test"] != "threshold")).any())  # not the reference row
+    compared = bool(df["diff"].notna().any()) if "diff" in df else False
+    hidden = set()
+    hidden |= set() if several else {"ci95", "p_improve", "seeds_needed"}
+    hidden |= set() if failed else {"status", "dice_ok"}
+    hidden |= set() if compared else {"p (Holm)", "p_improve", "seeds_needed"}
     keys = [c for c in df.columns if (c not in METRICS and c != "seeds") or (c == "seeds" and several)]
-    header = keys + [c for c in SHOWN if (c != "ci95" or several) and (c != "status" or failed)]
+    header = keys + [c for c in SHOWN if c not in hidden]
     rows = []
     for _, r in df.iterrows():
         # parameter values as written (1e-4 must not round to 0.000); metrics to `decimals`
         row = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in keys]
         none_ok = r["n_ok"] == 0
-        dice = _fmt(r["dice"], decimals)
-        if r["n"] > 1 and not math.isnan(r["dice_std"]):
-            dice += f" ± {_fmt(r['dice_std'], decimals)}"
         shown = {
             "status": r["status"],
-            "dice": r["status"] if none_ok else dice,
+            "dice": _dice_text(r, decimals),
             "ci95": ""
             if math.isnan(r["ci95_low"])
             else f"[{_fmt(r['ci95_low'], decimals)}, {_fmt(r['ci95_high'], decimals)}]",
+            "dice_ok": _fmt(r.get("dice_ok", math.nan), decimals),
+            "p_improve": _fmt(r.get("p_improve", math.nan), 2),
+            "verdict": str(r.get("verdict", "")) if not pd.isna(r.get("verdict", "")) else "",
+            "seeds_needed": _seeds_needed(r),
             "iou": "" if none_ok else _fmt(r["iou"], decimals),
             "empty_correct": _fmt(r["empty_correct"], decimals),
             "val_dice": _fmt(r["val_dice"], decimals),
@@ -126,11 +188,11 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
         }
         shown["vs reference"], shown["p (Holm)"] = _vs_reference(r, decimals)
         rows.append(row + [shown[c] for c in header[len(keys) :]])
-    bold = set()
+    bold, best = set(), best_rows(df)
     for col in ("dice", "iou", "empty_correct", "val_dice"):
-        values = df[col].astype(float)
+        values = df[col].astype(float).where([i in best for i in range(len(df))])
         if values.notna().any():
-            bold |= {(i, header.index(col)) for i in range(len(df)) if values.iloc[i] == values.max()}
+            bold |= {(i, header.index(col)) for i in best if values.iloc[i] == values.max()}
     return pd.DataFrame(rows, columns=header), frozenset(bold)
 
 
@@ -209,81 +271,3 @@ def frame_latex(df: pd.DataFrame, bold: frozenset = frozenset(), align: str | No
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
-
-
-def factor_columns(table: pd.DataFrame, axis: str) -> list[str]:
-    """The table's varying-params columns that grid axis ``axis`` sets. A loss /
-    optimizer / scheduler axis owns every column of its section (a mapping value such
-    as ``{name: sgd, momentum: 0.95}`` sets several)."""
-    from segsweep.grid import AXES
-
-    cols = []
-    for path in AXES[axis]:
-        section, _, field = path.rpartition(".")
-        if field == "name":
-            cols += [c for c in table.columns if c.startswith(section + ".")]
-        elif path in table.columns:
-            cols.append(path)
-    return cols
-
-
-def factor_labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
-    """Short labels of a factor's values: the component name, plus the settings that
-    tell apart rows sharing that name (``exponential, gamma=0.97``)."""
-    names = [c for c in cols if c.endswith(".name")]
-    if len(cols) == 1 and not names:
-        return [str(v) for v in table[cols[0]]]
-    out = []
-    for _, r in table.iterrows():
-        same = table[table[names[0]].astype(str) == str(r[names[0]])] if names else table
-        extra = [c for c in cols if c not in names and (not names or same[c].astype(str).nunique() > 1)]
-        out.append(", ".join([str(r[n]) for n in names] + [f"{c.rsplit('.', 1)[-1]}={r[c]}" for c in extra]))
-    return out
-
-
-def row_labels(table: pd.DataFrame, reference: str = "baseline") -> list[str]:
-    """Legend names of a study table's rows: the values of the params that vary in the
-    study (``sgd, lr=0.01, momentum=0.95``; ``train fraction = 0.25``), the reference
-    row marked ``(reference)``, never a cell id."""
-    cols = param_columns(table)
-    if not cols:
-        names = [str(c) for c in table["cell"]]
-    elif len(cols) == 1 and not cols[0].endswith(".name"):
-        names = [f"{label(cols[0])} = {v}" for v in table[cols[0]]]
-    else:
-        names = factor_labels(table, cols)
-    return [f"{n} (reference)" if c == reference else n for n, c in zip(names, table["cell"])]
-
-
-def pivot_table(table: pd.DataFrame, axes: list[str], decimals: int = 3) -> tuple[pd.DataFrame, frozenset] | None:
-    """A two-factor study as the grid papers print: rows the first axis's values,
-    columns the second's, cells the Dice (mean ± std with several seeds, ``diverged``,
-    ``n.s.`` appended where not significantly below the best). ``None`` unless the study
-    has exactly two axes besides ``seed``.
-
-    Returns:
-        ``(frame, bold)``: text frame (first column: the row factor) and the position of
-        the best cell.
-    """
-    factors = [a for a in axes if a != "seed"]
-    if len(factors) != 2:
-        return None
-    cols = [factor_columns(table, a) for a in factors]
-    if not all(cols):
-        return None
-    rows, columns = factor_labels(table, cols[0]), factor_labels(table, cols[1])
-    text, _ = display_rows(table, decimals)
-    cell = {}
-    for (row, col), shown, (_, r) in zip(zip(rows, columns), text["dice"], table.iterrows()):
-        cell[row, col] = shown + (" n.s." if r["significant"] is False else "")
-    row_keys, col_keys = list(dict.fromkeys(rows)), list(dict.fromkeys(columns))
-    frame = pd.DataFrame(
-        [[k, *(cell.get((k, c), "") for c in col_keys)] for k in row_keys],
-        columns=[factors[0] + " \\ " + factors[1], *col_keys],
-    )
-    scored = table["dice"].astype(float)
-    bold = frozenset()
-    if scored.notna().any():
-        i = int(np.nanargmax(scored.to_numpy()))
-        bold = frozenset({(row_keys.index(rows[i]), 1 + col_keys.index(columns[i]))})
-    return frame, bold

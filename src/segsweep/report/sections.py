@@ -6,7 +6,6 @@ provenance. ``segsweep.report.build`` puts them in order on the page."""
 from __future__ import annotations
 
 import html
-import json
 import shutil
 from pathlib import Path
 
@@ -15,19 +14,19 @@ import pandas as pd
 from segsweep.report import html as page_html
 from segsweep.report.datasets import LABELS as DATASET_LABELS
 from segsweep.report.datasets import dataset_summary
+from segsweep.report.pivot import pivot_table
 from segsweep.report.plots import curves_figure, fraction_figure
-from segsweep.report.provenance import provenance
 from segsweep.report.render import (
     display_rows,
     formatted,
     frame_markdown,
     labelled,
     latex_table,
-    pivot_table,
     to_latex,
     to_markdown,
 )
-from segsweep.report.tables import seed_table, study_table, table_note, top_rows
+from segsweep.report.tables import METRICS, seed_table, top_rows
+from segsweep.report.verdicts import table_note
 from segsweep.study_results import seed_groups
 
 
@@ -50,33 +49,36 @@ def reference_row(reference: dict, table: pd.DataFrame) -> dict:
     """The global-threshold reference as a table row (no seeds, no test against it)."""
     row = {c: "" for c in table.columns}
     dice = reference.get("dice")
-    row.update(
-        {
-            "cell": "global grey threshold (no learning)",
-            "seeds": "",
-            "n": 1,
-            "n_seeds": 0,
-            "n_ok": 1,
-            "n_diverged": 0,
-            "n_collapsed": 0,
-            "status": "n/a",
-            "dice": float("nan") if dice is None else dice,
-            "dice_std": float("nan"),
-            "ci95_low": float("nan"),
-            "ci95_high": float("nan"),
-            "iou": float("nan"),
-            "val_dice": float("nan"),
-            "selected_epoch": float("nan"),
-            "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
-            "selection": f"fitted on {reference['n_train_cases']} training cases",
-            "steps": float("nan"),
-            "n_test_images": reference["n_test_images"],
-            "test": "threshold",
-            "significant": None,
-        }
-    )
-    for key in ("n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_holm", "p_floor", "p_improve", "mde"):
-        row[key] = float("nan")
+    filled = {
+        "cell": "global grey threshold (no learning)",
+        "seeds": "",
+        "n": 1,
+        "n_seeds": 0,
+        "n_ok": 1,
+        "n_diverged": 0,
+        "n_collapsed": 0,
+        "status": "n/a",
+        "dice": float("nan") if dice is None else dice,
+        "dice_std": float("nan"),
+        "ci95_low": float("nan"),
+        "ci95_high": float("nan"),
+        "iou": float("nan"),
+        "val_dice": float("nan"),
+        "selected_epoch": float("nan"),
+        "empty_correct": float("nan") if reference.get("empty_correct") is None else reference["empty_correct"],
+        "selection": f"fitted on {reference['n_train_cases']} training cases",
+        "steps": float("nan"),
+        "n_test_images": reference["n_test_images"],
+        "test": "threshold",
+        "verdict": "not compared",
+        "significant": None,
+        "equivalent": None,
+        "converged": None,
+    }
+    row.update(filled)
+    for key in METRICS:  # the comparison and the rest: not for a row without seeds
+        if key not in filled:
+            row[key] = float("nan")
     return row
 
 
@@ -105,17 +107,19 @@ def study_section(
     tmp: Path,
     cfg,
     cells: pd.DataFrame,
-    per_image,
+    full: pd.DataFrame,
     study: str,
     ids: list[str],
     axes: list[str],
     summary: Path,
     references: dict,
+    family: int,
 ) -> tuple[list[str], dict]:
     """One study's tables (CSV, Markdown, LaTeX; a pivot for two factors), curves and
-    fraction figures, and its HTML; returns the HTML and the study's headline numbers."""
+    fraction figures, and its HTML; returns the HTML and the study's headline numbers.
+    ``full``: the study's table (``tables.study_table``) already adjusted over the
+    page's ``family`` of comparisons (``verdicts.adjust_family``)."""
     reference = cfg.reference.get(study, "baseline")
-    full = study_table(cells, ids, per_image, cfg.alpha, cfg.bootstrap, cfg.seed, reference)
     datasets = set(cells.set_index("cell").loc[ids, "params.dataset"]) if "params.dataset" in cells else set()
     thresholds = [pd.DataFrame([reference_row(references[ds], full)]) for ds in sorted(datasets & set(references))]
     pd.concat([full, *thresholds], ignore_index=True).to_csv(tmp / "tables" / f"{study}.csv", index=False)
@@ -125,11 +129,12 @@ def study_section(
     groups = seed_groups(cells, ids)
     shown_ids = [c for i in keep for c in groups[i]]
     shown = pd.concat([table, *thresholds], ignore_index=True)
-    note = table_note(shown, cfg.alpha)
+    conv = (cfg.convergence.window, cfg.convergence.tolerance)
+    note = table_note(shown, cfg.alpha, cfg.equivalence_margin, family, conv)
     if len(table) < len(full):
         note += (
             f" Shown: {len(table)} of {len(full)} rows, the reference and the best by mean validation Dice "
-            f"(p-values stay Holm-adjusted over all {len(full)}); every row is in tables/{study}.csv."
+            f"(p-values stay Holm-adjusted over all {family}); every row is in tables/{study}.csv."
         )
     (tmp / "tables" / f"{study}.md").write_text(to_markdown(shown, cfg.decimals, note))
     (tmp / "tables" / f"{study}.tex").write_text(
@@ -145,8 +150,9 @@ def study_section(
         page_html.figure(
             f"curves_{study}",
             f"Study {study}: training (solid) and validation (dashed) loss, "
-            f"and validation Dice, per epoch; one colour and marker per row, the line the mean "
-            f"over seeds, the band their range ({n}).",
+            f"and validation Dice, per epoch, on the validation set ({_val_images(cells, shown_ids)} images); one "
+            f"colour and marker per row, the line the mean over all seeds, the band their range "
+            f"(n = {int(table['n_seeds'].max())} seeds per row).",
         ),
     ]
     if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}"):
@@ -160,6 +166,13 @@ def study_section(
             )
         )
     return body, _headline(table)
+
+
+def _val_images(cells: pd.DataFrame, ids: list[str]) -> str:
+    if "n_val_images" not in cells:
+        return "?"
+    values = sorted({int(v) for v in cells.set_index("cell").loc[ids, "n_val_images"].dropna()})
+    return " / ".join(map(str, values)) or "?"
 
 
 def _pivot_section(tmp: Path, cfg, full: pd.DataFrame, study: str, axes: list[str]) -> list[str]:
@@ -196,7 +209,7 @@ def datasets_section(tmp: Path, manifest: Path | None, splits: list[Path]) -> li
 
 
 def seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
-    seeds = seed_table(cells, per_image, cfg.bootstrap, cfg.seed)
+    seeds = seed_table(cells, per_image)
     if not len(seeds):
         return []
     return _plain_section(
@@ -207,8 +220,10 @@ def seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
         "Variation over seeds",
         "Test Dice over seeds, per group of cells that differ only by seed",
         "Every group of cells that differ only by seed: mean, standard deviation and 95 % interval of the test "
-        "Dice (hierarchical bootstrap over seeds and test images). A difference between two cells smaller than "
-        "this spread is not evidence of an effect.",
+        "Dice over all its seeds (diverged as 0, collapsed at their Dice, as in the study tables; the mean over "
+        "the ok seeds beside it); the interval is the wider of the t-intervals over per-seed means and over "
+        "seeds and test images. A difference between two cells smaller than this spread is not evidence of an "
+        "effect.",
     )
 
 
@@ -256,19 +271,3 @@ def figures_section(tmp: Path, examples: Path | None, extra_figures: list[Path])
         text = caption.read_text().strip() if caption.exists() else page_html.describe(name)
         body.append(page_html.figure(name, text, pdf=pdf))
     return body
-
-
-def provenance_section(tmp: Path, params_json: str) -> list[str]:
-    prov = provenance(params_json)
-    (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
-    (tmp / "params.json").write_text(params_json + "\n")
-    flat = {
-        **{k: v for k, v in prov.items() if k not in ("packages", "data_md5")},
-        **prov["packages"],
-        **{f"md5 {k}": v for k, v in prov["data_md5"].items()},
-    }
-    return [
-        "<h2>Provenance</h2>",
-        page_html.table(pd.DataFrame(list(flat.items()), columns=["what", "value"]), caption="Provenance"),
-        page_html.links(["params.json", "provenance.json", "study_metrics.json"], tmp),
-    ]

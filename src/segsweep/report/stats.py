@@ -1,104 +1,176 @@
-"""How much of a difference is noise: seed groups, intervals and paired tests against a
-study's reference row.
+"""How much of a difference is noise: the estimators behind every interval, test and
+power statement of the report, as pure functions of arrays.
 
-A study row is a *group* of cells that differ only by ``seed`` (and split seed). Each
-row is compared with the study's **reference row** (the one holding ``baseline`` unless
-``report.reference`` names another cell), never with the row that happened to score
-best (a winner's-curse selection):
+**The unit of replication is the training run (seed).** Test images measure each run;
+every seed of every row is scored on the same images. A row's per-image Dice is a
+matrix ``y`` of shape (n_seeds, n_images); a comparison's is the matrix of paired
+differences ``D = y_row - y_reference`` (same seed, same image). Both are read as a
+balanced two-way random-effects layout (seed + image + residual), whose grand mean has
+variance
 
-- the rows share at least two seeds: the per-seed Dice differences are tested with an
-  exact two-sided **sign-flip test** (every one of the 2^n sign patterns enumerated;
-  the pairs share the seed, hence the initialisation and the batch order), which is
-  scipy's ``permutation_test(..., permutation_type="samples")`` without sampling.
-  Its smallest possible p is 2/2^n: with 3 seeds 0.25, so no difference over 3 seeds
-  can be significant at 0.05, and the table says so (``p_floor``). Beyond 16 pairs a
-  paired t-test;
-- a single shared seed: the sign-flip test over the per-image test Dice differences
-  (exact up to 16 images, else ``report.bootstrap`` random sign patterns, p never below
-  1/(resamples + 1)); it measures only how the test sample fell, not training noise.
+    Var = sigma_seed^2 / S + sigma_image^2 / I + sigma_resid^2 / (S I)
+        = (MS_seed + MS_image - MS_resid) / (S I)          (method of moments)
 
-Intervals: the difference's 95 % interval (and each row's mean Dice interval) is a
-hierarchical percentile bootstrap, seeds resampled and then test images within each
-seed (a mean of values in [0, 1] stays in [0, 1]); without per-image results, a
-percentile bootstrap over seeds. p-values are Holm-adjusted over the rows of a table.
+with the image term truncated at 0. It counts both sources a reviewer asks about:
+another seed (another training run) and another sample of test images. Two t
+reference distributions are used, and a claim must hold under both:
+
+- the paired t over the per-seed means (``S - 1`` df; t(0.975, 2) = 4.30 for 3 seeds),
+  exact under normality for these test images;
+- the two-way t (the variance above, Satterthwaite's df), which adds the variance of
+  the test sample; alone it is liberal with 3 seeds (measured: 8 % false positives when
+  both parts are small and alike), since its df grow from a noisy image part.
+
+Each interval is the union of the two t-intervals, each p the larger of the two
+p-values. Without per-image values, the paired t over per-seed values. One seed has no
+replication: its interval measures only the test sample and the report never calls it
+a difference (``segsweep.report.tables``).
+
+Error rates are measured, not assumed: ``benchmarks/stats_calibration.py`` simulates
+per-image Dice with known effects, seed and image variance and failed seeds, runs these
+functions and prints the false-positive rate and the interval coverage.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-
-EXACT_MAX = 16  # pairs up to which the sign-flip test enumerates every sign pattern
+from scipy import stats
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """A row against the reference row: test name, number of pairs, mean Dice difference
-    (row − reference) and its 95 % interval, two-sided p, the smallest p the test can
-    give, and the probability of improvement (share of seed pairs where the row wins)."""
+class TDist:
+    """A standard error and its degrees of freedom: ``(mean - true) / se ~ t(df)``."""
 
-    test: str
-    n_pairs: int
-    diff: float
-    low: float
-    high: float
-    p: float
-    p_floor: float
-    p_improve: float = math.nan
-    sd: float = math.nan  # std (ddof 1) of the per-seed differences
+    se: float
+    df: float
+
+    def valid(self) -> bool:
+        return math.isfinite(self.se) and self.df > 0
 
 
-NO_TEST = Comparison("n/a", 0, math.nan, math.nan, math.nan, math.nan, math.nan)
+NONE = TDist(math.nan, 0.0)
 
 
-def sign_flip_test(d: np.ndarray, n_resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """Two-sided sign-flip (paired permutation) test of mean(d) = 0.
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with two t reference distributions, and the variance parts that
+    planning more seeds needs. Every interval is the wider of the two, every p the
+    larger: a claim must hold under both.
+
+    Attributes:
+        mean: grand mean of the values.
+        seeds: the paired t over per-seed means (``S - 1`` df): exact, under
+            normality, for these test images.
+        both: seeds and test images as random (two-way random effects, Satterthwaite
+            df): adds the test sample's own variance. ``NONE`` where it does not apply.
+        n_seeds, n_images: the layout's size (``n_images`` 0 without per-image values).
+        seed_var: variance of one seed's mean over the images (sigma_seed^2 +
+            sigma_resid^2 / I): the part that more seeds average away.
+        image_var: sigma_image^2 (>= 0): the part only more test images reduce.
+    """
+
+    mean: float
+    seeds: TDist
+    both: TDist
+    n_seeds: int
+    n_images: int
+    seed_var: float
+    image_var: float
+
+    def _parts(self) -> list[TDist]:
+        return [t for t in (self.seeds, self.both) if t.valid()]
+
+    def interval(self, level: float = 0.95, bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
+        """Two-sided ``level`` interval (the union of the t-intervals), clipped to
+        ``bounds`` (the metric's range)."""
+        parts = self._parts()
+        if not parts:
+            return math.nan, math.nan
+        half = max(float(stats.t.ppf(0.5 + level / 2, t.df)) * t.se for t in parts)
+        return max(bounds[0], self.mean - half), min(bounds[1], self.mean + half)
+
+    def p_value(self) -> float:
+        """Two-sided p of mean = 0 (the larger of the t-tests' p)."""
+        parts = self._parts()
+        if not parts:
+            return math.nan
+        return max(_two_sided(self.mean, t) for t in parts)
+
+    def p_equivalent(self, margin: float) -> float:
+        """TOST p (Schuirmann 1987): the larger of the one-sided p-values of
+        H0: mean <= -margin and H0: mean >= +margin. Below alpha: the difference lies
+        within +-margin (the (1 - 2 alpha) interval sits inside it)."""
+        parts = self._parts()
+        if not parts or margin <= 0:
+            return math.nan
+        return max(
+            max(_one_sided(self.mean + margin, t, upper=True), _one_sided(self.mean - margin, t, upper=False))
+            for t in parts
+        )
+
+
+def _two_sided(x: float, t: TDist) -> float:
+    if t.se == 0:
+        return 1.0 if x == 0 else 0.0
+    return float(2 * stats.t.sf(abs(x) / t.se, t.df))
+
+
+def _one_sided(x: float, t: TDist, upper: bool) -> float:
+    """P(T >= x / se) (``upper``) or P(T <= x / se)."""
+    if t.se == 0:
+        return float((x <= 0) if upper else (x >= 0))
+    return float(stats.t.sf(x / t.se, t.df) if upper else stats.t.cdf(x / t.se, t.df))
+
+
+def _satterthwaite(terms: list[tuple[float, float]]) -> float:
+    """df of a sum of mean squares ``sum(c * MS)`` given as ``(c * MS, df)`` pairs."""
+    total = sum(v for v, _ in terms)
+    denom = sum(v * v / d for v, d in terms if d > 0)
+    return total * total / denom if denom > 0 else math.inf
+
+
+def estimate(values: np.ndarray) -> Estimate:
+    """The grand mean of ``values`` with its standard errors and df.
+
+    Args:
+        values: (n_seeds, n_images) per-image values of each seed (no NaN), or
+            (n_seeds,) per-seed values when per-image values are missing.
 
     Returns:
-        ``(p, floor)``: exact p for ``len(d) <= EXACT_MAX`` (floor 2/2^n), else a Monte
-        Carlo p over ``n_resamples`` sign patterns, counted as (hits + 1)/(resamples + 1)
-        (floor 1/(resamples + 1)).
+        An ``Estimate``: for a matrix with >= 2 seeds and >= 2 images, the paired t
+        over per-seed means and the two-way random-effects t; for one seed, the t over
+        its images alone (``both``; conditional on that seed: no replication); for a
+        vector, the t over seeds.
     """
-    d = np.asarray(d, float)
-    n = len(d)
-    observed = abs(d.mean())
-    tol = 1e-12 * max(1.0, float(np.abs(d).max(initial=0.0)))
-    if n <= EXACT_MAX:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-        stats = np.abs(signs @ d) / n
-        return float(np.mean(stats >= observed - tol)), 2.0 / 2**n
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((1.0, -1.0), size=(n_resamples, n))
-    hits = int(np.sum(np.abs(signs @ d) / n >= observed - tol))
-    return (hits + 1) / (n_resamples + 1), 1.0 / (n_resamples + 1)
-
-
-def hierarchical_interval(values: np.ndarray, n_resamples: int, seed: int) -> tuple[float, float]:
-    """95 % percentile interval of the grand mean of ``values`` (n_seeds, n_images):
-    resample seeds with replacement, then images with replacement within each.
-    (Remembered: the study table and the seed table ask for the same rows.)"""
-    values = np.ascontiguousarray(values, dtype=float)
-    return _hierarchical_interval(values.tobytes(), values.shape, n_resamples, seed)
-
-
-@functools.lru_cache(maxsize=4096)
-def _hierarchical_interval(data: bytes, shape: tuple[int, int], n_resamples: int, seed: int) -> tuple[float, float]:
-    values = np.frombuffer(data).reshape(shape)
-    rng = np.random.default_rng(seed)
-    s, i = values.shape
-    means = []
-    for start in range(0, n_resamples, 2000):  # bounded memory: 2000 × seeds × images at a time
-        b = min(2000, n_resamples - start)
-        si = rng.integers(0, s, (b, s))
-        ii = rng.integers(0, i, (b, s, i))
-        means.append(values[si[:, :, None], ii].mean((1, 2)))
-    low, high = np.percentile(np.concatenate(means), [2.5, 97.5])
-    return float(low), float(high)
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim == 1:
+        s = len(v)
+        var = float(v.var(ddof=1)) if s > 1 else math.nan
+        seeds = TDist(math.sqrt(var / s), s - 1.0) if s > 1 else NONE
+        return Estimate(float(v.mean()), seeds, NONE, s, 0, var, 0.0)
+    s, i = v.shape
+    if s == 1:
+        var = float(v[0].var(ddof=1)) if i > 1 else math.nan
+        return Estimate(float(v.mean()), NONE, TDist(math.sqrt(var / i), i - 1.0), 1, i, math.nan, var)
+    grand = v.mean()
+    seed_means, image_means = v.mean(1), v.mean(0)
+    ms_seed = i * float(seed_means.var(ddof=1))
+    ms_image = s * float(image_means.var(ddof=1))
+    resid = v - seed_means[:, None] - image_means[None, :] + grand
+    ms_resid = float((resid**2).sum()) / ((s - 1) * (i - 1))
+    seeds = TDist(math.sqrt(ms_seed / (s * i)), s - 1.0)
+    image_part = max(ms_image - ms_resid, 0.0)  # method of moments, truncated at 0
+    if image_part > 0:
+        terms = [(ms_seed, s - 1.0), (ms_image, i - 1.0), (-ms_resid, (s - 1.0) * (i - 1.0))]
+        both = TDist(math.sqrt((ms_seed + image_part) / (s * i)), min(_satterthwaite(terms), s * i - 1.0))
+    else:
+        both = seeds
+    return Estimate(float(grand), seeds, both, s, i, ms_seed / i, image_part / s)
 
 
 def holm(p: list[float]) -> list[float]:
@@ -112,124 +184,70 @@ def holm(p: list[float]) -> list[float]:
     return out
 
 
-def _per_seed(cells: pd.DataFrame, ids: list[str]) -> dict[tuple, str]:
-    """(seed, split seed) -> cell id, for the ok cells of a row."""
-    ok = cells.set_index("cell").loc[ids]
-    ok = ok[ok["status"] == "ok"]
-    split = ok["params.split_seed"] if "params.split_seed" in ok else pd.Series(0, index=ok.index)
-    return {(int(ok.at[c, "seed"]), int(split[c])): c for c in ok.index}
+def _designs(est: Estimate, n_seeds: int) -> list[TDist]:
+    """The reference distributions the same design would have with ``n_seeds`` seeds."""
+    a = est.seed_var / n_seeds
+    out = [TDist(math.sqrt(a), n_seeds - 1.0)]
+    b = est.image_var / est.n_images if est.n_images else 0.0
+    if b > 0:
+        df = (a + b) ** 2 / (a * a / (n_seeds - 1) + b * b / max(est.n_images - 1, 1))
+        out.append(TDist(math.sqrt(a + b), df))
+    return out
 
 
-def wide_dice(per_image: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Per-image Dice as one row per cell and one column per test case (NaN where a
-    cell has no Dice for a case), from ``per_image.csv``'s long table (cell, case,
-    dice); a table already wide (its columns named ``case``) is returned as is, so a
-    study's callers pivot once, not once per row. None without per-image results."""
-    if per_image is None or per_image.empty:
-        return None
-    if per_image.columns.name == "case":
-        return per_image
-    return per_image.pivot_table(index="cell", columns="case", values="dice", aggfunc="first")
+def power(est: Estimate, effect: float, n_seeds: int, alpha: float) -> float:
+    """Power of the report's test (both t-tests must reject) at two-sided ``alpha`` to
+    detect a true difference ``effect`` with ``n_seeds`` seeds and the variance parts of
+    ``est`` (noncentral t; the smaller of the two powers, an upper bound)."""
+    powers = []
+    for t in _designs(est, n_seeds):
+        if t.se == 0:
+            powers.append(1.0 if effect else 0.0)
+            continue
+        crit, nc = stats.t.ppf(1 - alpha / 2, t.df), abs(effect) / t.se
+        p = float(stats.nct.sf(crit, t.df, nc) + stats.nct.cdf(-crit, t.df, nc))
+        if math.isnan(p):  # scipy's nct gives up far in the tail: the normal limit
+            p = float(stats.norm.sf(crit - nc) + stats.norm.cdf(-crit - nc))
+        powers.append(p)
+    return min(powers)
 
 
-def image_matrix(per_image: pd.DataFrame | None, cells_by_seed: list[list[str]]) -> np.ndarray | None:
-    """(n_seeds, n_images) per-image Dice of each member of each seed pair/row, or
-    None when per-image results are missing; images with an empty reference are left
-    out (NaN in any member). ``per_image``: long or wide (``wide_dice``)."""
-    wide = wide_dice(per_image)
-    if wide is None:
-        return None
-    members = [c for group in cells_by_seed for c in group]
-    rows = wide.index.get_indexer(members)  # (a hash lookup: no set of 10k ids per row)
-    if (rows < 0).any():
-        return None
-    sub = wide.iloc[rows].dropna(axis=1)
-    if sub.shape[1] == 0:
-        return None
-    return sub.to_numpy().reshape(len(cells_by_seed), len(cells_by_seed[0]), -1)
-
-
-def compare(
-    row_cells: list[str],
-    ref_cells: list[str],
-    cells: pd.DataFrame,
-    per_image: pd.DataFrame | None,
-    n_resamples: int,
-    seed: int,
-) -> Comparison:
-    """Compare a row (its cells) with the reference row; only ``ok`` cells take part,
-    paired by (seed, split seed)."""
-    a, b = _per_seed(cells, row_cells), _per_seed(cells, ref_cells)
-    common = sorted(set(a) & set(b))
-    if not common:
-        return NO_TEST
-    dice = cells.set_index("cell")["dice"].astype(float)
-    d = np.array([dice[a[k]] - dice[b[k]] for k in common])
-    images = image_matrix(per_image, [[a[k], b[k]] for k in common])
-    if len(common) >= 2:
-        if len(common) <= EXACT_MAX:
-            p, floor = sign_flip_test(d)
-            test = f"exact sign-flip, {len(common)} seeds"
-        else:
-            from scipy import stats
-
-            p, floor, test = float(stats.ttest_1samp(d, 0.0).pvalue), 0.0, f"paired t, {len(common)} seeds"
-        if images is not None:
-            low, high = hierarchical_interval(images[:, 0] - images[:, 1], n_resamples, seed)
-        else:
-            low, high = _seed_interval(d, n_resamples, seed)
-        wins = np.mean([dice[a[x]] > dice[b[y]] for x in common for y in common])
-        return Comparison(test, len(common), float(d.mean()), low, high, p, floor, float(wins), float(d.std(ddof=1)))
-    if images is None or images.shape[2] < 2:
-        return NO_TEST
-    diffs = images[0, 0] - images[0, 1]
-    p, floor = sign_flip_test(diffs, n_resamples, seed)
-    low, high = hierarchical_interval(diffs[None], n_resamples, seed)
-    return Comparison(
-        f"sign-flip over {len(diffs)} test images, 1 seed", len(diffs), float(diffs.mean()), low, high, p, floor
-    )
-
-
-def _seed_interval(values: np.ndarray, n_resamples: int, seed: int) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (n_resamples, len(values)))].mean(1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def mean_interval(
-    ok_cells: list[str], cells: pd.DataFrame, per_image: pd.DataFrame | None, n_resamples: int, seed: int
-) -> tuple[float, float]:
-    """95 % interval of a row's mean Dice: hierarchical bootstrap over its seeds and
-    test images, or over its seeds alone without per-image results (NaN for < 2
-    values). Always inside [0, 1]."""
-    images = image_matrix(per_image, [[c] for c in ok_cells]) if ok_cells else None
-    if images is not None and images.size >= 2:
-        return hierarchical_interval(images[:, 0], n_resamples, seed)
-    values = cells.set_index("cell").loc[ok_cells, "dice"].astype(float).to_numpy()
-    if len(values) < 2:
-        return math.nan, math.nan
-    return _seed_interval(values, n_resamples, seed)
-
-
-def min_detectable_effect(sd_diff: float, n: int, alpha: float, power: float = 0.8) -> float:
-    """Smallest true mean difference a paired design of ``n`` seeds detects with the
-    given power at two-sided ``alpha`` (normal-theory t approximation); ``inf`` when the
-    exact sign-flip test cannot reach ``alpha`` with ``n`` pairs (2/2^n ≥ alpha), NaN
-    without a spread estimate."""
-    from scipy import stats
-
-    if n < 2 or math.isnan(sd_diff):
+def seeds_needed(est: Estimate, effect: float, alpha: float, target: float = 0.8, most: int = 1000) -> float:
+    """Fewest seeds (>= 2) for ``target`` power at two-sided ``alpha`` (pass alpha / m
+    for a family of m comparisons under Holm: the level its smallest p must reach);
+    ``inf`` when even ``most`` seeds do not (the test images' own spread dominates, or
+    the effect is 0), NaN without a variance estimate."""
+    if not (math.isfinite(est.seed_var) and math.isfinite(effect)) or est.n_seeds < 2:
         return math.nan
-    if n <= EXACT_MAX and 2.0 / 2**n >= alpha:
+    if power(est, effect, most, alpha) < target:
         return math.inf
-    t = stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)
-    return float(t * sd_diff / math.sqrt(n))
+    lo, hi = 2, most  # power grows with seeds: bisect
+    if power(est, effect, lo, alpha) >= target:
+        return float(lo)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if power(est, effect, mid, alpha) >= target else (mid, hi)
+    return float(hi)
 
 
-def seeds_needed(alpha: float) -> int:
-    """Fewest seed pairs for which the exact sign-flip test can give p < alpha."""
-    n = 1
-    while 2.0 / 2**n >= alpha:
-        n += 1
-    return n
+def min_detectable_effect(est: Estimate, alpha: float, target: float = 0.8) -> float:
+    """Smallest true difference the design as run (its seeds and images) detects with
+    ``target`` power at two-sided ``alpha`` (NaN without a variance estimate)."""
+    if not math.isfinite(est.seed_var) or est.n_seeds < 2:
+        return math.nan
+    se = max(t.se for t in _designs(est, est.n_seeds))
+    lo, hi = 0.0, max(se, 1e-9) * 100
+    for _ in range(60):  # bisect the power curve in the effect
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if power(est, mid, est.n_seeds, alpha) >= target else (mid, hi)
+    return hi
+
+
+def prob_improvement(row: np.ndarray, ref: np.ndarray) -> float:
+    """P(a seed of the row scores higher than a seed of the reference), ties half
+    (Agarwal et al. 2021), over all seed pairs of the per-seed values."""
+    row, ref = np.asarray(row, float), np.asarray(ref, float)
+    if not len(row) or not len(ref):
+        return math.nan
+    diff = row[:, None] - ref[None, :]
+    return float(np.mean((diff > 0) + 0.5 * (diff == 0)))

@@ -4,19 +4,26 @@ One table per study. A row is a group of cells that differ only by seed: the par
 values that vary within the study (``–`` where the row's loss / optimizer / scheduler
 does not take that setting), seed and status counts (failed seeds counted, never
 averaged), test Dice as mean, standard deviation and 95 % interval, IoU, empty images
-predicted empty, validation Dice and epoch of the scored weights, and the paired
-comparison with the study's reference row (``segsweep.report.stats``). These columns
-are the CSV; ``segsweep.report.render`` turns them into Markdown, LaTeX and HTML text.
+predicted empty, validation Dice and epoch of the scored weights, whether validation
+Dice was still rising at the end of the budget, and the paired comparison with the
+study's reference row (``segsweep.report.compare``) with its verdict: better, worse,
+equivalent (TOST within ``report.equivalence_margin``) or inconclusive, and the seeds
+80 % power would need. Test Dice is over all seeds (failed ones counted, see
+``compare``); ``dice_ok`` beside it over the ok seeds alone. Holm's correction runs over
+a *family*: every comparison on the report page (``adjust_family``). These columns are
+the CSV; ``segsweep.report.render`` turns them into Markdown, LaTeX and HTML text.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
 from segsweep.progress import progress
-from segsweep.report.stats import compare, holm, mean_interval, min_detectable_effect, seeds_needed, wide_dice
+from segsweep.report.compare import compare, effective_dice, row_estimate, wide_dice
+from segsweep.report.convergence import row_convergence
 from segsweep.study_results import seed_groups
 
 METRICS = [
@@ -30,13 +37,17 @@ METRICS = [
     "dice_std",
     "ci95_low",
     "ci95_high",
+    "dice_ok",
     "iou",
     "empty_correct",
     "val_dice",
     "selected_epoch",
     "selection",
     "steps",
+    "val_dice_change",
+    "converged",
     "n_test_images",
+    "n_test_scored",
     "test",
     "n_pairs",
     "diff",
@@ -44,22 +55,16 @@ METRICS = [
     "diff_ci95_high",
     "p",
     "p_holm",
-    "p_floor",
+    "p_equiv",
+    "p_equiv_holm",
     "p_improve",
     "mde",
+    "seeds_needed",
+    "seeds_needed_half",
     "significant",
+    "equivalent",
+    "verdict",
 ]
-
-
-def _t_interval(x: pd.Series) -> tuple[float, float, float, float]:
-    """mean, std (ddof 1), and the 95 % t-interval of ``x`` (NaN where undefined)."""
-    from scipy import stats
-
-    n = len(x)
-    mean = float(x.mean()) if n else math.nan
-    std = float(x.std(ddof=1)) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
-    return mean, std, mean - half, mean + half
 
 
 def param_columns(table: pd.DataFrame) -> list[str]:
@@ -114,36 +119,50 @@ def study_table(
     ids: list[str],
     per_image: pd.DataFrame | None = None,
     alpha: float = 0.05,
-    n_resamples: int = 10_000,
-    seed: int = 0,
+    margin: float = 0.01,
     reference: str = "baseline",
+    curves: Path | None = None,
+    convergence: tuple[float, float] = (0.3, 0.01),
+    adjust: bool = True,
 ) -> pd.DataFrame:
     """One row per seed group of ``ids`` (study order) with varying params, statistics
-    and the paired comparison with the reference row (``segsweep.report.stats``).
+    and the paired comparison with the reference row (``segsweep.report.compare``).
 
     Args:
         cells: the summary table (``cells.csv``).
         ids: the study's cell ids.
-        per_image: ``per_image.csv`` (cell, case, dice) for hierarchical intervals and
-            single-seed tests over images; ``None``: seeds only.
-        alpha: level below which a Holm-adjusted p counts as significant.
-        n_resamples, seed: bootstrap resamples and resampling seed.
+        per_image: ``per_image.csv`` (cell, case, dice), long or wide; ``None``: seeds only.
+        alpha: level below which a Holm-adjusted p counts.
+        margin: equivalence margin in Dice (TOST).
         reference: a cell id of the reference row; the first row when no row holds it.
+        curves: the summary's ``curves/`` folder (per-cell histories) for the
+            convergence check; None: not checked.
+        convergence: (window, tolerance): a row is still rising when its mean validation
+            Dice gains more than ``tolerance`` over the last ``window`` of its steps.
+        adjust: Holm over this table alone (True), or leave the family's adjustment to
+            ``adjust_family`` (the report: every comparison of the page).
     """
     per_image = wide_dice(per_image)  # once for the study, not once per row
     raw = cells.set_index("cell").loc[ids]
     sub = _own_settings(raw)
     params = _varying_params(raw, sub)
     rows = [
-        _row(sub.loc[group], group, params, cells, per_image, n_resamples, seed)
+        _row(sub.loc[group], group, params, cells, per_image)
         for group in progress(seed_groups(cells, ids), desc="report rows", unit="row")
     ]
     out = pd.DataFrame(rows)
+    if curves is not None:
+        window, tolerance = convergence
+        change = [row_convergence(curves, group, window) for group in out["_cells"]]
+        out["val_dice_change"] = change
+        out["converged"] = [None if math.isnan(c) else bool(c <= tolerance) for c in change]
     ref = next((i for i, r in out.iterrows() if reference in r["_cells"]), 0)
-    out = pd.concat([out, _tests(out, ref, cells, per_image, alpha, n_resamples, seed)], axis=1)
-    out["p_holm"] = holm(out["p"].astype(float).tolist())
-    out["significant"] = [None if math.isnan(p) else bool(p < alpha) for p in out["p_holm"]]
-    return out.drop(columns="_cells")
+    out = pd.concat([out, _tests(out, ref, cells, per_image, margin)], axis=1).drop(columns="_cells")
+    if adjust:
+        from segsweep.report.verdicts import adjust_family
+
+        return adjust_family([out], alpha)[0]
+    return out
 
 
 def _varying_params(raw: pd.DataFrame, sub: pd.DataFrame) -> list[str]:
@@ -159,50 +178,60 @@ def _varying_params(raw: pd.DataFrame, sub: pd.DataFrame) -> list[str]:
     ]
 
 
-def _row(g: pd.DataFrame, group: list[str], params: list[str], cells, per_image, n_resamples: int, seed: int) -> dict:
-    """One table row: a seed group's settings, status counts and statistics over its ok seeds."""
+def _row(g: pd.DataFrame, group: list[str], params: list[str], cells, per_image) -> dict:
+    """One table row: a seed group's settings, status counts and statistics; test Dice
+    over all its seeds (``compare.effective_dice``), the rest over the scored seeds."""
     ok = g[g["status"] == "ok"]
-    mean, std, _, _ = _t_interval(ok["dice"].astype(float))
-    low, high = mean_interval(list(ok.index), cells, per_image, n_resamples, seed)
+    scored = g[g["status"] != "diverged"]
+    dice = effective_dice(cells).loc[group]
+    est = row_estimate(group, cells, per_image)
+    low, high = est.interval(bounds=(0.0, 1.0)) if est is not None else (math.nan, math.nan)
     return {
         "cell": group[0],
         "seeds": ", ".join(str(s) for s in g["seed"]),
         **{c[len("params.") :]: g[c].iloc[0] for c in params},
         **_status_counts(g["status"]),
-        "dice": mean,
-        "dice_std": std,
+        "dice": float(dice.mean()),
+        "dice_std": float(dice.std(ddof=1)) if len(dice) > 1 else math.nan,
         "ci95_low": low,
         "ci95_high": high,
-        **{k: _mean(ok, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
+        "dice_ok": _mean(ok, "dice"),
+        **{k: _mean(scored, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
         "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
-        "steps": _mean(ok, "steps_run"),
+        "steps": float(g["steps_run"].max()) if "steps_run" in g else math.nan,  # the budget given
         "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
+        "n_test_scored": int(g["n_test_scored"].max()) if "n_test_scored" in g else 0,
         "_cells": group,
     }
 
 
-TEST_COLUMNS = ["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_floor", "p_improve", "mde"]
+TEST_COLUMNS = ["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_equiv", "p_improve", "_est"]
 
 
-def _tests(out: pd.DataFrame, ref: int, cells, per_image, alpha: float, n_resamples: int, seed: int) -> pd.DataFrame:
-    """Each row's paired comparison with the reference row (``stats.compare``)."""
+def _tests(out: pd.DataFrame, ref: int, cells, per_image, margin: float) -> pd.DataFrame:
+    """Each row's paired comparison with the reference row (``compare.compare``); the
+    estimate rides along in ``_est`` until the family is adjusted."""
     tests = []
     for i, r in out.iterrows():
         if i == ref:
             tests.append({"test": "reference"})
             continue
-        c = compare(r["_cells"], out.at[ref, "_cells"], cells, per_image, n_resamples, seed)
+        c = compare(r["_cells"], out.at[ref, "_cells"], cells, per_image)
+        if c.est is None:
+            tests.append({"test": c.test, "n_pairs": c.n_pairs})
+            continue
+        low, high = c.est.interval(bounds=(-1.0, 1.0))
         tests.append(
             {
                 "test": c.test,
                 "n_pairs": c.n_pairs,
-                "diff": c.diff,
-                "diff_ci95_low": c.low,
-                "diff_ci95_high": c.high,
-                "p": c.p,
-                "p_floor": c.p_floor,
+                "diff": c.est.mean,
+                "diff_ci95_low": low,
+                "diff_ci95_high": high,
+                "p": c.est.p_value() if c.replicated else math.nan,
+                "p_equiv": c.est.p_equivalent(margin) if c.replicated else math.nan,
                 "p_improve": c.p_improve,
-                "mde": min_detectable_effect(c.sd, c.n_pairs, alpha),
+                "_est": c.est if c.replicated else None,
             }
         )
     return pd.DataFrame(tests, index=out.index).reindex(columns=TEST_COLUMNS)
@@ -221,67 +250,34 @@ def top_rows(table: pd.DataFrame, k: int) -> list[int]:
     return sorted(keep[:k])
 
 
-def _join(values) -> str:
-    return " / ".join(str(v) for v in sorted({int(v) for v in values if not pd.isna(v)})) or "?"
-
-
-def table_note(table: pd.DataFrame, alpha: float) -> str:
-    """What every table must state: n seeds, n test images, the test, the correction,
-    and the smallest difference the design can resolve."""
-    rows = table[table["test"] != "threshold"]
-    compared = rows[~rows["test"].isin(["reference"]) & rows["p"].notna()]
-    ref = rows[rows["test"] == "reference"]
-    text = (
-        f"n = {_join(rows['n_seeds'])} seeds per row, {_join(rows['n_test_images'])} test images per cell "
-        f"(the same images for every row)."
-    )
-    if ref.empty or compared.empty:
-        return text + " No paired comparison."
-    tests = ", ".join(sorted(set(compared["test"])))
-    text += (
-        f" Each row vs the reference row ({ref['cell'].iloc[0]}): {tests}; p Holm-adjusted over "
-        f"{len(compared)} comparisons."
-    )
-    floor = float(compared["p_floor"].min())
-    if floor >= alpha:
-        return text + (
-            f" With these pairs the smallest possible p is {floor:.2g} ≥ {alpha:g}: no difference can be "
-            f"significant (the exact test needs at least {seeds_needed(alpha)} seeds); read the intervals."
-        )
-    mde = compared["mde"].replace(float("inf"), float("nan")).dropna()
-    if len(mde):
-        text += f" Smallest difference detectable with 80 % power: {mde.median():.3f} Dice (median over rows)."
-    return text
-
-
-def seed_table(
-    cells: pd.DataFrame, per_image: pd.DataFrame | None = None, n_resamples: int = 10_000, seed: int = 0
-) -> pd.DataFrame:
-    """Cells that differ only by ``seed``, grouped: n, mean and std of the test Dice and
-    its 95 % interval (``stats.mean_interval``: hierarchical bootstrap over seeds and test
-    images, inside [0, 1], as in the study tables); failed seeds counted in
-    ``n_diverged``, left out of the statistics. Groups with a single seed are omitted."""
+def seed_table(cells: pd.DataFrame, per_image: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Cells that differ only by ``seed``, grouped: seeds, status counts, mean and std
+    of the test Dice over all seeds (failed ones counted as in the study tables,
+    ``compare.effective_dice``) and its 95 % interval (``compare.row_estimate``), and
+    the mean over the ok seeds beside it. Groups with a single seed are omitted."""
     params = [c for c in cells.columns if c.startswith("params.") and c != "params.seed"]
     per_image = wide_dice(per_image)  # once, not once per group
+    dice = effective_dice(cells)
     rows = []
     for _, group in cells.groupby(params, dropna=False, sort=False):
         if len(group) < 2:
             continue
+        ids = list(group["cell"])
+        est = row_estimate(ids, cells, per_image)
+        low, high = est.interval(bounds=(0.0, 1.0)) if est is not None else (math.nan, math.nan)
         ok = group[group["status"] == "ok"]
-        mean, std, _, _ = _t_interval(ok["dice"].astype(float))
-        low, high = mean_interval(list(ok["cell"]), cells, per_image, n_resamples, seed)
         rows.append(
             {
-                "cells": ", ".join(group["cell"]),
+                "cells": ", ".join(ids),
                 "seeds": ", ".join(map(str, group["seed"])),
-                "n": len(ok),
-                "n_diverged": int((group["status"] != "ok").sum()),
-                "dice_mean": mean,
-                "dice_std": std,
+                **_status_counts(group["status"]),
+                "dice_mean": float(dice.loc[ids].mean()),
+                "dice_std": float(dice.loc[ids].std(ddof=1)),
                 "ci95_low": low,
                 "ci95_high": high,
+                "dice_ok": _mean(ok, "dice"),
             }
         )
-    return pd.DataFrame(
-        rows, columns=["cells", "seeds", "n", "n_diverged", "dice_mean", "dice_std", "ci95_low", "ci95_high"]
-    )
+    columns = ["cells", "seeds", "n", "n_ok", "n_diverged", "n_collapsed", "status"]
+    columns += ["dice_mean", "dice_std", "ci95_low", "ci95_high", "dice_ok"]
+    return pd.DataFrame(rows).reindex(columns=columns)
