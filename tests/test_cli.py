@@ -25,6 +25,20 @@ def test_bad_params_file_gives_one_line(tmp_path, tiny_params):
     ]
 
 
+def test_a_key_given_twice_is_an_error_not_the_last_one(tmp_path, tiny_params):
+    """Issue 26: `epochs: 2` then `epochs: 50` validated and trained 50 (PyYAML keeps the
+    last); DVC refuses the same file. One line naming the file, the line and the key."""
+    text = yaml.safe_dump(tiny_params).replace("  epochs: 2\n", "  epochs: 2\n  epochs: 50\n")
+    assert text.count("epochs:") == 2
+    (tmp_path / "params.yaml").write_text(text)
+    res = _segsweep("validate", cwd=tmp_path)
+    line = next(i for i, x in enumerate(text.splitlines()) if "epochs: 50" in x) + 1
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"error: params.yaml: line {line} not valid YAML: duplicate key 'epochs' (first on line {line - 1})"
+    ]
+
+
 def test_unknown_dataset_and_bad_cfg(tmp_path, tiny_params, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
     assert (

@@ -77,11 +77,15 @@ def test_code_changes_rerun_the_jobs_that_import_the_changed_module(pushed):
     html = pushed / "src/segsweep/report/html.py"
     original = {p: p.read_text() for p in (losses, html)}
     try:
-        html.write_text(original[html] + "\n# a change to the report code\n")
+        html.write_text(original[html] + "\n# a comment, and a docstring edit, change no behaviour\n")
+        assert planned_rules(pushed) == {}  # code digests are of syntax trees (issue 26)
+        html.write_text(original[html] + "\n_CHANGED = 1  # a change to the report code\n")
         assert planned_rules(pushed) == {"report": 1}
         html.write_text(original[html])
         assert planned_rules(pushed) == {}
-        losses.write_text(original[losses] + "\n# a change to a loss function\n")
+        losses.write_text(original[losses] + "\n# only a comment in a loss module\n")
+        assert planned_rules(pushed) == {}
+        losses.write_text(original[losses] + "\n_CHANGED = 1  # a change to a loss function\n")
         plan = planned_rules(pushed)
         # every job whose verb can import the losses: the training cells and all that
         # depends on them; not the data jobs nor the threshold reference (validating
@@ -122,3 +126,23 @@ def test_exp_apply_then_checkout_leaves_no_stale_result_recorded_as_current(tmp_
         assert metrics["params"]["epochs"] == epochs, cell.name
         assert (cell / "history.csv").read_text().count("\n") == epochs + 1, cell.name
     assert "up to date" in run(["dvc", "status", "train"], repo).stdout
+
+
+def test_a_new_train_fraction_is_retrained_through_dvc(pushed, tmp_path):
+    """Issue 26: after a committed `dvc repro`, `train.train_fraction: 0.25` (a split file
+    that does not exist yet) ran the train stage, Snakemake did nothing, and dvc.lock
+    recorded the new value over cells trained on the old one."""
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(pushed), str(clone)], tmp_path)
+    run(["dvc", "pull", "-q"], clone)
+    assert planned_rules(clone) == {}
+    _set(clone, "train.train_fraction", 0.25)
+    assert planned_rules(clone).get("train")  # Snakemake alone plans the cells
+    run(["dvc", "repro"], clone)
+    cells = sorted((clone / "results/cells").iterdir())
+    assert cells
+    for cell in cells:
+        assert json.loads((cell / "metrics.json").read_text())["params"]["train_fraction"] == 0.25, cell.name
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    assert lock["stages"]["train"]["params"]["params.yaml"]["train"]["train_fraction"] == 0.25
+    assert planned_rules(clone) == {} and _clean(clone)

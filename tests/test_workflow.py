@@ -225,6 +225,14 @@ def test_bad_params_fail_before_any_work_with_one_line(repo):
     assert not (repo / "data").joinpath("synth").exists()
 
 
+def test_a_duplicate_key_stops_the_workflow_before_any_work(repo):
+    text = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(text.replace("  epochs: 2\n", "  epochs: 2\n  epochs: 50\n", 1))
+    res = snakemake(repo, "-n", check=False)
+    errors = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("error:")]
+    assert res.returncode != 0 and len(errors) == 1 and "duplicate key 'epochs'" in errors[0], errors
+
+
 def test_a_bad_dataset_fails_alone_and_other_datasets_complete(repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     root = repo / "data/raw/mine"

@@ -3,7 +3,8 @@
 The import graph is read from the source (``ast``), not by importing: module-level
 imports and the imports inside functions (the CLI imports lazily), followed
 transitively from the handler of each verb. A job's fingerprint holds the digest of
-its verb's modules, so a changed module reruns exactly the jobs that can import it;
+its verb's modules (their syntax trees: a comment or docstring changes nothing), so a
+changed module reruns exactly the jobs that can import it;
 dvc.yaml's code deps are checked against the same graph (tests/test_dvc_deps.py).
 """
 
@@ -132,10 +133,29 @@ def verb_modules(verbs: set[str] | frozenset[str], eager: bool = False) -> set[s
 
 
 @functools.cache
+def behaviour(source: str) -> str:
+    """A module's syntax tree without docstrings, as text: what ``source`` does, not how
+    it is written (comments, docstrings, formatting and blank lines left out), so a
+    comment never reruns the jobs that import the module."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
 def code_digest(verbs: frozenset[str]) -> str:
-    """sha256 over the path and bytes of every module ``verbs`` can import (sorted)."""
+    """sha256 over the path and behaviour (``behaviour``) of every module ``verbs`` can
+    import (sorted)."""
     h = hashlib.sha256()
     for name in sorted(verb_modules(verbs)):
         path = module_path(name)
-        h.update(str(path.relative_to(SRC)).encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(str(path.relative_to(SRC)).encode() + b"\0" + behaviour(path.read_text()).encode() + b"\0")
     return h.hexdigest()

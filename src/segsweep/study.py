@@ -20,22 +20,53 @@ from segsweep.errors import ConfigError, did_you_mean
 from segsweep.grid import expand
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate a params file.
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the
+    last silently: ``epochs: 2`` then ``epochs: 50`` would train 50; DVC refuses)."""
+
+
+def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_yaml(path: str | Path) -> object:
+    """A params file's contents, every mapping's keys unique.
 
     Raises:
-        ConfigError: the file is missing, is not YAML, or any value is invalid.
+        ConfigError: the file is missing, is not YAML, or repeats a key (one line
+            naming the file, the line and the key).
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_UniqueKeys)  # (a SafeLoader: no arbitrary objects)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return validate_params(raw, source=str(path))
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate a params file.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, repeats a key, or any value is
+            invalid.
+    """
+    path = Path(path)
+    return validate_params(read_yaml(path), source=str(path))
 
 
 def validate_params(raw: object, source: str = "params.yaml") -> Params:

@@ -128,6 +128,59 @@ def test_changed_settings_do_not_resume(tiny_data, tmp_path):
     assert m["resumed_from_epoch"] == 0 and m["epochs_run"] == 2  # the returned run facts
 
 
+def _interrupted(cfg, tiny_data, out: Path, monkeypatch, patches: Path | None = None) -> None:
+    """Train until epoch 1 is saved, then stop as a Ctrl-C or a time limit would."""
+    from segsweep.train import loop
+
+    real = loop.train_epoch
+
+    def stop_at_one(run, state, epoch, snapshots):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real(run, state, epoch, snapshots)
+
+    monkeypatch.setattr(loop, "train_epoch", stop_at_one)
+    with pytest.raises(KeyboardInterrupt):
+        train_cell(cfg, "c", patches or tiny_data["patches"], tiny_data["split"], tiny_data["prepared"], out, ndim=2)
+    monkeypatch.setattr(loop, "train_epoch", real)
+    assert (out / RESUME).exists()
+
+
+def test_a_resume_file_from_other_inputs_is_not_used(tiny_data, tmp_path, monkeypatch, caplog):
+    """Issue 26: a cell interrupted, then its patches changed (a preprocess setting),
+    must not resume onto the new data; with the same inputs it resumes."""
+    import shutil
+
+    import numpy as np
+
+    cfg = tiny_cfg(epochs=3)
+    same = tmp_path / "same"
+    _interrupted(cfg, tiny_data, same, monkeypatch)
+    assert _train(cfg, tiny_data, same)["resumed_from_epoch"] == 1
+
+    changed = tmp_path / "changed"
+    _interrupted(cfg, tiny_data, changed, monkeypatch)
+    patches = tmp_path / "patches"
+    shutil.copytree(tiny_data["patches"], patches)
+    images = np.load(patches / "images.npy")
+    images[0] = 1 - images[0]
+    np.save(patches / "images.npy", images)
+    caplog.set_level("INFO", logger="segsweep")
+    m = train_cell(cfg, "c", patches, tiny_data["split"], tiny_data["prepared"], changed, ndim=2)
+    assert m["resumed_from_epoch"] == 0 and m["epochs_run"] == 3
+    assert "not resuming (inputs changed: patches)" in caplog.text
+
+
+def test_an_unreadable_resume_file_is_named_and_training_starts_over(tiny_data, tmp_path, caplog):
+    out = tmp_path / "c"
+    (out / RESUME).parent.mkdir(parents=True)
+    (out / RESUME).write_bytes(b"PK\x03\x04 cut short")
+    caplog.set_level("INFO", logger="segsweep")
+    m = _train(tiny_cfg(epochs=1), tiny_data, out)
+    assert m["resumed_from_epoch"] == 0 and m["status"] in ("ok", "collapsed")
+    assert f"{out / RESUME}: unreadable resume file" in caplog.text and "training starts over" in caplog.text
+
+
 @pytest.mark.parametrize("loss", ["dice_inverse_mix", "focal"])
 def test_other_losses_and_l1l2_train(tiny_data, tmp_path, loss):
     m = _train(

@@ -14,11 +14,13 @@ shell.prefix(f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH
 
 from segsweep import paths  # noqa: E402
 from segsweep.config import ConfigError, dataset_ndim, section_json  # noqa: E402
-from segsweep.study import validate_params  # noqa: E402
+from segsweep.study import read_yaml, validate_params  # noqa: E402
 from segsweep.grid import expand as expand_grid  # noqa: E402  (Snakemake has its own expand)
 
 try:
     SOURCE = ", ".join(os.path.relpath(f) for f in workflow.configfiles) or "params.yaml"
+    for _file in workflow.configfiles:  # Snakemake's own reader keeps the last of two equal keys
+        read_yaml(_file)
     P = validate_params(config, source=SOURCE)
     if any(ds.kind == "nifti" for ds in P.datasets.values()):  # reads headers: NIfTI data only
         from segsweep.data.inspect import check_volumes

@@ -167,24 +167,31 @@ def expected_fingerprint(name, w, inputs):
 
 def stale_marker(name, w, inputs):
     """The path of a marker, touched now, when job (name, w) has outputs its fingerprint
-    does not vouch for; None when it is current, has no outputs yet (it runs anyway), or
-    waits for inputs another job makes (it runs after that job)."""
+    does not vouch for; None when it is current or has no outputs yet (it runs anyway).
+    An input that does not exist yet (a new split file, a new noise level's patches)
+    makes the job stale: its outputs were built from something else, and without the
+    marker Snakemake would never make the input (issue 26: a changed train_fraction
+    was never retrained)."""
     fp_path = apply_wildcards(fp_pattern(name), w)
     recorded = fingerprints.read(fp_path)
     if recorded is None:
         if not any(os.path.exists(o) for o in job_outputs(name, w)):
             return None
-    if not all(os.path.exists(p) for p in _flat(inputs)):
-        return None
-    expected = expected_fingerprint(name, w, inputs)
-    if recorded is not None and recorded.get("key") == expected["key"]:
-        return None
+    missing = [p for p in _flat(inputs) if not os.path.exists(p)]
+    if missing:
+        expected = {"key": "missing\0" + "\0".join(missing)}
+        why = f"inputs not made yet: {', '.join(missing[:3])}" + (f" (+{len(missing) - 3})" if len(missing) > 3 else "")
+    else:
+        expected = expected_fingerprint(name, w, inputs)
+        if recorded is not None and recorded.get("key") == expected["key"]:
+            return None
+        why = fingerprints.differences(recorded, expected)
     job = ",".join(f"{k}={v}" for k, v in w.items())
     seen = _REPORTED.setdefault(name, set())
     if job not in seen:
         seen.add(job)
         if len(seen) <= 5:
-            print(f"segsweep: rerun {name} {job}: {fingerprints.differences(recorded, expected)}", file=sys.stderr)
+            print(f"segsweep: rerun {name} {job}: {why}", file=sys.stderr)
         elif len(seen) == 6:
             print(f"segsweep: rerun {name}: more jobs (not listed)", file=sys.stderr)
     # The name changes whenever the recorded fingerprint file is rewritten or replaced

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from segsweep.codegraph import code_digest
 from segsweep.config import Train, section_json
 from segsweep.losses import build_loss
 from segsweep.models import build_model
@@ -16,7 +17,7 @@ from segsweep.train.data import TrainPatches, bn_batches, load_eval_images, load
 from segsweep.train.evaluate import window_of
 from segsweep.train.norms import NormLogger
 from segsweep.train.results import cpu_state
-from segsweep.train.state import TrainState
+from segsweep.train.state import TrainState, resume_key
 
 
 def resolve_device(name: str) -> torch.device:
@@ -48,7 +49,7 @@ class Setup:
     loss_fn: object
     scaler: torch.amp.GradScaler
     norms: NormLogger | None
-    fingerprint: str  # the settings a resume file must have been written with
+    fingerprint: dict  # what a resume file must have been written with (state.resume_key)
     window: tuple[int, ...] | None  # sliding-window inference (the patch size), or None: whole images
 
     def save(self, path: Path, state: TrainState) -> None:
@@ -85,6 +86,10 @@ def setup(cfg: Train, cell: str, patches_dir: Path, split_path: Path, prepared_d
         loss_fn=build_loss(cfg.loss, cfg.model.output),
         scaler=torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda"),
         norms=NormLogger(model) if cfg.log_norms else None,
-        fingerprint=section_json(cfg),
+        fingerprint=resume_key(
+            section_json(cfg),
+            {"patches": patches_dir, "split": split_path, "prepared": prepared_dir},
+            code_digest(frozenset({"train"})),
+        ),
         window=window_of(cfg.evaluation.inference, ndim, tuple(data.images.shape[2:])),
     )

@@ -1,16 +1,54 @@
 """The state of one cell's training that a restarted job resumes from: epochs done,
 curves, steps, the selection's running weights, timings; saved with the model,
 optimizer, scaler, RNG and norms after every epoch (``.work/resume.pt``, through
-``segsweep.checkpoint``)."""
+``segsweep.checkpoint``).
+
+A resume file is used only by the job that wrote it: same training settings, same
+code and the same bytes of every input (patches, split, prepared cases), recorded as
+a ``resume_key``. Anything else (a new ``preprocess`` setting, a changed split, edited
+code) starts over with a log line naming what changed; a file that cannot be read is
+moved aside, named in one line, and training starts over.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from segsweep import checkpoint
+
+log = logging.getLogger("segsweep")
+
+
+def resume_key(settings: str, inputs: dict[str, str | Path], code: str) -> dict:
+    """What a resume file must have been written with: the training ``settings`` (JSON),
+    the md5 of each input file or folder (``fingerprint.Digests.path``) and the code
+    digest of the train verb."""
+    from segsweep.fingerprint import Digests
+
+    digests = Digests()
+    return {
+        "params": {"train": settings},
+        "inputs": {name: digests.path(path) for name, path in sorted(inputs.items())},
+        "code": code,
+    }
+
+
+def _load(path: Path) -> dict | None:
+    """The resume checkpoint, or None (moved aside to ``*.unreadable``, one log line)
+    when its bytes cannot be read back (a killed write on a full disk, a copy cut short)."""
+    try:
+        return checkpoint.load(path)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError... for bad bytes
+        aside = path.with_name(path.name + ".unreadable")
+        os.replace(path, aside)
+        why = type(err).__name__
+        log.warning("%s: unreadable resume file (%s); moved to %s, training starts over", path, why, aside)
+        return None
 
 
 @dataclass
@@ -28,7 +66,7 @@ class TrainState:
     seen: int = 0
     diverged_at: dict | None = None
 
-    def save(self, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> None:
+    def save(self, path: Path, fingerprint: dict, model, optimizer, scaler, norms) -> None:
         ckpt = {
             "fingerprint": fingerprint,
             "state": asdict(self),
@@ -41,13 +79,20 @@ class TrainState:
         checkpoint.save(path, ckpt)
 
     @classmethod
-    def restore(cls, path: Path, fingerprint: str, model, optimizer, scaler, norms) -> TrainState | None:
-        """The saved state, loaded into the given objects; None when there is none or
-        it was written with other settings."""
+    def restore(cls, path: Path, key: dict, model, optimizer, scaler, norms) -> TrainState | None:
+        """The saved state, loaded into the given objects; None when there is none,
+        when it cannot be read, or when it was written for another ``resume_key``."""
+        from segsweep.fingerprint import differences
+
         if not path.exists():
             return None
-        ckpt = checkpoint.load(path)
-        if ckpt["fingerprint"] != fingerprint:
+        ckpt = _load(path)
+        if ckpt is None:
+            return None
+        recorded = ckpt.get("fingerprint")
+        if recorded != key:
+            why = differences(recorded if isinstance(recorded, dict) else None, key)
+            log.info("%s: not resuming (%s): training starts over", path, why)
             return None
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
