@@ -1,8 +1,10 @@
 """The .tex tables compile with pdflatex in a minimal article with only the packages the
-README names (booktabs, graphicx) and fit the text width (skipped without pdflatex)."""
+README names (booktabs, graphicx) and fit the text width; the study tables at their
+natural size, with no \\resizebox and real minus signs (skipped without pdflatex)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -70,3 +72,8 @@ def test_tex_compiles_and_fits_the_text_width(tmp_path):
     assert res.returncode == 0, res.stdout[-2000:]
     assert "Overfull \\hbox" not in log and "Missing character" not in log
     assert (tmp_path / "paper.pdf").exists()
+    tex = (tmp_path / "table.tex").read_text()
+    # issue 27: printed at its natural size (a \\resizebox shrank the text to 3 pt), and
+    # minus signs that are minus signs, not hyphens
+    assert "resizebox" not in tex and "scalebox" not in tex
+    assert "$-$0.0" in tex and not re.search(r"(?<![a-z_\\])-\d", tex.split("\\midrule")[1])

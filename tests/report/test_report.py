@@ -89,7 +89,8 @@ def test_markdown_and_latex(tmp_path):
     assert "**0.520**" in md and "**0.650**" in md and md.count("**") == 6  # best per metric column
     tex = to_latex(table, "Optimizers & 100% of_data")
     assert all(rule in tex for rule in (r"\toprule", r"\midrule", r"\bottomrule"))
-    assert r"\textbf{0.657}" in tex and r"opt-rms\_50\%" in tex and r"rms\&prop" in tex
+    # printed: the settings in words (not cell ids), the status of a failed row beside them
+    assert r"\textbf{0.657}" in tex and r"rms\&prop, diverged" in tex and "resizebox" not in tex
     assert r"Optimizers \& 100\% of\_data" in tex
     assert latex_escape("a_b%c&d#e$f{g}") == r"a\_b\%c\&d\#e\$f\{g\}"
 
@@ -229,7 +230,7 @@ def test_seed_groups_count_failed_seeds_and_pair_every_seed():
     assert s["p_holm"] == s["p"] and s["verdict"] == "inconclusive" and s["p_improve"] == 0.0
     md = to_markdown(table)
     # a row with a failed seed is never bold; a lone ok row is not "best" either
-    assert "**" not in md and "0.720 ± 0.020" in md and "inconclusive" in md and "-0.313 [" in md
+    assert "**" not in md and "0.720 ± 0.020" in md and "inconclusive" in md and "−0.313 [" in md
     assert r"$\pm$" in to_latex(table, "t")
 
 

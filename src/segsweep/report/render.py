@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from segsweep.report.tables import METRICS
+from segsweep.report.tables import METRICS, param_columns
 
 SHOWN = [
     "status",
@@ -48,6 +48,8 @@ LATEX_SPECIAL = {
     "≥": r"$\geq$",
     "→": r"$\to$",
     "∞": r"$\infty$",
+    "−": r"$-$",  # a real minus sign (numbers are written with U+2212, not a hyphen)
+    "†": r"$^{\dagger}$",
     "÷": r"$\div$",
 }
 
@@ -100,6 +102,11 @@ def _fmt(v, decimals: int) -> str:
     return str(v)
 
 
+def _signed(v: float, decimals: int) -> str:
+    """``+0.012`` / ``−0.012`` with a real minus sign (U+2212), as print wants it."""
+    return f"{v:+.{decimals}f}".replace("-", "−")
+
+
 def _vs_reference(r, decimals: int) -> tuple[str, str]:
     """The difference from the reference row with its interval, and the Holm-adjusted p
     (``<0.001`` below that)."""
@@ -109,7 +116,8 @@ def _vs_reference(r, decimals: int) -> tuple[str, str]:
         return "not compared", ""
     if pd.isna(r["diff"]):
         return ("" if r["n_ok"] == 0 else "no test"), ""
-    diff = f"{r['diff']:+.{decimals}f} [{r['diff_ci95_low']:+.{decimals}f}, {r['diff_ci95_high']:+.{decimals}f}]"
+    low, high = _signed(r["diff_ci95_low"], decimals), _signed(r["diff_ci95_high"], decimals)
+    diff = f"{_signed(r['diff'], decimals)} [{low}, {high}]"
     if pd.isna(r.get("p_holm")):
         return diff, ""
     p = float(r["p_holm"])
@@ -205,36 +213,74 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", label: str = "") -> str:
-    """A study table as a LaTeX ``table``: parameters left-aligned, metrics right-aligned,
-    best values bold, the note in the caption, scaled down to ``\\linewidth`` when wider.
-    Needs ``\\usepackage{booktabs,graphicx}``."""
+PRINT = {"dice": "Dice (mean ± sd)", "vs reference": "Δ Dice [95 % CI]", "verdict": "verdict"}
+
+
+def _settings(df: pd.DataFrame) -> tuple[str, list[str]]:
+    """The first column of a printed table: its header and each row's settings in
+    words (one factor: its values under its name; several: component names and the
+    settings that tell rows apart); a failed seed's status beside it; ``threshold``
+    for the no-learning reference row."""
+    from segsweep.report.pivot import factor_labels
+
+    cols = param_columns(df)
+    if len(cols) == 1 and not cols[0].endswith(".name"):
+        header, names = label(cols[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in df[cols[0]]]
+    elif cols:
+        header, names = "setting", factor_labels(df, cols)
+    else:
+        header, names = "cell", [str(c) for c in df["cell"]]
+    names = [
+        "threshold" if r["test"] == "threshold" else (n if r["status"] == "ok" else f"{n}, {r['status']}")
+        for n, (_, r) in zip(names, df.iterrows())
+    ]
+    return header, names
+
+
+def print_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
+    """A study table as a paper prints it, narrow enough for one column: the row's
+    settings, Dice mean ± sd, Δ vs the reference with its interval, the verdict; bold
+    positions of the best Dice. Every other column stays in the CSV."""
     text, bold = display_rows(df, decimals)
-    first = text.columns.get_loc("status" if "status" in text.columns else "dice")
-    align = "l" * first + "r" * (len(text.columns) - first)
-    caption = f"{caption}. {note}" if note else caption
-    return latex_table(labelled(text), caption, label, bold, align)
+    header, names = _settings(df)
+    out = text[list(PRINT)].rename(columns=PRINT)
+    out.insert(0, header, names)
+    threshold = (df["test"] == "threshold").to_numpy()
+    out.loc[threshold, [PRINT["vs reference"], PRINT["verdict"]]] = "–"
+    dice = text.columns.get_loc("dice")
+    return out, frozenset((i, 1) for i, j in bold if j == dice)
+
+
+def to_latex(df: pd.DataFrame, caption: str, decimals: int = 3, note: str = "", label: str = "") -> str:
+    """A study table as a LaTeX ``table`` at its natural size (``print_rows``): the
+    settings left-aligned, numbers right-aligned, the best Dice bold, the note in the
+    caption, real minus signs. Needs ``\\usepackage{booktabs}``."""
+    text, bold = print_rows(df, decimals)
+    align = "l" + "r" * (len(text.columns) - 1)
+    threshold = "Threshold: one global grey threshold fitted on the training cases (no learning)."
+    caption = " ".join(p for p in (f"{caption}.", note, threshold if (df["test"] == "threshold").any() else "") if p)
+    return latex_table(text, caption, label, bold, align, fit=False)
 
 
 def latex_table(
-    text: pd.DataFrame, caption: str, label: str = "", bold: frozenset = frozenset(), align: str | None = None
+    text: pd.DataFrame,
+    caption: str,
+    label: str = "",
+    bold: frozenset = frozenset(),
+    align: str | None = None,
+    fit: bool = True,
 ) -> str:
-    """A formatted frame as a LaTeX ``table`` float with caption and label, scaled down
-    to ``\\linewidth`` only when wider. Needs ``\\usepackage{booktabs,graphicx}``."""
+    """A formatted frame as a LaTeX ``table`` float with caption and label. ``fit``:
+    scaled down to ``\\linewidth`` only when wider (wide reference tables: seeds,
+    datasets, pivots; needs graphicx); the study tables are built to fit and print at
+    their natural size. Needs ``\\usepackage{booktabs}``."""
     lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(caption)}}}"]
+    lines += [] if fit else [r"\setlength{\tabcolsep}{4pt}"]
     lines += [rf"\label{{{label}}}"] if label else []
-    # shrink to \linewidth only when wider (graphicx's \resizebox sees the natural \width)
-    return (
-        "\n".join(
-            [
-                *lines,
-                r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
-                frame_latex(text, bold, align).rstrip("\n") + "}",
-                r"\end{table}",
-            ]
-        )
-        + "\n"
-    )
+    body = frame_latex(text, bold, align).rstrip("\n")
+    if fit:  # shrink to \linewidth only when wider (graphicx's \resizebox sees the natural \width)
+        body = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%" + "\n" + body + "}"
+    return "\n".join([*lines, body, r"\end{table}"]) + "\n"
 
 
 def formatted(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
