@@ -1,4 +1,4 @@
-"""README "On a SLURM cluster", word for word, on a real single-node SLURM (issue 14).
+"""docs/clusters.md, word for word, on a real single-node SLURM (issue 14).
 
 Starts SLURM on loopback with two fake GPUs (.ci/slurm_cluster.py) and, in fresh clones
 of this repository holding a tiny study:

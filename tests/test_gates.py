@@ -29,12 +29,13 @@ def test_snakemake_lint_is_clean():
     assert res.returncode == 0 and "Lints for" not in out, out[-4000:]
 
 
-def test_the_readme_layout_names_every_module_and_package():
-    """README's "How the code is laid out" must match the tree: every module and
-    package under src/segsweep/ (and every module of config/ and cli/) is named there."""
-    readme = (REPO / "README.md").read_text()
-    start = readme.index("src/segsweep/        the package")
-    block = readme[start : readme.index("benchmarks/ ", start)]
+def test_the_docs_layout_names_every_module_and_package():
+    """The layout block of docs/layout.md (for contributors) must match the tree: every
+    module and package under src/segsweep/ (and every module of config/ and cli/) is
+    named there."""
+    layout = (REPO / "docs" / "layout.md").read_text()
+    start = layout.index("src/segsweep/        the package")
+    block = layout[start : layout.index("benchmarks/ ", start)]
     src = REPO / "src" / "segsweep"
     names = {p.name for p in src.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
     names |= {f"{p.name}/" for p in src.iterdir() if p.is_dir() and (p / "__init__.py").exists()}

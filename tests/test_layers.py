@@ -20,6 +20,7 @@ LAYERS = [
     {"probe", "landscape"},
     {"report"},
     {"cli"},
+    {"docgen"},  # reference pages from config and cli
     {"__main__"},
 ]
 RANK = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}

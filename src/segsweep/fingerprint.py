@@ -7,7 +7,7 @@ command) and a digest of the content of each input. It lives next to the outputs
 inside what DVC tracks, so it travels with them through ``dvc pull``, ``checkout`` and
 ``exp apply``. The workflow compares the fingerprint the outputs carry with the one the
 current params, code and inputs give; only a mismatch reruns the job (see
-workflow/rules/fingerprint.smk and the README's "Snakemake and DVC").
+workflow/rules/fingerprint.smk and docs/snakemake-dvc.md).
 
 Content digests are md5 (what DVC uses), cached per file by size, mtime and inode in
 ``.segsweep/digests.jsonl`` so that unchanged files are read once.

@@ -1,4 +1,4 @@
-# What each job asks a cluster scheduler for (README, "On a SLURM cluster"): memory and
+# What each job asks a cluster scheduler for (docs/clusters.md): memory and
 # runtime sized from the data and the model (segsweep.cluster, with params `cluster:`),
 # CPUs from each rule's threads, a GPU and the GPU partition for training only. A local
 # run ignores all of it but threads (and gpu, under --resources gpu=N).

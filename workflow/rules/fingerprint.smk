@@ -1,5 +1,5 @@
 # Whether a job is up to date is decided by fingerprints, not by file times or
-# .snakemake/ records (README: "Snakemake and DVC").
+# .snakemake/ records (docs/snakemake-dvc.md).
 #
 # Each tracked rule J gets, from `checked(...)`, an input function that compares the
 # fingerprint J's outputs carry with the one the current params, code and input

@@ -36,9 +36,12 @@ class DiceShared(Section):
     """Settings of the dice family: smoothing and batch dice (kept across a switch)."""
 
     name: str
-    smooth_nr: NonNeg = 1e-5
-    smooth_dr: Positive = 1e-5
-    batch_dice: bool = False  # dice over the whole batch (nnU-Net's batch dice), not per sample
+    smooth_nr: NonNeg = Field(1e-5, description="Added to the numerator (MONAI's meaning); kept across a switch.")
+    smooth_dr: Positive = Field(1e-5, description="Added to the denominator; kept across a switch.")
+    batch_dice: bool = Field(
+        False,
+        description="Dice over the whole batch (nnU-Net's batch dice), not per sample; kept across a switch.",
+    )
 
 
 class Dice(DiceShared):
@@ -63,7 +66,9 @@ class DiceInverseMix(DiceShared):
     """lam·dice + (1 − lam)·inverse dice."""
 
     name: Literal["dice_inverse_mix"] = "dice_inverse_mix"
-    lam: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    lam: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.5, description="λ: the weight of dice; 1 − λ weighs inverse dice."
+    )
 
 
 class DiceCE(DiceShared):
@@ -76,8 +81,8 @@ class Tversky(DiceShared):
     """MONAI TverskyLoss on the foreground: alpha weighs false positives, beta false negatives."""
 
     name: Literal["tversky"] = "tversky"
-    alpha: NonNeg = 0.3
-    beta: NonNeg = 0.7
+    alpha: NonNeg = Field(0.3, description="Weight of the false positives.")
+    beta: NonNeg = Field(0.7, description="Weight of the false negatives.")
 
 
 class GeneralizedDice(DiceShared):
@@ -96,14 +101,16 @@ class TopKCE(Section):
     """Mean cross-entropy of the ``topk`` fraction of pixels with the largest loss."""
 
     name: Literal["topk_ce"] = "topk_ce"
-    topk: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
+    topk: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.25, description="Fraction of the pixels, those with the largest loss, that are averaged."
+    )
 
 
 class Focal(Section):
     """MONAI FocalLoss (Lin et al. 2017)."""
 
     name: Literal["focal"] = "focal"
-    gamma: NonNeg = 2.0
+    gamma: NonNeg = Field(2.0, description="Focusing parameter: how much well-classified pixels are down-weighted.")
 
 
 # --- optimizers -----------------------------------------------------------------------
@@ -113,36 +120,52 @@ class OptimShared(Section):
     """Settings every optimizer takes (kept across a switch)."""
 
     name: str
-    lr: Positive = 1e-3
-    weight_decay: NonNeg = 0.0  # coupled (L2 in the gradient), decoupled for adamw
+    lr: Positive = Field(1e-3, description="Learning rate (the schedule's factor 1); kept across a switch.")
+    weight_decay: NonNeg = Field(
+        0.0, description="Weight decay: coupled (L2 in the gradient), decoupled for adamw; kept across a switch."
+    )
 
 
 class SGD(OptimShared):
+    """torch SGD."""
+
     name: Literal["sgd"] = "sgd"
-    momentum: Momentum = 0.9
-    nesterov: bool = False
+    momentum: Momentum = Field(0.9, description="Momentum factor.")
+    nesterov: bool = Field(False, description="Nesterov momentum (only with momentum > 0).")
 
 
 class Adam(OptimShared):
+    """torch Adam (coupled weight decay)."""
+
     name: Literal["adam"] = "adam"
-    betas: tuple[Fraction, Fraction] = (0.9, 0.999)
+    betas: tuple[Fraction, Fraction] = Field(
+        (0.9, 0.999), description="Decay rates of the gradient's and squared gradient's running averages."
+    )
 
 
 class AdamW(OptimShared):
+    """torch AdamW (decoupled weight decay)."""
+
     name: Literal["adamw"] = "adamw"
-    betas: tuple[Fraction, Fraction] = (0.9, 0.999)
+    betas: tuple[Fraction, Fraction] = Field(
+        (0.9, 0.999), description="Decay rates of the gradient's and squared gradient's running averages."
+    )
 
 
 class RMSprop(OptimShared):
+    """torch RMSprop."""
+
     name: Literal["rmsprop"] = "rmsprop"
-    alpha: Fraction = 0.99  # smoothing of the squared-gradient average
-    momentum: Momentum = 0.0  # torch's default
+    alpha: Fraction = Field(0.99, description="Smoothing of the squared-gradient average.")
+    momentum: Momentum = Field(0.0, description="Momentum factor (torch's default 0).")
 
 
 # --- schedulers: the learning-rate factor as a function of the epoch ------------------
 
 
 class Constant(Section):
+    """A constant learning rate."""
+
     name: Literal["none"] = "none"
 
 
@@ -150,30 +173,30 @@ class Step(Section):
     """×gamma every ``step_size`` epochs (torch StepLR)."""
 
     name: Literal["step"] = "step"
-    step_size: PositiveInt = 100
-    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    step_size: PositiveInt = Field(100, description="Epochs between two steps.")
+    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.1, description="Factor per step.")
 
 
 class Exponential(Section):
     """×gamma every epoch (torch ExponentialLR)."""
 
     name: Literal["exponential"] = "exponential"
-    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.97
+    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.97, description="Factor per epoch.")
 
 
 class Cosine(Section):
     """Half a cosine from 1 down to ``min_factor`` over the run (torch CosineAnnealingLR)."""
 
     name: Literal["cosine"] = "cosine"
-    min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="The factor at the end of the run.")
 
 
 class Poly(Section):
     """(1 − epoch/epochs)^power floored at ``min_factor`` (nnU-Net's schedule)."""
 
     name: Literal["poly"] = "poly"
-    power: Positive = 0.9
-    min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    power: Positive = Field(0.9, description="Exponent of the polynomial decay.")
+    min_factor: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="Floor of the factor.")
 
 
 # --- the families ---------------------------------------------------------------------

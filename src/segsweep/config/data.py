@@ -25,23 +25,28 @@ from segsweep.config.train import Grid, Train
 class Clahe(Section):
     """Contrast-limited adaptive histogram equalisation on uint8 (2D only)."""
 
-    enabled: bool = True
-    clip_limit: Annotated[float, Field(gt=0)] = 2.0
-    tile_grid: PositiveInt = 8
+    enabled: bool = Field(True, description="Equalise 2D images in prepare (before any scaling: CLAHE works on uint8).")
+    clip_limit: Annotated[float, Field(gt=0)] = Field(2.0, description="Contrast limit of each tile's histogram.")
+    tile_grid: PositiveInt = Field(
+        8, description="Tiles per side: histograms are equalised on a tile_grid × tile_grid grid."
+    )
 
 
 class Resize(Section):
     """Bring every 2D image to ``size``: ``resize`` scales, ``pad`` pads then centre-crops."""
 
-    mode: Literal["none", "resize", "pad"] = "none"
-    size: Size2D = (128, 128)
+    mode: Literal["none", "resize", "pad"] = Field(
+        "none",
+        description="none: keep each image's size; resize: scale to size; pad: zero-pad, then centre-crop to size.",
+    )
+    size: Size2D = Field((128, 128), description="Target (H, W) of resize and pad.")
 
 
 class Window(Section):
     """Intensity window for 3D volumes: clip to [low, high], then scale to [0, 1]."""
 
-    low: float = -200.0
-    high: float = 300.0
+    low: float = Field(-200.0, description="Lower clip value (Hounsfield units for CT); must be below high.")
+    high: float = Field(300.0, description="Upper clip value; maps to 1.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -51,6 +56,10 @@ class Window(Section):
 
 
 class Prepare(Section):
+    """The deterministic first step of preprocessing: CLAHE and resize/pad for 2D data,
+    the intensity window for 3D data (a dataset's ``normalization`` says whether it is
+    used)."""
+
     ONLY_2D: ClassVar[tuple[str, ...]] = ("clahe", "resize")
     ONLY_3D: ClassVar[tuple[str, ...]] = ("window",)
 
@@ -63,15 +72,21 @@ class Augment(Section):
     """``copies`` seeded random rotations (probability ``rotate_p``, angle within
     ±``rotate_limit``°) and random crops per case; ``crop_*: null`` keeps the full size."""
 
-    copies: PositiveInt = 2
-    rotate_limit: Annotated[float, Field(ge=0, le=180)] = 180.0
-    rotate_p: Annotated[float, Field(ge=0, le=1)] = 0.5
-    crop_2d: Size2D | None = (96, 96)
-    crop_3d: Size3D | None = (32, 48, 48)
-    # probability that a 3D crop is centred on a random foreground voxel (nnU-Net
-    # oversamples a third of its patches); 0: random crops only
-    fg_crop_3d: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    seed: int = 0
+    copies: PositiveInt = Field(2, description="Augmented copies per case.")
+    rotate_limit: Annotated[float, Field(ge=0, le=180)] = Field(
+        180.0, description="Largest rotation angle in degrees (either way)."
+    )
+    rotate_p: Annotated[float, Field(ge=0, le=1)] = Field(0.5, description="Probability that a copy is rotated.")
+    crop_2d: Size2D | None = Field((96, 96), description="Random crop (H, W) of 2D copies; null: the full image.")
+    crop_3d: Size3D | None = Field(
+        (32, 48, 48), description="Random crop (D, H, W) of 3D copies; null: the full volume."
+    )
+    fg_crop_3d: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0,
+        description="Probability that a 3D crop is centred on a random foreground voxel (nnU-Net oversamples a "
+        "third of its patches; 0.33 for small structures); 0: random crops only. Needs crop_3d.",
+    )
+    seed: int = Field(0, description="Seed of the rotations and crops.")
 
     @model_validator(mode="after")
     def _fg_crop_needs_a_crop(self):
@@ -87,18 +102,29 @@ class Patches(Section):
     foreground pixel (0 disables it).
     """
 
-    size_2d: Size2D = (64, 64)
-    stride_2d: Size2D = (32, 32)
-    size_3d: Size3D = (32, 32, 32)
-    stride_3d: Size3D = (16, 16, 16)
-    fg_oversample: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.25
-    seed: int = 0
+    size_2d: Size2D = Field((64, 64), description="Patch (H, W) of 2D data; at most the image size after augment.")
+    stride_2d: Size2D = Field((32, 32), description="Step (H, W) of the 2D sliding window.")
+    size_3d: Size3D = Field(
+        (32, 32, 32), description="Patch (D, H, W) of 3D data; at most the smallest volume after resampling and crop."
+    )
+    stride_3d: Size3D = Field((16, 16, 16), description="Step (D, H, W) of the 3D sliding window.")
+    fg_oversample: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.25, description="Fraction of a case's patches centred on a random foreground pixel; 0: none."
+    )
+    seed: int = Field(0, description="Seed of the noise and the foreground-centred patches.")
 
 
 class Preprocess(Section):
+    """prepare -> augment -> patches, per dataset (``workflow/rules/preprocess.smk``)."""
+
     prepare: Prepare = Prepare()
     augment: Augment = Augment()
-    noise_sigmas: list[Annotated[float, Field(ge=0.0)]] = Field(default=[0.0], min_length=1)
+    noise_sigmas: list[Annotated[float, Field(ge=0.0)]] = Field(
+        default=[0.0],
+        min_length=1,
+        description="Standard deviations of additive Gaussian noise (on the [0, 1] scale, clipped): one processed "
+        "dataset per level (a cell's train.noise is produced whether listed here or not).",
+    )
     patches: Patches = Patches()
 
     @field_validator("noise_sigmas")
@@ -113,11 +139,20 @@ class Splits(Section):
     """Test / validation / train splits by source case (``segsweep.splits``): a fixed
     test set per dataset, a validation set per split seed, nested training sets."""
 
-    test_fraction: Fraction = 0.3  # of all cases, drawn once per dataset
-    test_seed: int = 0
-    val_fraction: Fraction = 0.2  # of the non-test cases, per split seed
-    train_fractions: list[TrainFraction] = Field(default=[1.0, 0.5, 0.25], min_length=1)  # of the training pool
-    seeds: list[int] = Field(default=[0], min_length=1)
+    test_fraction: Fraction = Field(
+        0.3, description="Share of all cases in the fixed test set, drawn once per dataset (stratified)."
+    )
+    test_seed: int = Field(0, description="Seed of the test set draw.")
+    val_fraction: Fraction = Field(
+        0.2, description="Share of the non-test cases in the validation set, per split seed."
+    )
+    train_fractions: list[TrainFraction] = Field(
+        default=[1.0, 0.5, 0.25],
+        min_length=1,
+        description="Shares of the training pool to write splits for (nested for one split seed; a cell's "
+        "train_fraction is produced whether listed here or not).",
+    )
+    seeds: list[int] = Field(default=[0], min_length=1, description="Split seeds to write splits for.")
 
     @field_validator("train_fractions", "seeds")
     @classmethod
@@ -138,7 +173,10 @@ class Splits(Section):
 class Params(Section):
     """params.yaml."""
 
-    datasets: dict[str, Dataset] = Field(min_length=1)
+    datasets: dict[str, Dataset] = Field(
+        min_length=1,
+        description="Named inputs; a name must match ^[a-z][a-z0-9_]*$ (it becomes a folder and a wildcard).",
+    )
     preprocess: Preprocess = Preprocess()
     splits: Splits = Splits()
     train: Train = Train()

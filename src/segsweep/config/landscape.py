@@ -13,18 +13,24 @@ class Landscape(Section):
     """Filter-normalised random directions (Li et al. 2018) around each cell's best
     weights: a 1D line, a 2D plane, and the interpolation initialisation -> trained."""
 
-    cells: list[str] = []
-    kinds: list[Literal["line", "plane", "interpolation"]] = ["line", "plane", "interpolation"]
-    resolution: Annotated[int, Field(ge=3, le=201)] = 11  # points per axis
-    span: Annotated[float, Field(gt=0)] = 1.0  # coordinates in [-span, span]
-    normalization: Literal["filter", "layer", "none"] = "filter"
-    ignore_bias_bn: bool = True  # zero the directions of biases and BN parameters
-    interpolate_buffers: bool = True  # interpolation: blend BN running statistics too
-    n_batches: PositiveInt = 2  # evaluation batches of training patches
-    batch_size: PositiveInt = 16
-    chunk: PositiveInt = 8  # parameter sets per batched forward (memory bound)
-    # auto: vmap-batched on CUDA, the fused fast path on CPU (measured fastest there:
-    # benchmarks/landscape_speed.py); loop (the plain reference), batched and fast give
-    # the same numbers within float rounding (tests).
-    evaluation: Literal["auto", "fast", "loop", "batched"] = "auto"
-    seed: int = 0
+    cells: list[str] = Field([], description="Cells whose landscapes are computed and compared.")
+    kinds: list[Literal["line", "plane", "interpolation"]] = Field(
+        ["line", "plane", "interpolation"], description="Which landscapes to compute."
+    )
+    resolution: Annotated[int, Field(ge=3, le=201)] = Field(11, description="Points per axis.")
+    span: Annotated[float, Field(gt=0)] = Field(1.0, description="Line and plane coordinates in [-span, span].")
+    normalization: Literal["filter", "layer", "none"] = Field(
+        "filter", description="How the random directions are scaled to the weights: per filter, per layer, or not."
+    )
+    ignore_bias_bn: bool = Field(True, description="Zero the directions of biases and batch-norm parameters.")
+    interpolate_buffers: bool = Field(True, description="Interpolation: blend the batch-norm running statistics too.")
+    n_batches: PositiveInt = Field(2, description="Evaluation batches of training patches.")
+    batch_size: PositiveInt = Field(16, description="Patches per evaluation batch.")
+    chunk: PositiveInt = Field(8, description="Parameter sets per batched forward (bounds the memory).")
+    evaluation: Literal["auto", "fast", "loop", "batched"] = Field(
+        "auto",
+        description="auto: vmap-batched on CUDA, the fused fast path on the CPU (the fastest there: "
+        "benchmarks/landscape_speed.py); loop (the plain reference), batched and fast give the same numbers within "
+        "float rounding (tests).",
+    )
+    seed: int = Field(0, description="Seed of the random directions.")

@@ -24,23 +24,37 @@ class ModelCfg(Section):
     """A U-Net (2D or 3D, from the dataset). Inputs (B, C, *spatial); outputs logits
     (B, 2, ...) for ``softmax`` or (B, 1, ...) for ``sigmoid``."""
 
-    name: Literal["unet"] = "unet"
-    depth: Annotated[int, Field(ge=1, le=6)] = 4
-    base_filters: PositiveInt = 8
-    norm: Literal["batch", "none"] = "batch"
-    norm_after_activation: bool = False
-    activation: Literal["relu", "leaky_relu", "elu", "gelu"] = "relu"
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    upsampling: Literal["transpose", "interpolate"] = "transpose"
-    init: Literal["xavier", "kaiming"] = "kaiming"
-    output: Literal["softmax", "sigmoid"] = "softmax"
+    name: Literal["unet"] = Field("unet", description="The architecture (a U-Net is the one there is).")
+    depth: Annotated[int, Field(ge=1, le=6)] = Field(
+        4, description="Number of poolings (4: the classic five-level U-Net); patch sides must divide by 2^depth."
+    )
+    base_filters: PositiveInt = Field(8, description="Filters of the first level, doubled at each level.")
+    norm: Literal["batch", "none"] = Field("batch", description="Batch norm after each conv, or none.")
+    norm_after_activation: bool = Field(
+        False, description="conv -> activation -> norm instead of conv -> norm -> activation."
+    )
+    activation: Literal["relu", "leaky_relu", "elu", "gelu"] = Field(
+        "relu", description="Activation of every conv block."
+    )
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.0, description="Channel dropout after the first conv of each contracting level."
+    )
+    upsampling: Literal["transpose", "interpolate"] = Field(
+        "transpose", description="transpose: 2×2 transposed conv; interpolate: bilinear/trilinear ×2, then a 1×1 conv."
+    )
+    init: Literal["xavier", "kaiming"] = Field(
+        "kaiming", description="Initialisation of the conv weights (normal); biases start at zero."
+    )
+    output: Literal["softmax", "sigmoid"] = Field(
+        "softmax", description="Head: softmax over 2 output channels, or sigmoid on 1."
+    )
 
 
 class RegCfg(Section):
     """Explicit penalties added to the loss on conv weights: l1·Σ|w| + l2·Σw²."""
 
-    l1: NonNeg = 0.0
-    l2: NonNeg = 0.0
+    l1: NonNeg = Field(0.0, description="Weight of the L1 penalty l1·Σ|w| on conv weights.")
+    l2: NonNeg = Field(0.0, description="Weight of the L2 penalty l2·Σw² on conv weights (besides weight_decay).")
 
 
 class EvalCfg(Section):
@@ -60,16 +74,30 @@ class EvalCfg(Section):
     last ``last_k`` epochs, stochastic weight averaging).
     """
 
-    selection: Literal["last", "best_val", "last_k"] = "last"
-    last_k: PositiveInt | None = None  # required by, and only allowed with, selection: last_k
-    precise_bn_batches: Annotated[int, Field(ge=0)] = 32  # 0: keep the running statistics
-    curve_bn_batches: Annotated[int, Field(ge=0)] = 4  # at most precise_bn_batches
-    # How validation and test images are run: ``whole`` (one forward per image),
-    # ``sliding_window`` (MONAI's sliding_window_inference: windows of the training patch
-    # size, ``overlap``, Gaussian weighting; memory bounded by the window, not the
-    # volume) or ``auto`` (sliding windows for 3D, whole images for 2D).
-    inference: Literal["auto", "whole", "sliding_window"] = "auto"
-    overlap: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
+    selection: Literal["last", "best_val", "last_k"] = Field(
+        "last",
+        description="The reported weights: last (the final weights, as nnU-Net), best_val (the epoch with the best "
+        "validation Dice; never the test set) or last_k (the average of the weights after each of the last last_k "
+        "epochs).",
+    )
+    last_k: PositiveInt | None = Field(None, description="Required by, and only allowed with, selection: last_k.")
+    precise_bn_batches: Annotated[int, Field(ge=0)] = Field(
+        32,
+        description="Fixed batches of training patches the batch-norm statistics of the scored weights are "
+        "re-estimated over (detectron2's PreciseBN); 0: keep the running statistics.",
+    )
+    curve_bn_batches: Annotated[int, Field(ge=0)] = Field(
+        4,
+        description="The first batches of that sample used for the per-epoch validation curves (and so best_val); "
+        "at most precise_bn_batches.",
+    )
+    inference: Literal["auto", "whole", "sliding_window"] = Field(
+        "auto",
+        description="How validation and test images are run: whole (one forward per image), sliding_window (MONAI's "
+        "sliding_window_inference: windows of the training patch size, overlap, Gaussian weighting; memory bounded "
+        "by the window, not the volume) or auto (sliding windows for 3D, whole images for 2D).",
+    )
+    overlap: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.5, description="Overlap of the sliding windows.")
 
     @model_validator(mode="after")
     def _k_only_with_last_k(self):
@@ -88,28 +116,36 @@ class EvalCfg(Section):
 class Train(Section):
     """One training run: the baseline cell of the grid."""
 
-    dataset: str = "lesion2d"
-    noise: NonNeg = 0.0
-    train_fraction: TrainFraction = 1.0  # share of the split's training pool
-    split_seed: int = 0
-    seed: int = 0
-    epochs: PositiveInt = 10
-    # Optimizer steps per epoch. Set: every cell takes epochs × steps_per_epoch steps
-    # whatever its train fraction or batch size (batches drawn from a seeded stream of
-    # passes over its patches). None: an epoch is one pass (steps vary with the data).
-    steps_per_epoch: PositiveInt | None = None
-    batch_size: PositiveInt = 16
+    dataset: str = Field("lesion2d", description="The dataset (a name under datasets) the cell trains on.")
+    noise: NonNeg = Field(
+        0.0, description="Noise level of the processed dataset it trains on (see preprocess.noise_sigmas)."
+    )
+    train_fraction: TrainFraction = Field(1.0, description="Share of the split's training pool; 1: all of it.")
+    split_seed: int = Field(0, description="Split seed: which validation set and training subsets.")
+    seed: int = Field(0, description="Seed of the cell's random draws: initial weights, dropout, batch order.")
+    epochs: PositiveInt = Field(10, description="Training epochs; schedules are per epoch.")
+    steps_per_epoch: PositiveInt | None = Field(
+        None,
+        description="Optimizer steps per epoch. Set: every cell takes epochs × steps_per_epoch steps whatever its "
+        "train fraction or batch size (batches drawn from a seeded stream of passes over its patches). null: an "
+        "epoch is one pass (steps vary with the data).",
+    )
+    batch_size: PositiveInt = Field(16, description="Patches per optimizer step.")
     evaluation: EvalCfg = EvalCfg()
     model: ModelCfg = ModelCfg()
-    loss: LossCfg = default("loss")
-    optimizer: OptimCfg = default("optimizer")
-    scheduler: SchedCfg = default("scheduler")
+    loss: LossCfg = Field(default("loss"), description="The loss: a name or a mapping of its settings.")
+    optimizer: OptimCfg = Field(default("optimizer"), description="The optimizer: a name or a mapping of its settings.")
+    scheduler: SchedCfg = Field(
+        default("scheduler"), description="The learning-rate schedule: a name or a mapping of its settings."
+    )
     regularization: RegCfg = RegCfg()
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    amp: bool = False  # mixed precision (CUDA only)
-    threads: PositiveInt = 1  # torch CPU threads; fixed for reproducible numerics
-    log_norms: bool = True  # per-step per-layer gradient and update norms
-    snapshot_every: Annotated[int, Field(ge=0)] = 0  # save weights every N epochs (and at init); 0: never
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else the CPU.")
+    amp: bool = Field(False, description="Mixed precision (CUDA only).")
+    threads: PositiveInt = Field(1, description="torch CPU threads; fixed, because numerics depend on it.")
+    log_norms: bool = Field(True, description="Log per-step per-layer gradient and update norms (norms.parquet).")
+    snapshot_every: Annotated[int, Field(ge=0)] = Field(
+        0, description="Save the weights every N epochs (and at init) for probes; 0: never."
+    )
 
 
 class Grid(Section):
@@ -119,12 +155,18 @@ class Grid(Section):
     mapping of that section's fields, e.g. ``{name: exponential, gamma: 0.97}``.
     """
 
-    axes: dict[str, list[AxisValue]] = {}
-    studies: dict[str, dict[str, list[AxisValue]]] = {}
-    # Replicates of every cell (baseline, axes and studies): one cell per seed, and per
-    # split seed. Empty: train.seed / train.split_seed only.
-    seeds: list[int] = []
-    split_seeds: list[int] = []
+    axes: dict[str, list[AxisValue]] = Field(
+        {}, description="Axis -> values: the full product of these axes (every other value at baseline)."
+    )
+    studies: dict[str, dict[str, list[AxisValue]]] = Field(
+        {}, description="Study name -> its axes: each study is its own small product (a one-factor-at-a-time design)."
+    )
+    seeds: list[int] = Field(
+        [], description="Replicates of every cell (baseline, axes and studies): one cell per seed; []: train.seed only."
+    )
+    split_seeds: list[int] = Field(
+        [], description="Replicates of every cell per split seed; []: train.split_seed only."
+    )
 
     @model_validator(mode="after")
     def _distinct(self):

@@ -200,7 +200,7 @@ def write_outputs(
         "train_seconds": round(state.train_seconds, 3),
         "resumed_from_epoch": resumed_from,
         "images_per_second": round(state.seen / state.train_seconds, 2) if state.train_seconds > 0 else None,
-        # what params' cluster.seconds_per_step declares (README, "On a SLURM cluster")
+        # what params' cluster.seconds_per_step declares (docs/clusters.md)
         "seconds_per_step": round(state.train_seconds / len(state.steps), 4) if state.steps else None,
     }
     return {**metrics, **run_stats}
