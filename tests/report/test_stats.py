@@ -77,8 +77,9 @@ def test_power_and_seeds_needed_equal_statsmodels():
     need = TTestPower().solve_power(0.02 / sd, alpha=0.01, power=0.8)
     assert seeds_needed(est, 0.02, 0.01) == math.ceil(need)
     assert seeds_needed(est, 0.0, 0.05) == math.inf
-    mde = min_detectable_effect(est, 0.05)
-    assert power(est, mde, 4, 0.05) == pytest.approx(0.8, abs=1e-6)
+    mde = min_detectable_effect(est, 0.05)  # the t approximation: close to 80 % power
+    assert mde == pytest.approx((stats.t.ppf(0.975, 3) + stats.t.ppf(0.8, 3)) * sd / 2)
+    assert power(est, mde, 4, 0.05) == pytest.approx(0.8, abs=0.05)
 
 
 def test_image_spread_bounds_what_more_seeds_can_resolve():
