@@ -1,5 +1,5 @@
 """Progress bars for steps that last more than a few seconds: training epochs,
-landscape points and the report's study rows (each a bootstrap and a test).
+landscape points and the report's study rows (each a set of t-tests and intervals).
 
 A bar is drawn on standard error only when it is a terminal (tqdm's ``disable=None``),
 so Snakemake jobs, CI and log files get nothing; ``leave=False`` clears it when done,
