@@ -68,39 +68,6 @@ def test_write_then_read_round_trips_and_a_missing_or_torn_file_reads_as_none(tm
     assert fp.read(tmp_path / "torn.json") is None
 
 
-def _at(path, t):
-    os.utime(path, ns=(t, t))
-
-
-def test_align_mtimes_orders_a_chain_and_touches_only_what_is_older_than_its_inputs(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("raw", "mid", "fp_mid", "out", "fp_out", "side", "fp_side"):
-        (tmp_path / name).write_text(name)
-    folder = tmp_path / "dir"
-    folder.mkdir()
-    (folder / ".snakemake_timestamp").touch()
-    recorded = {
-        "fp_out": {"inputs": {"mid": "m"}, "outputs": ["out", "dir"]},
-        "fp_mid": {"inputs": {"raw": "r"}, "outputs": ["mid"]},
-        "fp_side": {"inputs": {"raw": "r"}, "outputs": ["side"]},
-    }
-    # a checkout wrote them in reverse order; "side" is already newer than "raw"
-    for t, name in enumerate(["out", "fp_out", "fp_mid", "mid", "raw"], start=1):
-        _at(name, t * 10**9)
-    _at("dir/.snakemake_timestamp", 1)
-    _at("side", 9 * 10**9)
-    _at("fp_side", 9 * 10**9)
-    touched = fp.align_mtimes(recorded)
-    m = {n: os.stat(n).st_mtime_ns for n in ("raw", "mid", "fp_mid", "out", "fp_out", "side", "fp_side")}
-    m["dir"] = os.stat("dir/.snakemake_timestamp").st_mtime_ns
-    assert m["mid"] >= m["raw"] and m["fp_mid"] >= m["mid"]
-    assert m["out"] >= m["mid"] and m["dir"] >= m["mid"] and m["fp_out"] >= max(m["out"], m["dir"])
-    assert m["side"] == m["fp_side"] == 9 * 10**9  # already in order: not touched
-    assert m["raw"] == 5 * 10**9  # a source file is never touched
-    assert touched == 5  # mid, fp_mid, out, dir, fp_out
-    assert fp.align_mtimes(recorded) == 0
-
-
 def test_the_cache_file_is_compacted_when_mostly_superseded(tmp_path):
     cache = tmp_path / "digests.jsonl"
     f = tmp_path / "a.txt"
@@ -137,7 +104,7 @@ def test_finish_pending_writes_what_the_workflow_would_expect_and_clears_markers
     (tmp_path / "stale/summary/abc-1234").touch()
     (tmp_path / "stale/summary/other-1234").touch()
     fp.write(tmp_path / "pending.json", record)
-    written = fp.finish_pending(tmp_path / "pending.json")
+    written = fp.finish_pending(tmp_path / "pending.json", fp.read_pending(tmp_path / "pending.json"))
     # the same fingerprint the workflow computes from the current inputs (fingerprint.smk)
     expected = fp.make(
         "summary",
@@ -166,3 +133,30 @@ def test_the_cli_writes_the_fingerprint_only_after_the_verb_succeeded(tmp_path, 
     capsys.readouterr()
     assert main(["--fingerprint", "pending.json", "grid", "--params", str(params)]) != 0
     assert "no pending fingerprint record" in capsys.readouterr().err
+
+
+def test_a_missing_pending_record_stops_the_job_before_its_verb_runs(tmp_path, monkeypatch, capsys):
+    """Issue 26: `rm -rf .segsweep` during training let the cell train to the end, then
+    fail on the missing record, and Snakemake threw the finished outputs away."""
+    from segsweep import cli
+
+    ran = []
+    monkeypatch.chdir(tmp_path)
+    parser = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda: _spy(parser(), ran))
+    assert cli.main(["--fingerprint", "gone.json", "grid", "--params", "params.yaml"]) == 2
+    assert ran == []
+    assert "gone.json: no pending fingerprint record" in capsys.readouterr().err
+
+
+def _spy(parser, ran):
+    """``parser`` whose verbs record that they ran instead of running."""
+    real = parser.parse_args
+
+    def parse_args(argv=None):
+        args = real(argv)
+        args.func = lambda a: ran.append(a.verb)
+        return args
+
+    parser.parse_args = parse_args
+    return parser

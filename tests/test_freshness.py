@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import TINY
-from tests.test_workflow import make_repo, planned_rules, run
+from tests.test_workflow import make_repo, planned_rules, run, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -146,3 +148,33 @@ def test_a_new_train_fraction_is_retrained_through_dvc(pushed, tmp_path):
     lock = yaml.safe_load((clone / "dvc.lock").read_text())
     assert lock["stages"]["train"]["params"]["params.yaml"]["train"]["train_fraction"] == 0.25
     assert planned_rules(clone) == {} and _clean(clone)
+
+
+def _times(repo: Path) -> dict[str, int]:
+    files = [p for top in ("data", "results") for p in (repo / top).rglob("*")]
+    return {str(p): p.lstat().st_mtime_ns for p in files}
+
+
+def test_files_dated_in_the_future_and_out_of_order_hide_no_change(pushed, tmp_path):
+    """Issue 26: with files dated an hour ahead (clock skew, an archive from another host)
+    a changed `train.epochs` planned no training, and the report then failed Snakemake's
+    clock check; a dry run rewrote file times under data/ and results/."""
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(pushed), str(clone)], tmp_path)
+    run(["dvc", "pull", "-q"], clone)
+    ahead = time.time() + 3600
+    # an hour ahead, and in no particular order (outputs older than their inputs)
+    for i, path in enumerate(sorted(_times(clone))):
+        t = ahead - (i * 7919 % 11) * 60
+        os.utime(path, (t, t), follow_symlinks=False)
+    before = _times(clone)
+    assert planned_rules(clone) == {}
+    assert _times(clone) == before  # a dry run writes nothing
+    _set(clone, "train.epochs", 3)
+    plan = planned_rules(clone)
+    assert plan.get("train") and plan.get("report"), plan
+    assert _times(clone) == before
+    snakemake(clone)  # Snakemake's clock check after each job passes
+    for cell in sorted((clone / "results/cells").iterdir()):
+        assert json.loads((cell / "metrics.json").read_text())["params"]["epochs"] == 3, cell.name
+    assert planned_rules(clone) == {}

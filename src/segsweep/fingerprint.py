@@ -137,12 +137,19 @@ def finish(record: dict, digests: Digests | None = None) -> dict:
     return fp
 
 
-def finish_pending(path: str | Path) -> dict:
-    """``finish`` the job whose pending record is the file ``path`` (written by the
-    workflow's ``pending()`` param), then remove that file."""
+def read_pending(path: str | Path) -> dict:
+    """The pending record at ``path`` (written by the workflow's ``pending()`` param),
+    read before the job's verb runs: a missing one stops the job before any work, not
+    after it, when its outputs would be thrown away (issue 26)."""
     record = read(path)
     if record is None:
         raise SegsweepError(f"--fingerprint {path}: no pending fingerprint record there (the workflow writes them)")
+    return record
+
+
+def finish_pending(path: str | Path, record: dict) -> dict:
+    """``finish`` the job whose pending ``record`` was read from ``path``, then remove
+    that file."""
     fp = finish(record)
     Path(path).unlink(missing_ok=True)
     return fp
@@ -162,53 +169,3 @@ def differences(recorded: dict | None, expected: dict) -> str:
     if recorded.get("code") != expected["code"]:
         why.append("code changed")
     return "; ".join(why) or "fingerprint differs"
-
-
-def _carrier(path: str) -> str:
-    """The file whose time Snakemake reads for ``path``: a folder's timestamp file."""
-    stamp = os.path.join(path, ".snakemake_timestamp")
-    return stamp if os.path.isdir(path) and os.path.exists(stamp) else path
-
-
-def _mtime(path: str) -> int | None:
-    try:
-        return os.stat(_carrier(path)).st_mtime_ns
-    except FileNotFoundError:
-        return None
-
-
-def align_mtimes(recorded: dict[str, dict]) -> int:
-    """Give every recorded job's outputs (and its fingerprint) a time no older than its
-    inputs', in dependency order; return how many paths were touched.
-
-    ``dvc checkout``, ``pull`` and a fresh clone write files in any order, and Snakemake
-    reruns a job whose input is newer than its output. Fingerprints, not times, say
-    what is current (content digests), so times are put back in an order that Snakemake
-    reads as "nothing changed". Only paths older than their inputs are touched.
-
-    Args:
-        recorded: fingerprint path -> fingerprint (with ``inputs`` and ``outputs``).
-    """
-    producer = {out: fp for fp, rec in recorded.items() for out in rec.get("outputs", [])}
-    done, touched = set(), 0
-
-    def visit(fp: str) -> None:
-        nonlocal touched
-        done.add(fp)
-        rec = recorded[fp]
-        for path in rec.get("inputs", {}):
-            if path in producer and producer[path] not in done:
-                visit(producer[path])
-        times = [t for t in map(_mtime, rec["inputs"]) if t is not None]
-        newest = max(times, default=0)
-        for path in [*rec.get("outputs", []), fp]:
-            t = _mtime(path)
-            if t is not None and t < newest:
-                os.utime(_carrier(path), ns=(newest, newest))
-                touched += 1
-            newest = max(newest, t or 0) if path != fp else newest
-
-    for fp in recorded:
-        if fp not in done:
-            visit(fp)
-    return touched

@@ -11,9 +11,9 @@
 # what the fingerprint records (params, code, input list) in a pending file named by
 # J's param `fingerprint=pending("J")`, and `segsweep --fingerprint FILE VERB` adds the
 # inputs' digests and writes it (a `run:` rule calls write_fingerprint). Before any job
-# is planned the outputs' file times are put in dependency order
-# (fingerprint.align_mtimes, in fingerprint_align.smk): after `dvc checkout` or `pull`
-# they say nothing.
+# is planned, Snakemake is given the outputs' file times in dependency order (in its I/O
+# cache, nothing written: fingerprint_align.smk, segsweep.filetimes): after `dvc
+# checkout` or `pull` they say nothing.
 import glob
 import hashlib
 import inspect
@@ -35,6 +35,8 @@ def own_settings():
     Fingerprints cover params, code and inputs; only the conda-environment trigger is
     kept. (Set while the DAG is built: the settings do not exist yet at parse time, and
     Snakemake reads them after every job's inputs are known.)"""
+    if workflow.is_main_process:
+        aligned_times()
     settings = workflow.dag_settings
     settings.rerun_triggers = frozenset(settings.rerun_triggers) & {RerunTrigger.SOFTWARE_ENV}
     # `run:` jobs (grid, resolved_params) in threads of this process,
@@ -201,6 +203,11 @@ def stale_marker(name, w, inputs):
     marker = Path(STALE, name, f"{_job_id(w)}-{digest}")
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    # newer than every output it must beat, as Snakemake reads them: outputs dated in the
+    # future (clock skew, an archive from another host) must not hide a change
+    t = marker_time([*job_outputs(name, w), *_flat(inputs)])
+    os.utime(marker, (t, t))
+    cache_time(str(marker), t)
     return str(marker)
 
 

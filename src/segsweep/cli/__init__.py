@@ -74,11 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         tune_malloc()  # before the verb allocates anything: see segsweep.runtime
+        if args.fingerprint:
+            from segsweep.fingerprint import finish_pending, read_pending
+
+            pending = read_pending(args.fingerprint)  # before any work: never after it
         args.func(args)
         if args.fingerprint:
-            from segsweep.fingerprint import finish_pending
-
-            finish_pending(args.fingerprint)
+            finish_pending(args.fingerprint, pending)
     except Exception as exc:
         # One line for a person (the log file gets it too); a bug keeps its traceback.
         message = str(exc) if isinstance(exc, SegsweepError) else system_message(exc, getattr(args, "out", None))
