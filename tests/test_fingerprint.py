@@ -44,23 +44,25 @@ def test_the_cache_is_reused_and_invalidated_by_a_new_mtime(tmp_path, monkeypatc
 
 
 def test_the_key_covers_params_code_and_inputs():
-    base = fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])
-    assert base == fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"])
+    base = fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"], {"o": "d"})
+    assert base == fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"], {"o": "d"})
     others = [
-        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 3}}, "c0", {"x": "1"}, ["o"]),
-        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c1", {"x": "1"}, ["o"]),
-        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "2"}, ["o"]),
-        fp.make("train", {"cell": "b"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"]),
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 3}}, "c0", {"x": "1"}, ["o"], {"o": "d"}),
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c1", {"x": "1"}, ["o"], {"o": "d"}),
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "2"}, ["o"], {"o": "d"}),
+        fp.make("train", {"cell": "b"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"], {"o": "d"}),
+        fp.make("train", {"cell": "a"}, {"cfg": {"epochs": 2}}, "c0", {"x": "1"}, ["o"], {"o": "truncated"}),
     ]
-    assert len({base["key"], *(o["key"] for o in others)}) == 5
+    assert len({base["key"], *(o["key"] for o in others)}) == 6
     assert fp.differences(base, others[0]) == "params changed: cfg"
     assert fp.differences(base, others[1]) == "code changed"
     assert fp.differences(base, others[2]) == "inputs changed: x"
+    assert fp.differences(base, others[4]) == "outputs changed since the job wrote them: o"
     assert fp.differences(None, base) == "no fingerprint"
 
 
 def test_write_then_read_round_trips_and_a_missing_or_torn_file_reads_as_none(tmp_path):
-    rec = fp.make("r", {}, {}, "c", {}, [])
+    rec = fp.make("r", {}, {}, "c", {}, [], {})
     fp.write(tmp_path / "f.json", rec)
     assert fp.read(tmp_path / "f.json") == rec
     assert fp.read(tmp_path / "none.json") is None
@@ -113,8 +115,11 @@ def test_finish_pending_writes_what_the_workflow_would_expect_and_clears_markers
         "c0",
         {str(a): hashlib.md5(b"1").hexdigest(), str(b): hashlib.md5(b"2").hexdigest()},
         record["outputs"],
+        {str(tmp_path / "out.csv"): "missing"},
     )
-    assert written == expected == fp.read(tmp_path / "fp.json")
+    assert written.pop("libraries") == fp.library_versions()  # beside the key, not in it
+    assert written == expected
+    assert fp.read(tmp_path / "fp.json") == dict(expected, libraries=fp.library_versions())
     assert not (tmp_path / "pending.json").exists()
     assert sorted(p.name for p in (tmp_path / "stale/summary").iterdir()) == ["other-1234"]
 
@@ -160,3 +165,12 @@ def _spy(parser, ran):
 
     parser.parse_args = parse_args
     return parser
+
+
+def test_library_versions_are_recorded_and_a_change_is_named():
+    now = fp.library_versions()
+    assert now["torch"] and now["numpy"] and now["monai"]
+    assert fp.library_changes({"libraries": dict(now)}, now) is None
+    old = dict(now, torch="2.12.0")
+    assert fp.library_changes({"libraries": old}, now) == f"torch 2.12.0 -> {now['torch']}"
+    assert fp.library_changes({}, now) == "library versions not recorded"

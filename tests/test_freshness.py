@@ -178,3 +178,28 @@ def test_files_dated_in_the_future_and_out_of_order_hide_no_change(pushed, tmp_p
     for cell in sorted((clone / "results/cells").iterdir()):
         assert json.loads((cell / "metrics.json").read_text())["params"]["epochs"] == 3, cell.name
     assert planned_rules(clone) == {}
+
+
+def test_a_truncated_output_or_other_library_versions_rerun_the_producer(pushed, tmp_path):
+    """Issue 26: a truncated `checkpoint_selected.pt` was taken as current (the landscape
+    and examples jobs that read it crashed with `OSError: [Errno 22]`), and library
+    versions, which move the numbers, were in no fingerprint."""
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(pushed), str(clone)], tmp_path)
+    run(["dvc", "pull", "-q"], clone)
+    cell = sorted((clone / "results/cells").iterdir())[0]
+    checkpoint = cell / "checkpoint_selected.pt"
+    whole = checkpoint.read_bytes()
+    checkpoint.write_bytes(whole[:100])
+    out = snakemake(clone, "-n", "--quiet", "rules")
+    assert f"rerun train cell={cell.name}: outputs changed since the job wrote them" in out.stderr
+    assert planned_rules(clone).get("train") == 1
+    checkpoint.write_bytes(whole)
+    assert planned_rules(clone) == {}
+    fingerprint = json.loads((cell / "fingerprint.json").read_text())
+    torch = fingerprint["libraries"]["torch"]
+    fingerprint["libraries"]["torch"] = "2.4.0"
+    (cell / "fingerprint.json").write_text(json.dumps(fingerprint))
+    out = snakemake(clone, "-n", "--quiet", "rules")
+    assert f"library versions changed: torch 2.4.0 -> {torch}" in out.stderr
+    assert planned_rules(clone).get("train") == 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
-from monai.metrics import DiceMetric, MeanIoU
+from monai.metrics import DiceMetric, MeanIoU, compute_surface_dice
+from scipy import ndimage
 
-from segsweep.metrics import dice_iou, predict
+from segsweep.metrics import boundary_scores, dice_iou, predict
 
 
 def test_dice_iou_match_monai_per_image():
@@ -62,3 +64,41 @@ def test_the_references_threshold_sweep_is_per_image_dice():
             ours, _ = dice_iou(torch.from_numpy(pred)[None], torch.from_numpy(mask)[None])
             assert sweep[row, level] == pytest.approx(float(ours[0]), rel=1e-6)
     assert np.isnan(_dice_per_threshold(grey, np.zeros(400, bool))).all()
+
+
+def _box(shape, lo, hi):
+    m = torch.zeros(shape, dtype=torch.uint8)
+    m[tuple(slice(a, b) for a, b in zip(lo, hi))] = 1
+    return m
+
+
+def test_boundary_scores_follow_the_stated_rules_for_empty_masks():
+    ref = _box((32, 32), (8, 8), (16, 16))
+    empty = torch.zeros(32, 32, dtype=torch.uint8)
+    assert all(math.isnan(v) for v in boundary_scores(ref, empty, None, 1.0))  # empty reference
+    assert all(math.isnan(v) for v in boundary_scores(empty, empty, None, 1.0))
+    nsd, hd95 = boundary_scores(empty, ref, (2.0, 0.5), 1.0)  # nothing predicted: the worst values
+    assert nsd == 0.0 and hd95 == pytest.approx(math.hypot(64.0, 16.0))
+    assert boundary_scores(ref, ref, None, 1.0) == (1.0, 0.0)
+
+
+def test_boundary_scores_use_the_spacing_in_mm():
+    """A one-voxel shift along an axis of 2 mm spacing: HD95 is 2 mm; a 1 mm tolerance
+    misses the shifted faces, a 2 mm one takes them."""
+    ref = _box((16, 24, 24), (4, 6, 6), (10, 14, 14))
+    shifted = _box((16, 24, 24), (5, 6, 6), (11, 14, 14))
+    spacing = (2.0, 1.0, 1.0)
+    nsd_1, hd95 = boundary_scores(shifted, ref, spacing, 1.0)
+    nsd_2, _ = boundary_scores(shifted, ref, spacing, 2.0)
+    assert hd95 == pytest.approx(2.0)
+    assert 0.0 < nsd_1 < 1.0 and nsd_2 == pytest.approx(1.0)
+    # what MONAI gives on the one-hot pair, directly
+    onehot = lambda m: torch.stack([1 - m, m]).float()[None]  # noqa: E731
+    expected = compute_surface_dice(onehot(shifted), onehot(ref), [1.0], spacing=spacing)
+    assert nsd_1 == pytest.approx(float(expected[0, 0]))
+    # and HD95 from scipy's distance transform: the 95th percentile of both directed
+    # surface distances (the faces moved by 2 mm, the sides by 0)
+    surface = lambda m: m.numpy().astype(bool) & ~ndimage.binary_erosion(m.numpy().astype(bool))  # noqa: E731
+    d_to_ref = ndimage.distance_transform_edt(~surface(ref), sampling=spacing)[surface(shifted)]
+    d_to_pred = ndimage.distance_transform_edt(~surface(shifted), sampling=spacing)[surface(ref)]
+    assert hd95 == pytest.approx(max(np.percentile(d_to_ref, 95), np.percentile(d_to_pred, 95)))

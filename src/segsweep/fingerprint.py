@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.metadata
 import json
 import os
 import threading
@@ -28,6 +29,32 @@ from segsweep.io import write_text
 # Snakemake writes this marker into directory outputs; it is not content.
 IGNORED = {".snakemake_timestamp"}
 CACHE = Path(".segsweep/digests.jsonl")
+# The installed libraries whose versions can move a job's numbers (README: unpinned
+# versions moved the Dice); recorded with every fingerprint, compared before reuse.
+NUMERIC = ("torch", "monai", "numpy", "scipy", "albumentations", "opencv-python-headless", "nibabel")
+
+
+def library_versions() -> dict[str, str]:
+    """Distribution name -> installed version, for the NUMERIC libraries installed."""
+    out = {}
+    for dist in NUMERIC:
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def library_changes(recorded: dict, now: dict[str, str]) -> str | None:
+    """How the library versions a fingerprint recorded differ from ``now`` (e.g.
+    "torch 2.12.0 -> 2.13.0"), or None when they agree."""
+    old = recorded.get("libraries")
+    if old == now:
+        return None
+    if old is None:
+        return "library versions not recorded"
+    changed = sorted(k for k in old.keys() | now.keys() if old.get(k) != now.get(k))
+    return ", ".join(f"{k} {old.get(k, 'none')} -> {now.get(k, 'none')}" for k in changed)
 
 
 class Digests:
@@ -80,10 +107,20 @@ class Digests:
         return hashlib.md5(listing.encode()).hexdigest()
 
 
-def make(rule: str, wildcards: dict, params: dict, code: str, inputs: dict[str, str], outputs: list[str]) -> dict:
+def make(
+    rule: str,
+    wildcards: dict,
+    params: dict,
+    code: str,
+    inputs: dict[str, str],
+    outputs: list[str],
+    products: dict[str, str],
+) -> dict:
     """A fingerprint: the job's identity (rule, wildcards, output paths), everything its
-    outputs depend on (params, code digest, input path -> content digest), and ``key``,
-    a sha256 of all of it (canonical JSON)."""
+    outputs depend on (params, code digest, input path -> content digest), what it wrote
+    (``products``: output path -> content digest, the fingerprint itself left out, so a
+    truncated or edited output makes its producer rerun), and ``key``, a sha256 of all
+    of it (canonical JSON)."""
     fp = {
         "rule": rule,
         "wildcards": dict(sorted(wildcards.items())),
@@ -91,9 +128,16 @@ def make(rule: str, wildcards: dict, params: dict, code: str, inputs: dict[str, 
         "code": code,
         "inputs": dict(sorted(inputs.items())),
         "outputs": sorted(outputs),
+        "products": dict(sorted(products.items())),
     }
     fp["key"] = hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()
     return fp
+
+
+def products(outputs: list[str], fingerprint: str, digests: Digests) -> dict[str, str]:
+    """Output path -> content digest for a job's ``outputs`` but its ``fingerprint``
+    ("missing" for one that does not exist)."""
+    return {p: digests.path(p) if os.path.exists(p) else "missing" for p in outputs if p != fingerprint}
 
 
 def read(path: str | Path) -> dict | None:
@@ -130,7 +174,11 @@ def finish(record: dict, digests: Digests | None = None) -> dict:
         record["code"],
         {p: digests.path(p) for p in record["inputs"]},
         record["outputs"],
+        products(record["outputs"], record["path"], digests),
     )
+    # beside the key, not in it: the main process can only compare them when jobs run in
+    # its own environment (not under --use-conda, where Snakemake tracks the env files)
+    fp["libraries"] = library_versions()
     write(record["path"], fp)
     for marker in glob.glob(record["markers"]):  # they have done their work
         Path(marker).unlink(missing_ok=True)
@@ -160,12 +208,13 @@ def differences(recorded: dict | None, expected: dict) -> str:
     if recorded is None:
         return "no fingerprint"
     why = []
-    for part in ("params", "inputs"):
-        old, new = recorded.get(part) or {}, expected[part]
+    for part in ("params", "inputs", "products"):
+        old, new = recorded.get(part) or {}, expected.get(part) or {}
         changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
         if changed:
             shown = ", ".join(changed[:3]) + (f" (+{len(changed) - 3})" if len(changed) > 3 else "")
-            why.append(f"{part} changed: {shown}")
+            label = "outputs changed since the job wrote them" if part == "products" else f"{part} changed"
+            why.append(f"{label}: {shown}")
     if recorded.get("code") != expected["code"]:
         why.append("code changed")
     return "; ".join(why) or "fingerprint differs"

@@ -9,6 +9,7 @@ study for ``dvc plots show``)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -16,8 +17,11 @@ import pandas as pd
 
 from segsweep.io import atomic_path, write_json
 
-HEADLINE = ("status", "dice", "iou", "empty_correct", "selected_epoch")
+HEADLINE = ("status", "dice", "nsd", "iou", "empty_correct", "selected_epoch")
 DETAILS = (
+    "hd95",
+    "nsd_tolerance_mm",
+    "boundary_spacing",
     "selection",
     "val_dice",
     "final_val_dice",
@@ -87,14 +91,18 @@ def summarize(metric_files: list[Path], studies: dict[str, list[str]], out: Path
                 **_flatten(m["params"], "params."),
             }
         )
-        for case, dice in zip(m.get("test_cases", []), m.get("per_image_dice", [])):
-            per_image.append({"cell": cell, "case": case, "dice": dice})
+        cases = m.get("test_cases", [])
+        nan = [math.nan] * len(cases)  # cells trained before boundary metrics existed
+        for case, dice, nsd, hd95 in zip(
+            cases, m.get("per_image_dice", []), m.get("per_image_nsd") or nan, m.get("per_image_hd95") or nan
+        ):
+            per_image.append({"cell": cell, "case": case, "dice": dice, "nsd": nsd, "hd95": hd95})
     table = pd.DataFrame(rows)
     write_json(out / "metrics.json", headline)
     with atomic_path(out / "cells.csv") as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(out / "per_image.csv") as tmp:
-        pd.DataFrame(per_image, columns=["cell", "case", "dice"]).to_csv(tmp, index=False)
+        pd.DataFrame(per_image, columns=["cell", "case", "dice", "nsd", "hd95"]).to_csv(tmp, index=False)
     (out / "curves").mkdir(exist_ok=True)
     histories = {}
     for cell, folder in cell_dirs.items():

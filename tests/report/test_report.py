@@ -26,6 +26,7 @@ def _summary(tmp_path: Path) -> Path:
             "cell": "baseline",
             "status": "ok",
             "dice": 0.61,
+            "nsd": 0.74,
             "iou": 0.5,
             "selected_epoch": 3,
             "val_dice": 0.6,
@@ -37,6 +38,7 @@ def _summary(tmp_path: Path) -> Path:
             "cell": "opt-sgd",
             "status": "ok",
             "dice": 0.657,
+            "nsd": 0.701,
             "iou": 0.52,
             "selected_epoch": 4,
             "val_dice": 0.65,
@@ -48,6 +50,7 @@ def _summary(tmp_path: Path) -> Path:
             "cell": "opt-rms_50%",
             "status": "diverged",
             "dice": None,
+            "nsd": None,
             "iou": None,
             "selected_epoch": -1,
             "val_dice": None,
@@ -86,7 +89,9 @@ def test_markdown_and_latex(tmp_path):
     table = study_table(cells, ["baseline", "opt-sgd", "opt-rms_50%"])
     md = to_markdown(table)
     assert "**0.657**" in md and "diverged" in md
-    assert "**0.520**" in md and "**0.650**" in md and md.count("**") == 6  # best per metric column
+    # best per metric column: Dice, NSD (shown instead of IoU, which is in the CSV), val. Dice
+    assert "**0.740**" in md and "**0.650**" in md and md.count("**") == 6
+    assert table["nsd"].tolist()[:2] == [0.74, 0.701] and "iou" in table
     tex = to_latex(table, "Optimizers & 100% of_data")
     assert all(rule in tex for rule in (r"\toprule", r"\midrule", r"\bottomrule"))
     # printed: the settings in words (not cell ids), the status of a failed row beside them
@@ -507,3 +512,26 @@ def test_a_large_study_shows_max_rows_rows_and_keeps_every_row_in_its_csv(tmp_pa
     assert "| lr0 |" in md and "| lr7 |" in md and "| lr6 |" in md and "| lr5 |" not in md
     assert "Shown: 3 of 8 rows" in md
     assert set(json.loads((tmp_path / "report/study_metrics.json").read_text())["lr"]) == {"lr0", "lr6", "lr7"}
+
+
+def test_a_per_image_view_and_the_median_beside_the_mean(tmp_path):
+    """Issue 27: a mean ± std hid a tail of failed test images; the CSV gets the median
+    image Dice and the page a figure with one point per test image."""
+    cells, per_image = _seeded_cells()
+    table = study_table(cells, cells["cell"].tolist(), per_image)
+    # each image's Dice averaged over the scored seeds, then the median over images
+    assert table["dice_median"].tolist() == pytest.approx([0.72, 0.61])
+    out = tmp_path / "summary"
+    (out / "curves").mkdir(parents=True)
+    cells.to_csv(out / "cells.csv", index=False)
+    per_image.to_csv(out / "per_image.csv", index=False)
+    for cell in cells["cell"]:
+        pd.DataFrame({"epoch": [0], "train_loss": [1.0], "val_loss": [1.0], "val_dice": [0.5]}).to_csv(
+            out / "curves" / f"{cell}.csv", index=False
+        )
+    build_report(Report(), "{}", {"optimizer": cells["cell"].tolist()}, out, [], tmp_path / "report")
+    assert (tmp_path / "report/figures/images_optimizer.pdf").exists()
+    page = (tmp_path / "report/index.html").read_text()
+    assert "test Dice per test image (n = 6 images" in page
+    csv = pd.read_csv(tmp_path / "report/tables/optimizer.csv")
+    assert {"dice_median", "nsd", "hd95"} <= set(csv.columns)

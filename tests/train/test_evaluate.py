@@ -239,3 +239,10 @@ def test_resampled_cases_are_scored_on_their_original_grid(tmp_path):
     assert scores["per_image_dice"][0] > 0.97
     assert np.isnan(scores["per_image_dice"][1])  # empty original reference: not scored
     assert scores["empty_correct"] == 0.0  # and the prediction on its grid is not empty
+    assert "nsd" not in scores  # boundary metrics only when asked (test images, not the curves)
+    # in mm of the grid Dice is scored on (the original one, 4 mm slices)
+    assert items[0].spacing == spacing
+    bounded = score_images(Echo(), loss, items, torch.device("cpu"), tolerance=4.0)
+    assert bounded["per_image_nsd"][0] > 0.9 and 0.0 <= bounded["per_image_hd95"][0] <= 4.0
+    assert np.isnan(bounded["per_image_nsd"][1]) and np.isnan(bounded["per_image_hd95"][1])
+    assert bounded["nsd"] == bounded["per_image_nsd"][0]

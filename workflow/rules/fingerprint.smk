@@ -23,6 +23,7 @@ import shlex
 from snakemake.exceptions import WorkflowError
 from snakemake.io import apply_wildcards, strip_wildcard_constraints
 from snakemake.settings.enums import RerunTrigger
+from snakemake.settings.types import DeploymentMethod
 
 from segsweep import fingerprint as fingerprints  # noqa: E402
 from segsweep.codegraph import code_digest  # noqa: E402
@@ -163,8 +164,10 @@ def job_outputs(name, w):
 
 
 def expected_fingerprint(name, w, inputs):
+    outputs = job_outputs(name, w)
     return fingerprints.make(name, dict(w.items()), job_params(name, w), rule_code(name),
-                             {p: DIGESTS.path(p) for p in _flat(inputs)}, job_outputs(name, w))
+                             {p: DIGESTS.path(p) for p in _flat(inputs)}, outputs,
+                             fingerprints.products(outputs, apply_wildcards(fp_pattern(name), w), DIGESTS))
 
 
 def stale_marker(name, w, inputs):
@@ -185,9 +188,12 @@ def stale_marker(name, w, inputs):
         why = f"inputs not made yet: {', '.join(missing[:3])}" + (f" (+{len(missing) - 3})" if len(missing) > 3 else "")
     else:
         expected = expected_fingerprint(name, w, inputs)
+        why = None
         if recorded is not None and recorded.get("key") == expected["key"]:
-            return None
-        why = fingerprints.differences(recorded, expected)
+            why = library_changes(recorded)
+            if why is None:
+                return None
+        why = why or fingerprints.differences(recorded, expected)
     job = ",".join(f"{k}={v}" for k, v in w.items())
     seen = _REPORTED.setdefault(name, set())
     if job not in seen:
@@ -212,6 +218,21 @@ def stale_marker(name, w, inputs):
 
 
 STALE = ".segsweep/stale"
+_LIBRARIES = {}
+
+
+def library_changes(recorded):
+    """Why a job whose fingerprint matches must rerun all the same: the versions of the
+    numeric libraries it ran with differ from this environment's (None when they agree,
+    and under --use-conda, where jobs run in their own environments and Snakemake's
+    software-env trigger tracks the env files)."""
+    deployment = workflow.deployment_settings
+    if deployment is not None and DeploymentMethod.CONDA in deployment.deployment_method:
+        return None
+    if "now" not in _LIBRARIES:
+        _LIBRARIES["now"] = fingerprints.library_versions()
+    changes = fingerprints.library_changes(recorded, _LIBRARIES["now"])
+    return f"library versions changed: {changes}" if changes else None
 
 
 def _job_id(w):

@@ -98,6 +98,11 @@ class EvalCfg(Section):
         "by the window, not the volume) or auto (sliding windows for 3D, whole images for 2D).",
     )
     overlap: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.5, description="Overlap of the sliding windows.")
+    nsd_tolerance_mm: Annotated[float, Field(gt=0.0)] = Field(
+        1.0,
+        description="Tolerance of the normalised surface Dice (NSD) on test images, in mm of the grid Dice is scored "
+        "on; 2D images have no spacing, so there a pixel counts as 1 mm. HD95 is reported beside it.",
+    )
 
     @model_validator(mode="after")
     def _k_only_with_last_k(self):

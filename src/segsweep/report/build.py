@@ -159,6 +159,7 @@ def build_report(
                 summary,
                 references or {},
                 family,
+                per_image,
             )
             body += section
         body += seeds_section(tmp, cfg, cells, per_image) + figures_section(tmp, examples, extra_figures)

@@ -85,3 +85,48 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path) -> bool:
         legend_outside(fig, ax)
     save(fig, stem)
     return True
+
+
+def images_figure(
+    table: pd.DataFrame,
+    groups: list[list[str]],
+    scored: set[str],
+    per_image: pd.DataFrame,
+    study: str,
+    stem: Path,
+    reference: str = "baseline",
+) -> int:
+    """Per-test-image Dice of each row (the image's Dice averaged over the row's scored
+    seeds): one dot per image, the median as a bar, the mean as a diamond; the reference
+    row on top. A mean ± std hides a tail of failed images; this shows it.
+
+    Args:
+        table: the study table as shown (rows in ``groups`` order).
+        groups: each row's cell ids.
+        scored: the cells that were scored (not diverged).
+        per_image: wide per-image Dice (cells × test cases, NaN for an empty reference).
+        reference: the reference cell id (its row first).
+
+    Returns:
+        The number of test images plotted per row (those with a reference foreground).
+    """
+    labels = row_labels(table, reference)
+    order = sorted(range(len(groups)), key=lambda i: reference not in groups[i])  # stable: study order
+    rows = [per_image.reindex([c for c in groups[i] if c in scored]).mean(axis=0) for i in order]
+    n = max((int(r.notna().sum()) for r in rows), default=0)
+    fig, axes = subplots(width=DOUBLE, aspect=(0.5 + 0.22 * len(order)) / DOUBLE)
+    ax = axes[0][0]
+    rng = np.random.default_rng(0)  # a fixed jitter: the same figure, the same bytes
+    for y, (i, values) in enumerate(zip(order, rows)):
+        v = values.dropna().to_numpy()
+        st = row_style(i)
+        if len(v):
+            ax.scatter(v, y + rng.uniform(-0.18, 0.18, len(v)), s=6, color=st["color"], alpha=0.6, lw=0)
+            ax.plot([np.median(v)] * 2, [y - 0.3, y + 0.3], color="black", lw=1.2)
+            ax.plot([v.mean()], [y], marker="D", ms=4, color="black", mfc="white")
+    ax.set_yticks(range(len(order)), [labels[i] for i in order])
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set(xlim=(-0.02, 1.02), xlabel=f"test Dice per image (n = {n} images, mean over each row's scored seeds)")
+    ax.set_title(f"study {study}: bar median, diamond mean", loc="left")
+    save(fig, stem)
+    return n

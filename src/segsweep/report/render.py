@@ -23,7 +23,7 @@ SHOWN = [
     "p_improve",
     "verdict",
     "seeds_needed",
-    "iou",
+    "nsd",
     "empty_correct",
     "val_dice",
     "selected_epoch",
@@ -63,6 +63,7 @@ LABELS = {
     "dice": "Dice",
     "ci95": "95 % CI",
     "iou": "IoU",
+    "nsd": "NSD",
     "empty_correct": "empty predicted empty",
     "val_dice": "val. Dice",
     "selected_epoch": "epoch",
@@ -158,7 +159,7 @@ def best_rows(df: pd.DataFrame) -> frozenset:
 
 def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozenset]:
     """The table as text, and the (row, column) positions to set in bold: the best value
-    of each metric column (test Dice, IoU, empty predicted empty, validation Dice) among
+    of each metric column (test Dice, NSD, empty predicted empty, validation Dice) among
     rows whose seeds all succeeded. Dice reads ``mean ± std`` over all seeds where a row
     has several; the seeds, interval and power columns appear only then, the status and
     ok-seeds columns only when a seed failed, the comparison columns only when a row
@@ -187,7 +188,7 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
             "p_improve": _fmt(r.get("p_improve", math.nan), 2),
             "verdict": str(r.get("verdict", "")) if not pd.isna(r.get("verdict", "")) else "",
             "seeds_needed": _seeds_needed(r),
-            "iou": "" if none_ok else _fmt(r["iou"], decimals),
+            "nsd": "" if none_ok else _fmt(r.get("nsd", math.nan), decimals),
             "empty_correct": _fmt(r["empty_correct"], decimals),
             "val_dice": _fmt(r["val_dice"], decimals),
             "selected_epoch": ""
@@ -197,7 +198,9 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
         shown["vs reference"], shown["p (Holm)"] = _vs_reference(r, decimals)
         rows.append(row + [shown[c] for c in header[len(keys) :]])
     bold, best = set(), best_rows(df)
-    for col in ("dice", "iou", "empty_correct", "val_dice"):
+    for col in ("dice", "nsd", "empty_correct", "val_dice"):
+        if col not in df:
+            continue
         values = df[col].astype(float).where([i in best for i in range(len(df))])
         if values.notna().any():
             bold |= {(i, header.index(col)) for i in best if values.iloc[i] == values.max()}

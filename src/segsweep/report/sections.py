@@ -15,7 +15,7 @@ from segsweep.report import html as page_html
 from segsweep.report.datasets import LABELS as DATASET_LABELS
 from segsweep.report.datasets import dataset_summary
 from segsweep.report.pivot import pivot_table
-from segsweep.report.plots import curves_figure, fraction_figure
+from segsweep.report.plots import curves_figure, fraction_figure, images_figure
 from segsweep.report.render import (
     display_rows,
     formatted,
@@ -114,6 +114,7 @@ def study_section(
     summary: Path,
     references: dict,
     family: int,
+    per_image: pd.DataFrame | None = None,
 ) -> tuple[list[str], dict]:
     """One study's tables (CSV, Markdown, LaTeX; a pivot for two factors), curves and
     fraction figures, and its HTML; returns the HTML and the study's headline numbers.
@@ -155,6 +156,8 @@ def study_section(
             f"(n = {int(table['n_seeds'].max())} seeds per row).",
         ),
     ]
+    if per_image is not None:
+        body.append(_images_figure(tmp, cells, table, [groups[i] for i in keep], per_image, study, reference))
     if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}"):
         body.append(
             page_html.figure(
@@ -166,6 +169,20 @@ def study_section(
             )
         )
     return body, _headline(table)
+
+
+def _images_figure(tmp: Path, cells, table, groups, per_image, study: str, reference: str) -> str:
+    """The per-test-image figure of a study (``plots.images_figure``) and its caption."""
+    status = cells.set_index("cell")["status"]
+    scored = {c for g in groups for c in g if status.get(c) != "diverged"}
+    n = images_figure(table, groups, scored, per_image, study, tmp / "figures" / f"images_{study}", reference)
+    return page_html.figure(
+        f"images_{study}",
+        f"Study {study}: test Dice per test image (n = {n} images with a reference foreground, the same for "
+        f"every row), each image's Dice averaged over the row's scored seeds (diverged seeds left out; "
+        f"n = {int(table['n_seeds'].max())} seeds per row); bar: median over images, diamond: mean. The "
+        "reference row is on top.",
+    )
 
 
 def _val_images(cells: pd.DataFrame, ids: list[str]) -> str:

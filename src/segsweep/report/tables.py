@@ -3,7 +3,8 @@
 One table per study. A row is a group of cells that differ only by seed: the parameter
 values that vary within the study (``–`` where the row's loss / optimizer / scheduler
 does not take that setting), seed and status counts (failed seeds counted, never
-averaged), test Dice as mean, standard deviation and 95 % interval, IoU, empty images
+averaged), test Dice as mean, standard deviation and 95 % interval, the median over
+test images of each image's seed-averaged Dice, NSD and HD95 (``segsweep.metrics``), IoU, empty images
 predicted empty, validation Dice and epoch of the scored weights, whether validation
 Dice was still rising at the end of the budget, and the paired comparison with the
 study's reference row (``segsweep.report.compare``) with its verdict: better, worse,
@@ -38,6 +39,11 @@ METRICS = [
     "ci95_low",
     "ci95_high",
     "dice_ok",
+    "dice_median",
+    "nsd",
+    "hd95",
+    "nsd_tolerance_mm",
+    "boundary_spacing",
     "iou",
     "empty_correct",
     "val_dice",
@@ -196,13 +202,27 @@ def _row(g: pd.DataFrame, group: list[str], params: list[str], cells, per_image)
         "ci95_low": low,
         "ci95_high": high,
         "dice_ok": _mean(ok, "dice"),
-        **{k: _mean(scored, k) for k in ("iou", "empty_correct", "val_dice", "selected_epoch")},
+        "dice_median": _median_image(per_image, list(scored.index)),
+        **{k: _mean(scored, k) for k in ("nsd", "hd95", "iou", "empty_correct", "val_dice", "selected_epoch")},
         "selection": ", ".join(sorted(set(g["selection"].astype(str)))) if "selection" in g else "",
         "steps": float(g["steps_run"].max()) if "steps_run" in g else math.nan,  # the budget given
         "n_test_images": int(g["n_test_images"].max()) if "n_test_images" in g else 0,
         "n_test_scored": int(g["n_test_scored"].max()) if "n_test_scored" in g else 0,
+        "nsd_tolerance_mm": float(g["nsd_tolerance_mm"].max()) if "nsd_tolerance_mm" in g else math.nan,
+        "boundary_spacing": ", ".join(sorted(set(g["boundary_spacing"].dropna().astype(str))))
+        if "boundary_spacing" in g
+        else "",
         "_cells": group,
     }
+
+
+def _median_image(per_image: pd.DataFrame | None, cells: list[str]) -> float:
+    """Median over test images of each image's Dice averaged over ``cells`` (a row's
+    scored seeds): a mean hides a tail of failed images, a median beside it shows it."""
+    if per_image is None or not cells:
+        return math.nan
+    rows = per_image.reindex(cells)
+    return float(rows.mean(axis=0).median()) if rows.notna().any().any() else math.nan
 
 
 TEST_COLUMNS = ["test", "n_pairs", "diff", "diff_ci95_low", "diff_ci95_high", "p", "p_equiv", "p_improve", "_est"]

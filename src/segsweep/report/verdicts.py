@@ -86,6 +86,23 @@ def budget_note(table: pd.DataFrame, window: float = 0.3, tolerance: float = 0.0
     )
 
 
+def boundary_note(rows: pd.DataFrame) -> str:
+    """What the NSD column is: its tolerance, and what a pixel counts as without spacing."""
+    if "nsd" not in rows or not rows["nsd"].notna().any():
+        return ""
+    values = sorted(set(rows["nsd_tolerance_mm"].dropna())) if "nsd_tolerance_mm" in rows else []
+    tolerance = " / ".join(f"{v:g}" for v in values) or "?"
+    pixels = (
+        " (2D images have no spacing: a pixel counts as 1 mm)"
+        if "pixels" in " ".join(rows.get("boundary_spacing", pd.Series(dtype=str)).astype(str))
+        else ""
+    )
+    return (
+        f"NSD: normalised surface Dice at {tolerance} mm{pixels}, mean over scored seeds of the test images with "
+        "foreground; HD95 and the median image Dice are in the CSV. "
+    )
+
+
 def table_note(
     table: pd.DataFrame,
     alpha: float,
@@ -103,7 +120,7 @@ def table_note(
     text = (
         f"n = {_join(rows['n_seeds'])} seeds per row, every seed counted (diverged as Dice 0, collapsed at its "
         f"Dice); {_join(rows['n_test_images'])} test images per cell, {scored} with a reference foreground in the "
-        f"Dice mean (the same images for every row). {budget_note(rows, *convergence)}"
+        f"Dice mean (the same images for every row). {boundary_note(rows)}{budget_note(rows, *convergence)}"
     )
     if ref.empty or compared.empty:
         single = rows["verdict"].eq("not replicated").any() if "verdict" in rows else False

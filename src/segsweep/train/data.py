@@ -10,6 +10,7 @@ original extent only.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,9 @@ class EvalImage:
     # grid and that grid's spacing, where test Dice is counted
     original: torch.Tensor | None = None
     original_spacing: tuple[float, ...] | None = None
+    # the spacing (mm per axis) of the grid Dice is scored on, for boundary metrics;
+    # None for 2D images, which have none (a pixel counts as 1 mm)
+    spacing: tuple[float, ...] | None = None
 
 
 def read_split(path: Path) -> dict:
@@ -100,8 +104,10 @@ def pad_to_multiple(arr: np.ndarray, factor: int, spatial: int) -> np.ndarray:
 
 def load_eval_images(prepared_dir: Path, cases: list[str], ndim: int, factor: int) -> list[EvalImage]:
     """Whole prepared images of ``cases`` (validation or test), padded for the U-Net;
-    with their original-grid masks where prepare resampled them."""
-    out, manifest = [], None
+    with their original-grid masks where prepare resampled them, and (3D) the spacing
+    of the grid they are scored on."""
+    out = []
+    manifest = read_manifest(Path(prepared_dir)).set_index("case") if ndim == 3 else None
     for case in cases:
         image, mask = load_case(Path(prepared_dir), case)
         x = pad_to_multiple(to_channels_first(image, ndim), factor, ndim)
@@ -109,9 +115,16 @@ def load_eval_images(prepared_dir: Path, cases: list[str], ndim: int, factor: in
         item = EvalImage(case, torch.from_numpy(x)[None], torch.from_numpy(y)[None, None], mask.shape)
         original = load_original_mask(Path(prepared_dir), case)
         if original is not None:
-            if manifest is None:  # read only for resampled stores
-                manifest = read_manifest(Path(prepared_dir)).set_index("case")
             item.original = torch.from_numpy(original)[None, None]
-            item.original_spacing = tuple(float(v) for v in str(manifest.loc[case, "original_spacing"]).split("x"))
+            item.original_spacing = _spacing(manifest.loc[case, "original_spacing"])
+        if manifest is not None:
+            item.spacing = item.original_spacing or _spacing(manifest.loc[case, "spacing"])
         out.append(item)
     return out
+
+
+def _spacing(text: object) -> tuple[float, ...] | None:
+    """A manifest's spacing cell, ``2.5x1.5x1.5``, as floats; None when not recorded."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        return None
+    return tuple(float(v) for v in str(text).split("x"))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from segsweep.metrics import dice_iou, predict
+from segsweep.metrics import boundary_scores, dice_iou, predict
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -77,6 +77,7 @@ def score_images(
     device: torch.device,
     window: tuple[int, ...] | None = None,
     overlap: float = 0.5,
+    tolerance: float | None = None,
 ) -> dict:
     """Loss and per-image metrics of ``model`` (eval mode) on whole images.
 
@@ -88,6 +89,8 @@ def score_images(
             as nnU-Net v2 exports predictions, the loss stays on the resampled grid).
         device: where to run.
         window, overlap: sliding-window inference (``infer``); None: one forward per image.
+        tolerance: NSD tolerance in mm; given, boundary metrics are computed too
+            (``segsweep.metrics.boundary_scores``: test images; not the per-epoch curves).
 
     Returns:
         ``loss`` (mean), ``dice`` / ``iou`` (means over images with foreground; NaN if
@@ -95,10 +98,11 @@ def score_images(
         none), ``per_image_dice`` (NaN for empty references), ``constant`` (per image:
         the prediction is all background or all foreground), ``identical`` (at least
         two images, all of one size, and the same predicted mask on every one: the
-        output ignores the input).
+        output ignores the input); with ``tolerance``, ``per_image_nsd``,
+        ``per_image_hd95`` and their means ``nsd`` and ``hd95`` (NaN for empty references).
     """
     model.eval()
-    dices, ious, losses, empty_ok, constant, masks = [], [], [], [], [], set()
+    dices, ious, losses, empty_ok, constant, masks, boundary = [], [], [], [], [], set(), []
     for v in images:
         logits = infer(model, v.image.to(device), window, overlap)
         crop = (slice(None), slice(None), *(slice(0, s) for s in v.extent))
@@ -115,8 +119,12 @@ def score_images(
         masks.add((tuple(v.extent), hashlib.sha256(pred.cpu().numpy().tobytes()).hexdigest()))
         if not mask.any():
             empty_ok.append(float(n_fg == 0))
+        if tolerance is not None:
+            boundary.append(boundary_scores(pred[0], mask[0, 0], v.spacing, tolerance))
     finite = [d for d in dices if not math.isnan(d)]
+    extra = _boundary_means(boundary) if tolerance is not None else {}
     return {
+        **extra,
         "loss": float(np.mean(losses)) if losses else math.nan,
         "dice": float(np.mean(finite)) if finite else math.nan,
         "iou": float(np.nanmean(ious)) if finite else math.nan,
@@ -125,6 +133,18 @@ def score_images(
         "constant": constant,
         "identical": len(images) >= 2 and len(masks) == 1,
     }
+
+
+def _boundary_means(boundary: list[tuple[float, float]]) -> dict:
+    """Per-image NSD and HD95 lists and their means over images with foreground."""
+    nsd = [b[0] for b in boundary]
+    hd95 = [b[1] for b in boundary]
+
+    def mean(values):
+        finite = [v for v in values if not math.isnan(v)]
+        return float(np.mean(finite)) if finite else math.nan
+
+    return {"per_image_nsd": nsd, "per_image_hd95": hd95, "nsd": mean(nsd), "hd95": mean(hd95)}
 
 
 def _on_original_grid(logits: torch.Tensor, v) -> torch.Tensor:

@@ -98,6 +98,7 @@ def _select_and_score(run: Setup, state: TrainState, test: list) -> Selected:
     """The selected weights with precise batch-norm statistics, scored on test and
     validation images; NaN scores when the cell diverged or never finished an epoch."""
     empty = {"dice": math.nan, "iou": math.nan, "empty_correct": math.nan, "per_image_dice": [], "constant": []}
+    empty |= {"nsd": math.nan, "hd95": math.nan, "per_image_nsd": [], "per_image_hd95": []}
     if state.diverged_at is not None or not state.history:
         return Selected(test={**empty, "identical": False}, val={"dice": math.nan})
     weights, epoch, from_epochs = selected_weights(run.cfg, state, run.model)
@@ -105,7 +106,8 @@ def _select_and_score(run: Setup, state: TrainState, test: list) -> Selected:
     model.load_state_dict(weights)
     model = precise_bn(model, run.bn_sample)
     window, overlap = run.window, run.cfg.evaluation.overlap
-    test_scores = score_images(model, run.loss_fn, test, run.device, window, overlap)
+    tolerance = run.cfg.evaluation.nsd_tolerance_mm
+    test_scores = score_images(model, run.loss_fn, test, run.device, window, overlap, tolerance)
     val_scores = score_images(model, run.loss_fn, run.val, run.device, window, overlap)
     return Selected(test_scores, val_scores, epoch, from_epochs, model)
 
@@ -122,6 +124,13 @@ def _metrics(run: Setup, state: TrainState, test: list, sel: Selected) -> dict:
         "empty_correct": scored["empty_correct"],
         "per_image_dice": per_image,
         "test_cases": [v.case for v in test],  # order of per_image_dice (pairs cells in the report)
+        # boundary metrics (segsweep.metrics.boundary_scores): NaN for empty references
+        "nsd": scored["nsd"],
+        "hd95": scored["hd95"],
+        "per_image_nsd": scored["per_image_nsd"],
+        "per_image_hd95": scored["per_image_hd95"],
+        "nsd_tolerance_mm": ev.nsd_tolerance_mm,
+        "boundary_spacing": "mm" if any(v.spacing for v in test) else "pixels as 1 mm",
         # where test Dice is counted: each case's original grid when prepare resampled it
         "test_grid": "original" if any(v.original is not None for v in test) else "prepared",
         "n_test_images": len(test),
