@@ -40,5 +40,14 @@ onstart:
     date_future_inputs_now()
 
 
+# and when it ends: stale markers and finished cells' kept outputs go (fingerprint_align.smk)
+onsuccess:
+    end_of_run()
+
+
+onerror:
+    end_of_run()
+
+
 # last: checks every tracked rule above writes its fingerprint; file times for the DAG
 include: "workflow/rules/fingerprint_align.smk"

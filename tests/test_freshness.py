@@ -175,6 +175,8 @@ def test_files_dated_in_the_future_and_out_of_order_hide_no_change(pushed, tmp_p
     assert plan.get("train") and plan.get("report"), plan
     assert _times(clone) == before
     snakemake(clone)  # Snakemake's clock check after each job passes
+    # the run's bookkeeping is gone when it ends: stale markers, finished cells' kept links
+    assert not (clone / ".segsweep/stale").exists() and not list((clone / "results/cells").glob("*/.work"))
     for cell in sorted((clone / "results/cells").iterdir()):
         assert json.loads((cell / "metrics.json").read_text())["params"]["epochs"] == 3, cell.name
     assert planned_rules(clone) == {}

@@ -15,7 +15,6 @@ Content digests are md5 (what DVC uses), cached per file by size, mtime and inod
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import importlib.metadata
 import json
@@ -154,13 +153,13 @@ def write(path: str | Path, fp: dict) -> None:
 
 
 def finish(record: dict, digests: Digests | None = None) -> dict:
-    """Write a job's fingerprint once it has run, and remove its stale markers.
+    """Write a job's fingerprint once it has run.
 
     Args:
         record: what the workflow knows of the job before it runs (``rule``,
             ``wildcards``, ``params``, ``code``, ``outputs``), its ``inputs`` as a list of
-            paths (digested now, after the job), the fingerprint's ``path`` and a glob of
-            its stale ``markers`` (workflow/rules/fingerprint.smk).
+            paths (digested now, after the job) and the fingerprint's ``path``
+            (workflow/rules/fingerprint.smk).
         digests: the digest cache to use (a fresh one on ``.segsweep/digests.jsonl``).
 
     Returns:
@@ -180,8 +179,8 @@ def finish(record: dict, digests: Digests | None = None) -> dict:
     # its own environment (not under --use-conda, where Snakemake tracks the env files)
     fp["libraries"] = library_versions()
     write(record["path"], fp)
-    for marker in glob.glob(record["markers"]):  # they have done their work
-        Path(marker).unlink(missing_ok=True)
+    # the stale markers stay: a group resubmitted on a cluster names them as inputs again;
+    # the main process removes them when the run ends (Snakefile: onsuccess, onerror)
     return fp
 
 

@@ -42,7 +42,8 @@ def test_outputs_and_same_cell_twice_is_identical(tiny_data, tmp_path):
     a, b = _train(cfg, tiny_data, tmp_path / "a"), _train(cfg, tiny_data, tmp_path / "b")
     assert a["status"] == "ok" and 0.0 <= a["dice"] <= 1.0 and a["selected_epoch"] == 2
     assert _comparable(a) == _comparable(b)
-    assert all((tmp_path / "a" / f).exists() for f in OUTPUTS) and not (tmp_path / "a/.work").exists()
+    assert all((tmp_path / "a" / f).exists() for f in OUTPUTS) and not (tmp_path / RESUME).exists()
+    assert sorted(p.name for p in (tmp_path / "a/.work").iterdir()) == ["done"]  # links, until the run ends
     for name in ("metrics.json", "history.csv", "norms.parquet"):  # what DVC hashes: the same bytes
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert not set(RUN) & set(json.loads((tmp_path / "a/metrics.json").read_text()))
@@ -122,7 +123,7 @@ def test_changed_settings_do_not_resume(tiny_data, tmp_path):
     _train(tiny_cfg(epochs=1), tiny_data, out)
     # A stale resume file from other settings is ignored.
     ckpt = {"fingerprint": "something else"}
-    (out / RESUME).parent.mkdir()
+    (out / RESUME).parent.mkdir(exist_ok=True)
     torch.save(ckpt, out / RESUME)
     m = _train(tiny_cfg(epochs=2), tiny_data, out)
     assert m["resumed_from_epoch"] == 0 and m["epochs_run"] == 2  # the returned run facts
@@ -210,3 +211,37 @@ def test_every_checkpoint_a_job_writes_loads_with_the_restricted_unpickler(tiny_
         assert "model" in checkpoint.load(tmp_path / "a" / name)
     assert len(checkpoint.list_snapshots(tmp_path / "a" / checkpoint.SNAPSHOTS)) == cfg.epochs + 1
     assert not (tmp_path / "a" / RESUME).exists()  # (read back in the killed-and-resumed test)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_cell_finished_inside_a_failed_group_is_restored_not_retrained(tiny_data, tmp_path, caplog):
+    """Issue 26: a later cell of a SLURM group ran out of time; Snakemake deleted the
+    finished cell's outputs with the group's, and the retry trained it from scratch."""
+    import shutil
+
+    cfg = tiny_cfg(epochs=2, snapshot_every=1)
+    out = tmp_path / "c"
+    _train(cfg, tiny_data, out)
+    outputs = {k: v for k, v in _tree(out).items() if not k.startswith(".work")}
+    for name in OUTPUTS:  # what Snakemake does to every job of a failed group
+        path = out / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    caplog.set_level("INFO", logger="segsweep")
+    m = _train(cfg, tiny_data, out)
+    assert m["restored"] and "restored the outputs" in caplog.text
+    assert {k: v for k, v in _tree(out).items() if not k.startswith(".work")} == outputs
+    # damaged kept bytes, or other settings: trained again
+    for name in OUTPUTS:
+        path = out / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (out / ".work/done/checkpoint_last.pt").write_bytes(b"cut")
+    caplog.clear()
+    m = _train(cfg, tiny_data, out)
+    assert "restored" not in m and "finished outputs not reused (outputs damaged)" in caplog.text
+    assert {k: v for k, v in _tree(out).items() if not k.startswith(".work")} == outputs  # deterministic
+    caplog.clear()
+    m = _train(tiny_cfg(epochs=3, snapshot_every=1), tiny_data, out)
+    assert "restored" not in m and m["epochs_run"] == 3 and "not reused (params changed: train)" in caplog.text

@@ -208,12 +208,10 @@ def stale_marker(name, w, inputs):
     digest = hashlib.sha256(f"{stamp}\0{expected['key']}".encode()).hexdigest()[:16]
     marker = Path(STALE, name, f"{_job_id(w)}-{digest}")
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
-    # newer than every output it must beat, as Snakemake reads them: outputs dated in the
-    # future (clock skew, an archive from another host) must not hide a change
-    t = marker_time([*job_outputs(name, w), *_flat(inputs)])
-    os.utime(marker, (t, t))
-    cache_time(str(marker), t)
+    marker.touch()  # dated now on disk: older than the outputs the job will write
+    # and, for Snakemake's decision, newer than every output it must beat: outputs dated
+    # in the future (clock skew, an archive from another host) must not hide a change
+    cache_time(str(marker), marker_time([*job_outputs(name, w), *_flat(inputs)]))
     return str(marker)
 
 
@@ -248,11 +246,11 @@ PENDING = ".segsweep/pending"
 
 def _record(name, w):
     """What job (name, w)'s fingerprint records, but the inputs' digests: its input list
-    instead, and where the fingerprint and the job's stale markers are."""
+    instead, and where the fingerprint goes."""
     return {
         "rule": name, "wildcards": dict(w.items()), "params": job_params(name, w), "code": rule_code(name),
         "inputs": _flat(resolved_inputs(name, w)), "outputs": job_outputs(name, w),
-        "path": apply_wildcards(fp_pattern(name), w), "markers": f"{STALE}/{name}/{_job_id(w)}-*",
+        "path": apply_wildcards(fp_pattern(name), w),
     }
 
 

@@ -3,6 +3,8 @@
 # the recorded outputs' times in dependency order (in its I/O cache: nothing is written,
 # so a dry run leaves every file as it was); in a real run, under Snakemake's lock, date
 # now the inputs of the jobs about to run that are dated in the future (segsweep.filetimes).
+import contextlib
+import shutil
 import time
 
 from snakemake.io import IOFile
@@ -69,7 +71,7 @@ def date_future_inputs_now():
     """Date now the inputs, dated in the future, of the jobs about to run (Snakemake's
     clock check refuses outputs older than their inputs after every job)."""
     inputs = {str(f) for job in workflow.dag.needrun_jobs() for f in job.input}
-    inputs = {p for p in inputs if not p.startswith(f"{STALE}/")}  # markers: the job removes them
+    inputs = {p for p in inputs if not p.startswith(f"{STALE}/")}  # markers: dated now, when made
     future = filetimes.future_dated(inputs)
     if not future:
         return
@@ -79,6 +81,18 @@ def date_future_inputs_now():
     if refused:
         print(f"segsweep: warning: no permission to date {len(refused)} of them, e.g. {refused[0]}; "
               "the jobs that read them will fail Snakemake's clock check", file=sys.stderr)
+
+
+def end_of_run():
+    """When a real run ends, with or without errors (onsuccess, onerror): remove the stale
+    markers (a job never does: a group resubmitted on a cluster names them again) and the
+    finished cells' outputs kept for such a retry (segsweep.train.done). The next run
+    decides again from fingerprints."""
+    shutil.rmtree(STALE, ignore_errors=True)
+    for kept in glob.glob(os.path.join(paths.cell_dir("*"), ".work", "done")):
+        shutil.rmtree(kept, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(kept))  # .work, when nothing else is left in it
 
 
 check_tracked_rules()

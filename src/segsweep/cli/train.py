@@ -38,6 +38,11 @@ def cmd_train(args) -> None:
         out_dir=Path(args.out or paths.cell_dir(args.cell)),
         ndim=ndim,
     )
+    if metrics.get("restored"):
+        log.info(
+            "train %s: status %s, test dice %s: restored, not retrained", args.cell, metrics["status"], metrics["dice"]
+        )
+        return
     log.info(
         "train %s: status %s, test dice %s (%s weights, epoch %s); %.1f s, %.1f img/s, %.4f s/step, "
         "resumed from epoch %d",

@@ -16,6 +16,7 @@ weights are scored once on the test images, which nothing else ever looks at.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -31,6 +32,7 @@ from segsweep.config import Train
 from segsweep.io import write_json
 from segsweep.optim import lr_factor
 from segsweep.progress import progress
+from segsweep.train import done
 from segsweep.train.data import (
     epoch_batches,
 )
@@ -161,6 +163,8 @@ def train_cell(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     run = setup(cfg, cell, patches_dir, split_path, prepared_dir, ndim)
+    if done.restore(out_dir, run.fingerprint):  # finished earlier in this run (a retried group)
+        return {**json.loads((out_dir / "metrics.json").read_text()), "restored": True}
     resume_path, snapshots = out_dir / RESUME, out_dir / WORK / "snapshots"
     state = run.restore(resume_path)
     resumed_from = state.epoch if state else 0
@@ -187,7 +191,8 @@ def write_outputs(
     run: Setup, state: TrainState, prepared_dir: Path, out_dir: Path, snapshots: Path, resumed_from: int
 ) -> dict:
     """Score the selected weights on the test set, write ``OUTPUTS`` (metrics.json last:
-    its presence means "done"), drop the work folder; return the metrics and how the run
+    its presence means "done"), drop the resume state, keep links to the outputs in
+    ``.work/done`` (``segsweep.train.done``); return the metrics and how the run
     went (timings: logged by the CLI, never in metrics.json, which DVC hashes)."""
     metrics = score_and_write(run, state, prepared_dir, out_dir)
     snapshots.mkdir(parents=True, exist_ok=True)
@@ -195,7 +200,9 @@ def write_outputs(
         shutil.rmtree(out_dir / "snapshots")
     os.replace(snapshots, out_dir / "snapshots")
     write_json(out_dir / "metrics.json", metrics)
-    shutil.rmtree(out_dir / WORK, ignore_errors=True)
+    (out_dir / RESUME).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / WORK / "snapshots", ignore_errors=True)
+    done.keep(out_dir, OUTPUTS, run.fingerprint)  # until the run ends: a retried group finds them
     run_stats = {
         "train_seconds": round(state.train_seconds, 3),
         "resumed_from_epoch": resumed_from,

@@ -26,15 +26,16 @@ log = logging.getLogger("segsweep")
 
 def resume_key(settings: str, inputs: dict[str, str | Path], code: str) -> dict:
     """What a resume file must have been written with: the training ``settings`` (JSON),
-    the md5 of each input file or folder (``fingerprint.Digests.path``) and the code
-    digest of the train verb."""
-    from segsweep.fingerprint import Digests
+    the md5 of each input file or folder (``fingerprint.Digests.path``), the code
+    digest of the train verb and the numeric libraries' versions."""
+    from segsweep.fingerprint import Digests, library_versions
 
     digests = Digests()
     return {
         "params": {"train": settings},
         "inputs": {name: digests.path(path) for name, path in sorted(inputs.items())},
         "code": code,
+        "libraries": library_versions(),  # a resumed run must continue under the same numerics
     }
 
 
