@@ -8,7 +8,13 @@ of this repository holding a tiny study:
   3. checks what SLURM was asked for (`scontrol show job`): training on the GPU partition
      with one GPU, nothing else asking for a GPU, CPUs equal to the rule's threads, far
      fewer cluster jobs than Snakemake jobs (grouping);
-  4. checks that every result equals a local run (`snakemake --cores all`) of the study.
+  4. checks that every result equals a local run (`snakemake --cores all`) of the study,
+     although the training group was cut short once (issue 26): once one cell of it has
+     finished and another is training, the group job is cancelled, as a time limit would
+     end it; Snakemake deletes the group's outputs and resubmits it; the finished cell is
+     restored, not retrained, and the other resumes from its last epoch. (`scancel`
+     stands in for the time limit: SLURM's smallest limit is a minute, enforced on a
+     30 s sweep, which would make the test slow and its timing luck.)
 Stops the daemons it started, by PID. Skips, saying why, where it cannot run (not root).
 Run by .ci/run after the tests; `python .ci/slurm_e2e.py` by hand.
 """
@@ -38,10 +44,11 @@ PROFILE = "workflow/profiles/slurm"
 GPU_PARTITION = "gpu"
 TIMEOUT = 30 * 60
 # the tiny study: two losses x two seeds = 4 training cells (2D), 3D data prepared too
-# cells train on 2 threads: their cluster jobs must ask for 2 CPUs, every other job for 1
+# cells train on 2 threads: their cluster jobs must ask for 2 CPUs, every other job for 1;
+# 40 epochs (seconds per cell): long enough to catch a cell in the middle of its training
 STUDY = {
     **TINY,
-    "train": {**TINY["train"], "threads": 2},
+    "train": {**TINY["train"], "threads": 2, "epochs": 40},
     "grid": {"seeds": [0, 1], "axes": {}, "studies": {"loss": {"loss": ["dice", "ce"]}}},
 }
 
@@ -73,6 +80,64 @@ def clone(dst: Path) -> Path:
     sh(f"git clone -q {shlex.quote(str(REPO))} {shlex.quote(str(dst))}", REPO.parent)
     (dst / "params.yaml").write_text(yaml.safe_dump(STUDY, sort_keys=False))
     return dst
+
+
+def cut_group_short(repo: Path, proc: subprocess.Popen, timeout: float = TIMEOUT) -> str:
+    """Wait until one cell of the training group has finished (its fingerprint) and
+    another is training (its resume file), then cancel the group's SLURM job; return the
+    finished cell's id. Fails when the run ends first."""
+    cells, start = repo / "results" / "cells", time.time()
+    while time.time() - start < timeout:
+        if proc.poll() is not None:
+            raise SystemExit("slurm e2e: the run ended before its training group could be cut short")
+        done = sorted(p.parent.name for p in cells.glob("*/fingerprint.json"))
+        busy = [p.parents[1].name for p in cells.glob("*/.work/resume.pt")]
+        if done and busy:
+            jobs = [
+                j for j, f in slurm_jobs().items() if "train" in f.get("Comment", "") and f.get("JobState") == "RUNNING"
+            ]
+            if jobs:
+                subprocess.run(["scancel", *jobs], check=True)
+                print(f"slurm e2e: cancelled training job(s) {jobs}: {done} finished, {busy} training", flush=True)
+                return done[0]
+        time.sleep(0.2)
+    raise SystemExit("slurm e2e: no training group to cut short")
+
+
+def run_cut_short(repo: Path, env: dict) -> str:
+    """The profile's run (as ``sh``), its training group cancelled once in the middle;
+    returns the cell that had finished when it was."""
+    cmd = f"snakemake --workflow-profile {PROFILE}"
+    print(f"$ {cmd}", flush=True)
+    with open(repo / "cluster_run.log", "w") as log:
+        proc = subprocess.Popen(
+            cmd, shell=True, cwd=repo, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            finished = cut_group_short(repo, proc)
+            code = proc.wait(timeout=TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=120)
+    if code:
+        raise SystemExit(f"slurm e2e: `{cmd}` failed ({code}):\n{(repo / 'cluster_run.log').read_text()[-6000:]}")
+    return finished
+
+
+def check_retry(repo: Path, finished: str) -> None:
+    """The finished cell was restored, not retrained; some cell resumed; no bookkeeping left."""
+    problems = []
+    if "restored, not retrained" not in (repo / "logs" / "train" / f"{finished}.log").read_text():
+        problems.append(f"{finished}: finished before the cut, but not restored on the retry")
+    logs = {p.stem: p.read_text() for p in (repo / "logs" / "train").glob("*.log")}
+    if not any("resuming after epoch" in text for text in logs.values()):
+        problems.append("no cell resumed from its last epoch after the cut")
+    if list((repo / "results" / "cells").glob("*/.work")) or (repo / ".segsweep" / "stale").exists():
+        problems.append("the run's bookkeeping (.work, stale markers) outlived it")
+    if problems:
+        raise SystemExit("slurm e2e: the retried group:\n  " + "\n  ".join(problems))
+    print(f"slurm e2e: the cut-short group was retried: {finished} restored, the cell it cut resumed")
 
 
 def slurm_jobs() -> dict[str, dict[str, str]]:
@@ -110,9 +175,12 @@ def check_requests(jobs: dict[str, dict[str, str]], n_planned: int) -> None:
     trains = [j for j in jobs.values() if "train" in j.get("Comment", "")]
     if not trains:
         problems.append("no training job went to SLURM")
+    cut = [j for j in trains if j.get("JobState") == "CANCELLED"]
+    if len(cut) != 1:
+        problems.append(f"{len(cut)} training jobs cancelled (the test cuts one group short)")
     for j in jobs.values():
         name, gpu = j.get("Comment", ""), "gpu" in j.get("TresPerJob", "") + j.get("TresPerNode", "")
-        if j.get("JobState") != "COMPLETED":
+        if j.get("JobState") != "COMPLETED" and j not in cut:
             problems.append(f"{name}: {j.get('JobState')}")
         if j in trains:
             if j.get("Partition") != GPU_PARTITION or "gpu:1" not in j.get("TresPerJob", ""):
@@ -179,10 +247,11 @@ def main() -> int:
             if not dvc_jobs or not (cluster / "data" / "synth").is_dir():
                 raise SystemExit("slurm e2e: `dvc repro data` did not submit through SLURM")
             print(f"slurm e2e: dvc repro data ran as {len(dvc_jobs)} SLURM job(s)")
-            sh(f"snakemake --workflow-profile {PROFILE}", cluster, env)
+            finished = run_cut_short(cluster, env)
             sh("snakemake --cores all", local)
             jobs = {k: v for k, v in slurm_jobs().items() if k not in before}
             check_requests(jobs, n_planned)
+            check_retry(cluster, finished)
             same_results(local, cluster)
     finally:
         slurm_cluster.stop(pids)

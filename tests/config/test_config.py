@@ -95,6 +95,10 @@ def _merge(base: dict, patch: dict) -> dict:
             r"preprocess\.patches\.fg_oversample = 1\.0: must be less than 1",
         ),
         ({"splits": {"seeds": [0, 0]}}, r"splits\.seeds = \[0, 0\]: values must be distinct"),
+        (  # issue 27: a study name becomes file names and a LaTeX \label
+            {"grid": {"studies": {"My Study!": {"optimizer": ["adam", "sgd"]}}}},
+            r"grid\.studies = .*study name 'My Study!' must match",
+        ),
         ({"datasets": {}}, r"datasets = \{\}: .*at least 1 item"),
         (
             {"grid": {"studies": {"opt": {"optimizer": ["adam", "sgd"]}}}, "report": {"studies": ["optimiser"]}},

@@ -85,5 +85,7 @@ def test_report_has_datasets_paper_sized_figures_and_fixed_digits(tmp_path, capl
     assert "0.660" in (tables / "seeds.md").read_text()  # mean of 0.61 and 0.71, with its third digit
     tex = (tables / "seeds.tex").read_text()
     assert r"\caption{" in tex and r"\label{tab:seeds}" in tex and "0.660" in tex
+    assert "Dice mean" in tex and "dice" + r"\_mean" not in tex  # human labels in print (issue 27)
+    assert "dice_mean" in (tables / "seeds.csv").read_text()  # machine names in the CSV
     assert r"\label{tab:datasets}" in (tables / "datasets.tex").read_text()
     assert "(reference)" not in page  # legends are in the figures, not the page

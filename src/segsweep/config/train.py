@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from segsweep.config.base import Section, TrainFraction
+from segsweep.config.base import NAME_RE, Section, TrainFraction
 from segsweep.config.components import LossCfg, OptimCfg, SchedCfg, default
 
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -172,6 +172,17 @@ class Grid(Section):
     split_seeds: list[int] = Field(
         [], description="Replicates of every cell per split seed; []: train.split_seed only."
     )
+
+    @field_validator("studies")
+    @classmethod
+    def _study_names(cls, studies: dict) -> dict:
+        for name in studies:
+            if not NAME_RE.match(name):
+                raise ValueError(
+                    f"study name {name!r} must match {NAME_RE.pattern} (it names the study's tables, figures and "
+                    "LaTeX labels)"
+                )
+        return studies
 
     @model_validator(mode="after")
     def _distinct(self):

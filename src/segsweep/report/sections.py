@@ -225,6 +225,21 @@ def datasets_section(tmp: Path, manifest: Path | None, splits: list[Path]) -> li
     )
 
 
+# The seeds table's headers in the Markdown, LaTeX and HTML renderings (the CSV keeps
+# the machine names).
+SEED_LABELS = {
+    "n": "seeds (n)",
+    "n_ok": "ok",
+    "n_diverged": "diverged",
+    "n_collapsed": "collapsed",
+    "dice_mean": "Dice mean",
+    "dice_std": "Dice sd",
+    "ci95_low": "95 % CI low",
+    "ci95_high": "95 % CI high",
+    "dice_ok": "Dice, ok seeds",
+}
+
+
 def seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
     seeds = seed_table(cells, per_image)
     if not len(seeds):
@@ -233,7 +248,7 @@ def seeds_section(tmp: Path, cfg, cells: pd.DataFrame, per_image) -> list[str]:
         tmp,
         "seeds",
         seeds,
-        formatted(seeds, cfg.decimals),
+        formatted(seeds, cfg.decimals).rename(columns=SEED_LABELS),
         "Variation over seeds",
         "Test Dice over seeds, per group of cells that differ only by seed",
         "Every group of cells that differ only by seed: mean, standard deviation and 95 % interval of the test "
