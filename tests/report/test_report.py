@@ -533,5 +533,7 @@ def test_a_per_image_view_and_the_median_beside_the_mean(tmp_path):
     assert (tmp_path / "report/figures/images_optimizer.pdf").exists()
     page = (tmp_path / "report/index.html").read_text()
     assert "test Dice per test image (n = 6 images" in page
+    assert "<h2>Limitations</h2>" in page and "rests on 3 training seed(s) and" in page
+    assert (tmp_path / "report/narrative.md").read_text().startswith("Limitations. Each row")
     csv = pd.read_csv(tmp_path / "report/tables/optimizer.csv")
     assert {"dice_median", "nsd", "hd95"} <= set(csv.columns)

@@ -84,6 +84,21 @@ def _intro(cfg, cells: pd.DataFrame, n_studies: int) -> list[str]:
     ]
 
 
+def _narrative(params_json: str, cells: pd.DataFrame, tables: dict, manifest, splits) -> tuple[str, str]:
+    """The generated "Data" and "Limitations" paragraphs (``segsweep.report.narrative``)."""
+    from segsweep.report.datasets import dataset_summary
+    from segsweep.report.narrative import data_paragraph, limitations_paragraph
+
+    params = json.loads(params_json) if params_json.strip().startswith("{") else {}
+    used = sorted(set(cells["params.dataset"].dropna())) if "params.dataset" in cells else []
+    summary = dataset_summary(manifest, splits) if manifest is not None and splits else None
+    return data_paragraph(params, used, summary), limitations_paragraph(tables, len(used))
+
+
+def _paragraph(title: str, text: str) -> list[str]:
+    return [f"<h2>{title}</h2>", f"<p>{html.escape(text.split('. ', 1)[1])}</p>"] if text else []
+
+
 def study_tables(cfg, cells: pd.DataFrame, per_image, studies: dict[str, list[str]], summary: Path):
     """Every study's table, Holm-adjusted over all the page's comparisons together (the
     family a reader scans), and the family's size."""
@@ -147,6 +162,8 @@ def build_report(
         body = _intro(cfg, cells, len(chosen)) + datasets_section(tmp, manifest, splits or [])
         headline = {}
         tables, family = study_tables(cfg, cells, per_image, chosen, summary)
+        data, limits = _narrative(params_json, cells, tables, manifest, splits or [])
+        body += _paragraph("Data", data)
         for study, ids in chosen.items():
             section, headline[study] = study_section(
                 tmp,
@@ -162,6 +179,8 @@ def build_report(
                 per_image,
             )
             body += section
+        body += _paragraph("Limitations", limits)
+        (tmp / "narrative.md").write_text("\n\n".join(t for t in (data, limits) if t) + "\n")
         body += seeds_section(tmp, cfg, cells, per_image) + figures_section(tmp, examples, extra_figures)
         (tmp / "study_metrics.json").write_text(json.dumps(headline, indent=2) + "\n")
         body += provenance_section(tmp, params_json)
