@@ -58,8 +58,9 @@ def test_positive_controls(default_run):
 
 
 def test_report_figures_fit_a_paper_and_a_page(default_run):
-    """Every figure the run drew is 3.5 or 7 in wide with text >= 7 pt (segsweep.figures
-    logs a warning otherwise), and no report PNG is over 600 KB."""
+    """Every figure the run drew is 3.5 or 7 in wide with text >= 7 pt, with no text on
+    other text, a legend or repeated ticks (segsweep.figures logs a warning otherwise),
+    and no report PNG is over 600 KB."""
     warned = [
         f"{log.name}: {line}"
         for log in (default_run / "logs").rglob("*.log")
@@ -67,6 +68,11 @@ def test_report_figures_fit_a_paper_and_a_page(default_run):
         if "segsweep.figures" in line
     ]
     assert warned == []
+    # and read back as printed: no text span over another in any PDF figure (issue 27)
+    from tests.pdf_text import colliding_spans
+
+    pdfs = sorted((default_run / "results/report/figures").glob("*.pdf"))
+    assert pdfs and {p.name: colliding_spans(p) for p in pdfs if colliding_spans(p)} == {}
     pngs = list((default_run / "results/report/figures").glob("*.png"))
     assert pngs and max(p.stat().st_size for p in pngs) <= 600_000, max((p.stat().st_size, p.name) for p in pngs)
     page = (default_run / "results/report/index.html").read_text()

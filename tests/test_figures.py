@@ -124,3 +124,89 @@ def test_large_png_is_reduced_for_the_web_and_stays_deterministic(tmp_path):
     with Image.open(png) as im:
         assert im.size == (1050, 1050) and im.mode == "P"
     assert draw("b").read_bytes() == png.read_bytes()
+
+
+def test_check_flags_text_on_text_on_a_legend_and_repeated_ticks():
+    """Issue 27: the figure check caught text cut at the edge, not text on text."""
+    fig, axes = subplots(1, 2, width=DOUBLE, aspect=0.3)
+    a, b = axes[0]
+    a.plot([0, 1], [0, 1], label="a row with a long name")
+    a.set_title("gradient 2-norm (all layers), a long title")
+    b.set_title("update 2-norm (all layers), a long title")
+    fig.legend(loc="upper center")
+    fig.suptitle("study optimizer: smoothed over 5 steps")
+    fig.draw_without_rendering()
+    problems = " | ".join(check(fig))
+    assert "text over text" in problems and "text over a legend" in problems
+    plt.close(fig)
+    fig, axes = subplots(width=SINGLE, aspect=0.8)
+    image = axes[0][0].imshow(np.linspace(1e-4, 1.6e-4, 16).reshape(4, 4))
+    bar = fig.colorbar(image)
+    bar.set_ticks([1.0e-4, 1.2e-4, 1.4e-4])
+    bar.set_ticklabels(["1e-04", "1e-04", "1e-04"])
+    assert any("tick labels repeat" in p for p in check(fig))
+    plt.close(fig)
+    fig, axes = subplots(width=SINGLE, aspect=0.8)
+    axes[0][0].plot([0, 1], [0, 1], label="fine")
+    axes[0][0].set(title="nothing collides", xlabel="x", ylabel="y")
+    assert check(fig) == []
+    plt.close(fig)
+
+
+def test_the_probe_figures_of_a_real_study_have_no_colliding_text(tmp_path, caplog):
+    """The default study's dynamics figures: 40 layers, three rows with long names."""
+    import pandas as pd
+
+    from segsweep.probe.figures import plot_study, plot_trend
+
+    layers = [f"down.{i}.{j}" for i in range(4) for j in range(5)] + [
+        f"up_blocks.{i}.{j}" for i in range(4) for j in range(5)
+    ]
+    rows = ["baseline", "sched-exponential-gamma0.7", "sched-cosine"]
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        [
+            {"row": r, "layer": layer, "ratio_mean": m, "ci95_low": m / 2, "ci95_high": m * 2, "n_seeds": 6}
+            for r in rows
+            for layer, m in zip(layers, np.exp(rng.normal(0, 1, len(layers))))
+        ]
+    )
+    frames = {
+        f"{r}-{s}": pd.DataFrame(
+            {
+                "step": np.arange(100),
+                "grad_total": rng.uniform(0.1, 1, 100),
+                "update_total": rng.uniform(0.01, 10, 100),
+                "loss": np.linspace(0.9, 0.1, 100),
+            }
+        )
+        for r in rows
+        for s in range(6)
+    }
+    with caplog.at_level(logging.WARNING, "segsweep.figures"):
+        plot_trend(table, "scheduler", tmp_path / "trend", 0.25)
+        plot_study(frames, {r: [f"{r}-{s}" for s in range(6)] for r in rows}, "scheduler", 5, tmp_path / "study")
+    assert caplog.text == ""
+
+
+def test_colliding_text_is_found_in_the_pdf_too(tmp_path):
+    from tests.pdf_text import colliding_spans
+
+    fig, axes = subplots(width=SINGLE, aspect=0.8)
+    axes[0][0].set_title("a title that runs into")
+    fig.text(0.45, 0.97, "another text", va="top")
+    save(fig, tmp_path / "bad")
+    assert colliding_spans(tmp_path / "bad.pdf")
+    fig, axes = subplots(width=SINGLE, aspect=0.8)
+    axes[0][0].set(title="nothing collides", xlabel="x", ylabel="y")
+    save(fig, tmp_path / "good")
+    assert colliding_spans(tmp_path / "good.pdf") == []
+
+
+def test_colour_bar_ticks_are_written_exactly_and_apart():
+    from segsweep.figures import DistinctSci
+
+    fmt = DistinctSci()
+    assert fmt.format_ticks([1e-4, 2e-4, 3e-4]) == ["1e-04", "2e-04", "3e-04"]
+    assert fmt.format_ticks([1e-4, 1.5e-4, 2e-4]) == ["1.0e-04", "1.5e-04", "2.0e-04"]
+    assert fmt.format_ticks([1.5e-4, 3e-4]) == ["1.5e-04", "3.0e-04"]  # never 1.5e-04 shown as 2e-04

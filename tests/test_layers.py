@@ -10,7 +10,7 @@ from __future__ import annotations
 from segsweep.codegraph import SRC, _imports, _tree, module_path
 
 LAYERS = [
-    {"errors", "paths", "progress", "codegraph", "filetimes"},  # no segsweep imports
+    {"errors", "paths", "progress", "codegraph", "filetimes", "figure_text"},  # no segsweep imports
     {"io", "runtime", "registry"},
     {"figures"},
     {"config"},  # typed params

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from pathlib import Path
 
 import matplotlib
 import matplotlib.text
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -85,6 +87,25 @@ def subplots(nrows: int = 1, ncols: int = 1, width: float = DOUBLE, aspect: floa
     return plt.subplots(nrows, ncols, figsize=(width, width * aspect), **kw)
 
 
+class DistinctSci(matplotlib.ticker.Formatter):
+    """Tick labels in scientific notation with the fewest significant digits (1 to 4)
+    that write every tick exactly and tell them apart: ``1e-04, 2e-04``, but
+    ``1.0e-04, 1.5e-04`` where "%.0e" printed 1e-04 twice and rounded 1.5e-04 to 2e-04
+    (issue 27)."""
+
+    def format_ticks(self, values):
+        labels = []
+        for digits in range(1, 5):
+            labels = [f"{v:.{digits - 1}e}" for v in values]
+            exact = all(math.isclose(float(lab), v, rel_tol=1e-6, abs_tol=1e-300) for lab, v in zip(labels, values))
+            if exact and len(set(labels)) == len(labels):
+                break
+        return labels
+
+    def __call__(self, x, pos=None):
+        return f"{x:.1e}"
+
+
 def legend_outside(fig, ax=None, **kw):
     """One legend for the figure, right of the axes (never over the data)."""
     handles, labels = (ax or fig.axes[0]).get_legend_handles_labels()
@@ -94,7 +115,8 @@ def legend_outside(fig, ax=None, **kw):
 
 def check(fig) -> list[str]:
     """What keeps ``fig`` from going into a paper as drawn: a width other than
-    ``SINGLE`` / ``DOUBLE``, or text below ``MIN_PT``."""
+    ``SINGLE`` / ``DOUBLE``, text below ``MIN_PT``, text cut at the edge, text on text
+    or on a legend, repeated tick labels (``segsweep.figure_text``)."""
     problems = []
     width = fig.get_size_inches()[0]
     if min(abs(width - SINGLE), abs(width - DOUBLE)) > 0.01:
@@ -104,10 +126,13 @@ def check(fig) -> list[str]:
     if small:
         problems.append(f"text at {small} pt, below {MIN_PT} pt")
     fig.draw_without_rendering()  # the layout, so text extents are final
-    cut = [t.get_text() for t in _labels(fig) if _outside(t.get_window_extent(), fig.bbox)]
+    labels = _labels(fig)
+    cut = [t.get_text() for t in labels if _outside(t.get_window_extent(), fig.bbox)]
     if cut:
         problems.append(f"text cut off at the figure's edge: {cut[0]!r}")
-    return problems
+    from segsweep.figure_text import collisions
+
+    return problems + collisions(fig, labels)
 
 
 def _labels(fig) -> list:

@@ -5,13 +5,14 @@ overlays, the gradient-norm trend)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from segsweep.figures import DOUBLE, PALETTE, SINGLE, legend_outside, plt, row_style, save
+from segsweep.figures import DOUBLE, PALETTE, SINGLE, DistinctSci, legend_outside, plt, row_style, save
 
 # --- gradient norms on patches ----------------------------------------------------------
 
@@ -85,9 +86,9 @@ def synthetic_maps(target: np.ndarray, maps: dict, losses: list[str], states: li
     """Per loss (rows): the target, then |∂L/∂z| and |∂L/∂p| at each state
     (``maps[loss, state, wrt]``: (H, W) arrays)."""
     n_cols = 1 + 2 * len(states)
-    fig, axes = plt.subplots(
-        len(losses), n_cols, figsize=(DOUBLE, DOUBLE / n_cols * 1.25 * len(losses) + 0.4), squeeze=False
-    )
+    # rows as tall as the square panels that fit the width beside their colour bars
+    # (a taller figure left ~40 % of it empty)
+    fig, axes = plt.subplots(len(losses), n_cols, figsize=(DOUBLE, 1.05 * len(losses) + 0.5), squeeze=False)
     for i, name in enumerate(losses):
         axes[i][0].imshow(target, cmap="gray")
         axes[i][0].set_ylabel(name)
@@ -95,7 +96,7 @@ def synthetic_maps(target: np.ndarray, maps: dict, losses: list[str], states: li
             for m, wrt in enumerate(("logit", "probability")):
                 ax = axes[i][1 + 2 * k + m]
                 im = ax.imshow(maps[name, state, wrt], cmap="viridis")
-                fig.colorbar(im, ax=ax, fraction=0.046, format="%.0e")
+                fig.colorbar(im, ax=ax, fraction=0.046, format=DistinctSci())
                 if i == 0:
                     ax.set_title(f"{state}\n|∂L/∂{'z' if wrt == 'logit' else 'p'}|")
     _no_ticks(axes)
@@ -133,7 +134,7 @@ def checkpoints(panels: list[Panel], losses: list[str], n_images: int, n_snapsho
         axes[r][2].imshow(panel.prediction, cmap="gray")
         for j, name in enumerate(losses):
             im = axes[r][3 + j].imshow(panel.grads[name], cmap="viridis")
-            fig.colorbar(im, ax=axes[r][3 + j], fraction=0.046, format="%.0e")
+            fig.colorbar(im, ax=axes[r][3 + j], fraction=0.046, format=DistinctSci())
     for j, title in enumerate(["image", "mask", "prediction", *(f"{n}:\n|∂L/∂logits|" for n in losses)]):
         axes[0][j].set_title(title)
     _no_ticks(axes)
@@ -199,12 +200,13 @@ def plot_study(
                     markevery=max(len(norms) // 6, 1),
                     label=f"{label} ({len(cells)} seeds)" if k == 0 else None,
                 )
-    for ax, title in zip(axes, ("gradient 2-norm (all layers)", "update 2-norm (all layers)", "training loss")):
-        ax.set(xlabel="step", title=title)
+    # short titles and no suptitle: over three panels and a legend, longer ones ran into
+    # each other and into the legend (the caption says the rest)
+    for ax, title in zip(axes, ("gradient 2-norm", "update 2-norm", "training loss")):
+        ax.set(xlabel=f"step (mean of {window})", title=title)
     axes[0].set_yscale("log")
     axes[1].set_yscale("log")
-    legend_outside(fig, axes[0])
-    fig.suptitle(f"study {study}: smoothed over {window} steps")
+    legend_outside(fig, axes[0], title=f"study {study}")
     n = ", ".join(f"{label}: {len(cells)}" for label, cells in rows.items())
     save(
         fig,
@@ -251,6 +253,7 @@ def plot_trend(table: pd.DataFrame, study: str, stem: Path, share: float) -> Non
         title=f"study {study}: gradient-norm trend per layer\n(geometric mean over seeds, 95 % CI)",
     )
     legend_outside(fig, ax)
+    _thin_layer_labels(fig, ax, layers)
     save(
         fig,
         stem,
@@ -258,3 +261,18 @@ def plot_trend(table: pd.DataFrame, study: str, stem: Path, share: float) -> Non
         f"steps divided by the mean over the first {share:.0%} (1: no trend), geometric mean over seeds with "
         f"a 95 % t-interval on the log ratios; n seeds per row in the legend.",
     )
+
+
+def _thin_layer_labels(fig, ax, layers: list[str]) -> None:
+    """Label every k-th layer when the vertical labels would touch (40 layers in 4 in do):
+    k from the drawn slot width and label height; every layer keeps a minor tick."""
+    fig.draw_without_rendering()
+    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    if not labels:
+        return
+    pitch = ax.get_window_extent().width / max(len(layers), 1)
+    height = max(t.get_window_extent().width for t in labels)  # a vertical label's width is its line height
+    step = math.ceil(height * 1.2 / pitch) if pitch > 0 else 1
+    if step > 1:
+        ax.set_xticks(range(0, len(layers), step), layers[::step], rotation=90)
+        ax.set_xticks(range(len(layers)), minor=True)

@@ -5,14 +5,16 @@ with a caption and a description, download links. No script, no network."""
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
 
-CSS = """body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0 1em;color:#222;line-height:1.4}
+CSS = """body{font-family:sans-serif;max-width:1300px;margin:1em auto;padding:0 1em;color:#222;line-height:1.4}
 .scroll{overflow-x:auto;max-width:100%;margin:1em 0}
-table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ccc;white-space:nowrap}
-th{border-bottom:2px solid #444;text-align:left}caption{text-align:left;font-weight:bold;padding:4px 0}
+table{border-collapse:collapse;font-size:13px}td,th{padding:3px 6px;border-bottom:1px solid #ccc}
+th{border-bottom:2px solid #444;text-align:left;vertical-align:bottom;min-width:3em}
+caption{text-align:left;font-weight:bold;padding:4px 0}
 figure{margin:1em 0}img{max-width:100%;height:auto}figcaption{color:#444;font-size:13px}
 code{background:#f3f3f3;padding:1px 4px;word-break:break-all}.small{color:#555;font-size:12px}
 a{color:#0b5394}"""
@@ -53,12 +55,19 @@ def describe(name: str) -> str:
     return name.replace("_", " ")
 
 
+def _unbroken(text: str) -> str:
+    """``text`` with no-break spaces inside each value (``0.937 ± 0.009``, an interval
+    ``[−0.100, −0.030]``, ``7 / ∞``): cells wrap between values, never inside one."""
+    text = re.sub(r"\[[^\]]*\]", lambda m: m.group(0).replace(" ", "\u00a0"), text)
+    return text.replace(" ± ", "\u00a0±\u00a0").replace(" / ", "\u00a0/\u00a0").replace(" †", "\u00a0†")
+
+
 def table(frame: pd.DataFrame, bold: frozenset = frozenset(), caption: str = "") -> str:
     """A table in a horizontally scrolling box, with a caption and column headers."""
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
 
     def cell(i, j, v):
-        text = html.escape(str(v))
+        text = html.escape(_unbroken(str(v)))
         return f"<td><b>{text}</b></td>" if (i, j) in bold else f"<td>{text}</td>"
 
     rows = "".join(

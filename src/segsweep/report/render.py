@@ -161,7 +161,8 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
     """The table as text, and the (row, column) positions to set in bold: the best value
     of each metric column (test Dice, NSD, empty predicted empty, validation Dice) among
     rows whose seeds all succeeded. Dice reads ``mean ± std`` over all seeds where a row
-    has several; the seeds, interval and power columns appear only then, the status and
+    has several; the interval and power columns appear only then (the seeds column only
+    where rows differ in their seeds), the status and
     ok-seeds columns only when a seed failed, the comparison columns only when a row
     was compared."""
     several = bool((df["n"] > 1).any())
@@ -171,7 +172,10 @@ def display_rows(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, frozens
     hidden |= set() if several else {"ci95", "p_improve", "seeds_needed"}
     hidden |= set() if failed else {"status", "dice_ok"}
     hidden |= set() if compared else {"p (Holm)", "p_improve", "seeds_needed"}
-    keys = [c for c in df.columns if (c not in METRICS and c != "seeds") or (c == "seeds" and several)]
+    # the seeds column only where rows differ in their seeds: the note gives n per row
+    trained = df[df["test"] != "threshold"] if "test" in df else df
+    varied = several and trained["seeds"].astype(str).nunique() > 1 if "seeds" in df else False
+    keys = [c for c in df.columns if (c not in METRICS and c != "seeds") or (c == "seeds" and varied)]
     header = keys + [c for c in SHOWN if c not in hidden]
     rows = []
     for _, r in df.iterrows():
