@@ -245,3 +245,9 @@ def test_a_cell_finished_inside_a_failed_group_is_restored_not_retrained(tiny_da
     caplog.clear()
     m = _train(tiny_cfg(epochs=3, snapshot_every=1), tiny_data, out)
     assert "restored" not in m and m["epochs_run"] == 3 and "not reused (params changed: train)" in caplog.text
+    # without snapshots their folder is an empty output: restored too (found on SLURM)
+    empty = tmp_path / "empty"
+    _train(tiny_cfg(epochs=1), tiny_data, empty)
+    shutil.rmtree(empty / "snapshots")
+    (empty / "metrics.json").unlink()
+    assert _train(tiny_cfg(epochs=1), tiny_data, empty)["restored"] and (empty / "snapshots").is_dir()

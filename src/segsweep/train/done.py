@@ -58,7 +58,9 @@ def keep(out_dir: Path, names: tuple[str, ...], key: dict) -> None:
     files = _files(Path(out_dir), names)
     _link_tree(Path(out_dir), done, files)
     digests = Digests(None)
-    write_json(done / RECORD, {"key": key, "md5": {str(f): digests.file(done / f) for f in files}})
+    folders = [n for n in names if (Path(out_dir) / n).is_dir()]  # an empty one is an output too
+    record = {"key": key, "md5": {str(f): digests.file(done / f) for f in files}, "folders": folders}
+    write_json(done / RECORD, record)
 
 
 def restore(out_dir: Path, key: dict) -> bool:
@@ -82,6 +84,8 @@ def restore(out_dir: Path, key: dict) -> bool:
         shutil.rmtree(done, ignore_errors=True)
         return False
     metrics = [f for f in files if f.name == "metrics.json"]  # last: its presence means "done"
+    for folder in record.get("folders", []):
+        (Path(out_dir) / folder).mkdir(parents=True, exist_ok=True)
     _link_tree(done, Path(out_dir), [f for f in files if f not in metrics])
     _link_tree(done, Path(out_dir), metrics)
     log.info("%s: restored the outputs this workflow run already trained with the same inputs", out_dir)
