@@ -192,6 +192,8 @@ def test_nonfinite_points_stay_in_the_arrays_are_counted_and_shown(tmp_path, mon
     )
     plots.plot_cells(data, tmp_path)
     assert set(figures) == {"line", "interpolation", "plane_contours", "plane_surfaces"}
+    # issue 27: the z axis is named (a shared colour bar of the z scale)
+    assert [ax.get_ylabel() for ax in figures["plane_surfaces"].axes if ax.name != "3d"] == ["z: log10 loss"]
     assert f"{len(a)} × {len(a)} points per cell" in captions["plane_contours"] and "cells c, d" in captions["line"]
 
     def crosses(ax):

@@ -300,6 +300,18 @@ def test_fraction_figure_only_when_the_study_varies_it(tmp_path):
     table["train_fraction"] = [0.8, 0.4]
     assert fraction_figure(table, "tf", tmp_path / "tf")
     assert (tmp_path / "tf.png").exists() and (tmp_path / "tf.pdf").exists()
+    # issue 27: the no-learning reference is drawn where Dice is plotted against a factor
+    from segsweep.report import plots
+
+    drawn = {}
+    real = plots.save
+    plots.save = lambda fig, stem, caption=None: drawn.setdefault("fig", fig) and real(fig, stem, caption)
+    try:
+        assert fraction_figure(table, "tf", tmp_path / "tf_ref", thresholds=(0.758,))
+    finally:
+        plots.save = real
+    lines = [ln for ln in drawn["fig"].axes[0].get_lines() if ln.get_label() == "grey threshold (no learning)"]
+    assert len(lines) == 1 and list(lines[0].get_ydata()) == [0.758, 0.758]
 
 
 def test_two_factor_study_gets_a_pivot_table():

@@ -120,7 +120,7 @@ def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
         ax = fig.add_subplot(1, len(cells), i + 1, projection="3d")
         a, z = data[c]["axis"], logs[c]
         A, B = np.meshgrid(a, a, indexing="ij")
-        ax.plot_surface(A, B, z, cmap="viridis", vmin=zmin, vmax=zmax)
+        surface = ax.plot_surface(A, B, z, cmap="viridis", vmin=zmin, vmax=zmax)
         bad = np.isnan(z)
         if bad.any():  # on the floor of the box: the surface has a hole there
             ax.plot(A[bad], B[bad], np.full(int(bad.sum()), zmin), color="black", **NONFINITE)
@@ -128,6 +128,8 @@ def _surfaces(data: dict[str, dict], cells: list[str], stem: Path) -> None:
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # three ticks each: 8 pt labels in a 2.3 in panel
             axis.set_major_locator(plt.matplotlib.ticker.MaxNLocator(3))
         ax.set_box_aspect(None, zoom=0.85)  # room for the tick labels inside the panel
+    # the z axis named where a 3D panel has room for it: a shared colour bar of the same scale
+    fig.colorbar(surface, ax=fig.axes, label="z: log10 loss", shrink=0.6, pad=0.02)
     fig.suptitle("log10 loss on the plane of two filter-normalised directions (shared z scale)")
     n = len(data[cells[0]]["axis"])
     save(fig, stem, _caption("plane_surfaces", cells, f"{n} × {n}"))

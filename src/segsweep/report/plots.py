@@ -51,10 +51,11 @@ def curves_figure(
     save(fig, stem)
 
 
-def fraction_figure(table: pd.DataFrame, study: str, stem: Path) -> bool:
+def fraction_figure(table: pd.DataFrame, study: str, stem: Path, thresholds: tuple[float, ...] = ()) -> bool:
     """Test Dice (mean ± std over seeds) against ``train_fraction``, one line per
-    combination of the study's other varying params (single column). Returns False (no
-    figure) when the study does not vary the train fraction."""
+    combination of the study's other varying params (single column), and the no-learning
+    reference (the global grey threshold's test Dice, ``thresholds``) as a dotted line.
+    Returns False (no figure) when the study does not vary the train fraction."""
     if "train_fraction" not in table.columns:
         return False
     from segsweep.report.pivot import factor_labels
@@ -80,8 +81,10 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path) -> bool:
         bad = sub[sub["dice"].isna()]
         if len(bad):
             ax.plot(bad["train_fraction"].astype(float), np.zeros(len(bad)), "x", color=st["color"])
+    for k, dice in enumerate(t for t in thresholds if not np.isnan(t)):
+        ax.axhline(dice, color="0.35", ls=":", lw=1, label="grey threshold (no learning)" if k == 0 else None)
     ax.set(xlabel="train fraction (share of the training pool)", ylabel="test Dice", title=f"study {study}")
-    if others:
+    if others or thresholds:
         legend_outside(fig, ax)
     save(fig, stem)
     return True

@@ -158,14 +158,16 @@ def study_section(
     ]
     if per_image is not None:
         body.append(_images_figure(tmp, cells, table, [groups[i] for i in keep], per_image, study, reference))
-    if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}"):
+    no_learning = tuple(float(t["dice"].iloc[0]) for t in thresholds)
+    if fraction_figure(table, study, tmp / "figures" / f"fraction_{study}", no_learning):
         body.append(
             page_html.figure(
                 f"fraction_{study}",
                 f"Study {study}: test Dice (mean ± std over seeds; {n}) "
                 "against the train fraction. Every fraction is scored on the same test "
                 "images; fractions are shares of one training pool (smaller sets are subsets "
-                "of larger ones) and the validation set is the same for all.",
+                "of larger ones) and the validation set is the same for all. Dotted: the global grey "
+                "threshold's test Dice (no learning).",
             )
         )
     return body, _headline(table)
