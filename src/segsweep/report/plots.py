@@ -76,7 +76,7 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path, thresholds: tup
             marker=st["marker"],
             capsize=3,
             color=st["color"],
-            label=label,
+            label=label if others else None,  # one line: nothing to tell apart
         )
         bad = sub[sub["dice"].isna()]
         if len(bad):
@@ -85,7 +85,9 @@ def fraction_figure(table: pd.DataFrame, study: str, stem: Path, thresholds: tup
         ax.axhline(dice, color="0.35", ls=":", lw=1, label="grey threshold (no learning)" if k == 0 else None)
     ax.set(xlabel="train fraction (share of the training pool)", ylabel="test Dice", title=f"study {study}")
     if others or thresholds:
-        legend_outside(fig, ax)
+        # below the axes: in one column a legend at the right leaves the x label no room
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center")
     save(fig, stem)
     return True
 
